@@ -1,0 +1,37 @@
+// The halo command's subcommands. Each returns the process exit code and prints one line
+// "halo: error: ..." on failure.
+#pragma once
+
+#include <string>
+
+#include "common/settings_loader.h"
+
+namespace halo::cli {
+
+struct StartOptions {
+  bool head = false;
+  std::string address;  // node agents join this cluster (a later release)
+  std::vector<std::string> passthrough;  // given setting flags, for the daemon
+};
+
+int RunStart(const StartOptions& options, const SettingsInputs& inputs);
+int RunStop(const SettingsInputs& inputs);
+int RunStatus(const std::string& address, bool json, const SettingsInputs& inputs);
+int RunConfig(const SettingsInputs& inputs, bool json);
+
+struct KvCommand {
+  std::string action;  // put | get | del | list | exists
+  std::string key;
+  std::string value;
+  std::string name_space = "default";
+  bool no_overwrite = false;
+  bool by_prefix = false;
+};
+int RunKv(const KvCommand& command, const std::string& address, const SettingsInputs& inputs);
+int RunJobs(const std::string& address, bool json, const SettingsInputs& inputs);
+int RunStorageCleanup(const SettingsInputs& inputs);
+
+// Prints "halo: error: <message>" to stderr and returns 1.
+int Fail(const std::string& message);
+
+}  // namespace halo::cli

@@ -1,0 +1,87 @@
+// halo: the command line. Subcommands: start, stop, status, config, kv, jobs, storage cleanup.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "common/settings_flags.h"
+
+int main(int argc, char** argv) {
+  using namespace halo::cli;
+  CLI::App app{"halo: run and inspect a Halo cluster"};
+  app.require_subcommand(1);
+
+  auto* start = app.add_subcommand("start", "start a head (GCS) on this machine");
+  StartOptions start_options;
+  start->add_flag("--head", start_options.head, "start the head: the GCS control plane");
+  start->add_option("--address", start_options.address, "GCS address of the cluster to join");
+  halo::SettingFlags start_flags(start);
+
+  auto* stop = app.add_subcommand("stop", "stop the daemons of a session (default: the latest)");
+  halo::SettingFlags stop_flags(stop);
+
+  auto* status = app.add_subcommand("status", "show the cluster's identity, storage and uptime");
+  std::string address;
+  bool json = false;
+  status->add_option("--address", address, "GCS address (default: HALO_ADDRESS, then the latest session)");
+  status->add_flag("--json", json, "print JSON");
+  halo::SettingFlags status_flags(status);
+
+  auto* config = app.add_subcommand("config", "print every setting's effective value and where it came from");
+  config->add_flag("--json", json, "print JSON");
+  halo::SettingFlags config_flags(config);
+
+  auto* kv = app.add_subcommand("kv", "read and write the cluster's internal key-value store");
+  kv->require_subcommand(1);
+  KvCommand kv_command;
+  kv->add_option("--address", address, "GCS address");
+  kv->add_option("--namespace", kv_command.name_space, "KV namespace")->capture_default_str();
+  halo::SettingFlags kv_flags(kv);
+  auto* kv_put = kv->add_subcommand("put", "set KEY to VALUE");
+  kv_put->add_option("key", kv_command.key)->required();
+  kv_put->add_option("value", kv_command.value)->required();
+  kv_put->add_flag("--no-overwrite", kv_command.no_overwrite, "fail if KEY exists");
+  auto* kv_get = kv->add_subcommand("get", "print the value of KEY");
+  kv_get->add_option("key", kv_command.key)->required();
+  auto* kv_del = kv->add_subcommand("del", "delete KEY (or every key starting with it, with --prefix)");
+  kv_del->add_option("key", kv_command.key)->required();
+  kv_del->add_flag("--prefix", kv_command.by_prefix, "delete every key starting with KEY");
+  auto* kv_list = kv->add_subcommand("list", "list keys starting with PREFIX");
+  kv_list->add_option("prefix", kv_command.key);
+  auto* kv_exists = kv->add_subcommand("exists", "print whether KEY exists (exit 1 if not)");
+  kv_exists->add_option("key", kv_command.key)->required();
+
+  for (auto* sub : {kv_put, kv_get, kv_del, kv_list, kv_exists}) sub->fallthrough();
+
+  auto* jobs = app.add_subcommand("jobs", "list the cluster's jobs");
+  jobs->add_option("--address", address, "GCS address");
+  jobs->add_flag("--json", json, "print JSON");
+  halo::SettingFlags jobs_flags(jobs);
+
+  auto* storage = app.add_subcommand("storage", "manage external storage");
+  storage->require_subcommand(1);
+  auto* cleanup = storage->add_subcommand(
+      "cleanup", "remove every key of one namespace (--storage-namespace) from Redis (--storage)");
+  halo::SettingFlags cleanup_flags(cleanup);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (start->parsed()) {
+    start_options.passthrough = start_flags.GivenAsArguments();
+    return RunStart(start_options, start_flags.Inputs());
+  }
+  if (stop->parsed()) return RunStop(stop_flags.Inputs());
+  if (status->parsed()) return RunStatus(address, json, status_flags.Inputs());
+  if (config->parsed()) return RunConfig(config_flags.Inputs(), json);
+  if (kv->parsed()) {
+    for (auto* sub : {kv_put, kv_get, kv_del, kv_list, kv_exists}) {
+      if (sub->parsed()) kv_command.action = sub->get_name();
+    }
+    return RunKv(kv_command, address, kv_flags.Inputs());
+  }
+  if (jobs->parsed()) return RunJobs(address, json, jobs_flags.Inputs());
+  if (cleanup->parsed()) return RunStorageCleanup(cleanup_flags.Inputs());
+  return Fail("no command given; see `halo --help`");
+}

@@ -1,0 +1,52 @@
+#include "cli/session.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/process.h"
+
+namespace halo::cli {
+
+std::string NewSessionDir(const Settings& settings) {
+  if (!settings.session_dir.empty()) return settings.session_dir;
+  std::time_t now = std::time(nullptr);
+  char stamp[64];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", std::localtime(&now));
+  return absl::StrCat(kSessionRoot, "/session_", stamp, "_", getpid());
+}
+
+void MarkLatestSession(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(kSessionRoot, ec);
+  const std::string tmp = absl::StrCat(kLatestSessionLink, ".", getpid());
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::create_directory_symlink(std::filesystem::absolute(dir, ec), tmp, ec);
+  if (!ec) std::filesystem::rename(tmp, kLatestSessionLink, ec);
+}
+
+std::string ExistingSessionDir(const Settings& settings) {
+  if (!settings.session_dir.empty()) return settings.session_dir;
+  std::error_code ec;
+  auto target = std::filesystem::read_symlink(kLatestSessionLink, ec);
+  if (ec) return "";
+  return target.string();
+}
+
+StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Settings& settings) {
+  if (!address_flag.empty()) return address_flag;
+  if (const char* env = std::getenv("HALO_ADDRESS"); env != nullptr && *env != '\0') return std::string(env);
+  const std::string session = ExistingSessionDir(settings);
+  if (!session.empty()) {
+    auto address = ReadFileToString(session + "/gcs.address");
+    if (address.ok()) return std::string(absl::StripAsciiWhitespace(*address));
+  }
+  return NotFoundError(
+      "no running cluster found: pass --address, set HALO_ADDRESS, or start one with `halo start --head`");
+}
+
+}  // namespace halo::cli

@@ -1,0 +1,22 @@
+// Where a cluster's session lives on this machine and how commands find a running cluster.
+#pragma once
+
+#include <string>
+
+#include "common/settings.h"
+
+namespace halo::cli {
+
+inline constexpr char kSessionRoot[] = "/tmp/halo";
+inline constexpr char kLatestSessionLink[] = "/tmp/halo/session_latest";
+
+// The session directory a new head uses: the session_dir setting, else a new /tmp/halo/session_<time>_<pid>.
+std::string NewSessionDir(const Settings& settings);
+// Points /tmp/halo/session_latest at dir (atomically).
+void MarkLatestSession(const std::string& dir);
+// The session an existing-cluster command means: the session_dir setting, else the latest one. Empty if none.
+std::string ExistingSessionDir(const Settings& settings);
+// The GCS address: --address, else HALO_ADDRESS, else the gcs.address file of ExistingSessionDir.
+StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Settings& settings);
+
+}  // namespace halo::cli

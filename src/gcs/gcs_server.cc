@@ -1,0 +1,180 @@
+#include "gcs/gcs_server.h"
+
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "gcs/grpc_services.h"
+#include "gcs/table_names.h"
+#include "storage/store_factory.h"
+
+namespace halo::gcs {
+namespace {
+
+// gRPC reports a failed bind only as "no port"; probe first so the error can say why.
+Status CheckPortFree(const std::string& host, int64_t port) {
+  if (port == 0) return OkStatus();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return OkStatus();
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    close(fd);
+    return InvalidArgumentError(absl::StrCat("setting 'host' must be an IPv4 address, got '", host, "'"));
+  }
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int err = errno;
+  close(fd);
+  if (rc != 0 && err == EADDRINUSE) {
+    return FailedPreconditionError(absl::StrCat("port ", port, " on ", host, " is already in use"));
+  }
+  if (rc != 0) return FailedPreconditionError(absl::StrCat("cannot bind ", host, ":", port, ": ", strerror(err)));
+  return OkStatus();
+}
+
+}  // namespace
+
+GcsServer::GcsServer(Settings settings, std::string storage_path)
+    : settings_(std::move(settings)), storage_path_(std::move(storage_path)) {}
+
+GcsServer::~GcsServer() { Shutdown(); }
+
+Status GcsServer::Start() {
+  start_time_ms_ = clock_.WallMs();
+  HALO_RETURN_IF_ERROR(CheckPortFree(settings_.host, settings_.port));
+  executor_.RunInThread();
+  const int64_t recover_start = clock_.MonotonicMs();
+  auto store = OpenStore(settings_, storage_path_, executor_);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  store_->SetFatalHandler([this](Status status) {
+    RequestStop(UnavailableError(absl::StrCat("storage failed: ", status.message())));
+  });
+  HALO_RETURN_IF_ERROR(Recover());
+  recovery_ms_ = clock_.MonotonicMs() - recover_start;
+  HALO_RETURN_IF_ERROR(Serve());
+  HALO_LOG_INFO("GCS serving at {} (cluster {}, storage {} {}, namespace {}, {} KV rows, recovered in {} ms)",
+                address_, cluster_->cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
+                kv_->size(), recovery_ms_);
+  return OkStatus();
+}
+
+Status GcsServer::Recover() {
+  cluster_ = std::make_unique<ClusterManager>(*store_, clock_, random_);
+  kv_ = std::make_unique<KvManager>(*store_, KvLimits{settings_.kv_value_max_bytes, settings_.kv_list_max_keys});
+  jobs_ = std::make_unique<JobManager>(*store_, clock_);
+
+  // Load every table on the executor, then initialize managers there; this thread waits.
+  std::promise<Status> recovered;
+  auto tables = std::make_shared<std::map<std::string, KeyValueMap>>();
+  auto initialize = [this, tables, &recovered] {
+    cluster_->Initialize((*tables)[kMetaTable], [this, tables, &recovered](Status status) {
+      if (status.ok()) {
+        kv_->Initialize(std::move((*tables)[kKvTable]));
+        status = jobs_->Initialize((*tables)[kMetaTable], (*tables)[kJobTable]);
+      }
+      recovered.set_value(status);
+    });
+  };
+  executor_.Post([this, tables, initialize, &recovered] {
+    auto remaining = std::make_shared<size_t>(AllTables().size());
+    auto failed = std::make_shared<bool>(false);
+    for (const auto& table : AllTables()) {
+      store_->AsyncGetAll(table, [table, tables, remaining, failed, initialize, &recovered](StatusOr<KeyValueMap> rows) {
+        if (*failed) return;
+        if (!rows.ok()) {
+          *failed = true;
+          recovered.set_value(
+              Status(rows.status().code(), absl::StrCat("loading table ", table, ": ", rows.status().message())));
+          return;
+        }
+        (*tables)[table] = std::move(*rows);
+        if (--*remaining == 0) initialize();
+      });
+    }
+  });
+  return recovered.get_future().get();
+}
+
+Status GcsServer::Serve() {
+  auto info = [this] {
+    rpc::GetClusterInfoReply reply;
+    reply.set_cluster_id(cluster_->cluster_id());
+    reply.set_version(HALO_VERSION);
+    reply.set_storage_kind(store_->Kind());
+    reply.set_storage_location(store_->Location());
+    reply.set_storage_namespace(settings_.storage_namespace);
+    reply.set_start_time_ms(start_time_ms_);
+    reply.set_address(address_);
+    reply.set_pid(getpid());
+    reply.set_recovery_ms(recovery_ms_);
+    return reply;
+  };
+  cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
+  kv_service_ = std::make_unique<KvServiceImpl>(executor_, *kv_);
+  job_service_ = std::make_unique<JobServiceImpl>(executor_, *jobs_);
+
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  const int max_message = static_cast<int>(std::min<int64_t>(settings_.kv_value_max_bytes + (1 << 20), INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  int selected_port = 0;
+  builder.AddListeningPort(absl::StrCat(settings_.host, ":", settings_.port), grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.RegisterService(cluster_service_.get());
+  builder.RegisterService(kv_service_.get());
+  builder.RegisterService(job_service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || selected_port == 0) {
+    server_.reset();
+    return FailedPreconditionError(
+        absl::StrCat("cannot serve on ", settings_.host, ":", settings_.port, " (port in use or address not local)"));
+  }
+  address_ = absl::StrCat(settings_.host, ":", selected_port);
+  return OkStatus();
+}
+
+Status GcsServer::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  stopped_.wait(lock, [this] { return stop_reason_.has_value(); });
+  return *stop_reason_;
+}
+
+void GcsServer::RequestStop(Status reason) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_reason_.has_value()) return;
+    stop_reason_ = std::move(reason);
+  }
+  stopped_.notify_all();
+}
+
+void GcsServer::Shutdown() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_.reset();
+  }
+  // Destroy the store on its executor's thread (it may hold sockets bound to it), then stop the loop.
+  if (store_) {
+    std::promise<void> released;
+    executor_.Post([this, &released] {
+      store_.reset();
+      released.set_value();
+    });
+    released.get_future().wait();
+  }
+  executor_.Stop();
+}
+
+}  // namespace halo::gcs

@@ -1,0 +1,74 @@
+// The GCS process' composition root: builds the executor, clock, randomness and store, recovers every
+// table into the managers, and only then starts the gRPC server (recover, then serve).
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/asio_executor.h"
+#include "common/random.h"
+#include "common/settings.h"
+#include "gcs/cluster_manager.h"
+#include "gcs/job_manager.h"
+#include "gcs/kv_manager.h"
+#include "storage/store_client.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace halo::gcs {
+
+class ClusterInfoServiceImpl;
+class KvServiceImpl;
+class JobServiceImpl;
+
+class GcsServer {
+ public:
+  GcsServer(Settings settings, std::string storage_path);
+  ~GcsServer();
+
+  // Opens storage, loads every table, initializes the managers, then serves. Blocks the calling thread.
+  // Errors name the problem (storage unreachable, path held, incompatible format, port in use...).
+  Status Start();
+  // host:port actually served (the chosen port when settings.port was 0). Valid after Start.
+  const std::string& address() const { return address_; }
+  int64_t recovery_ms() const { return recovery_ms_; }
+
+  // Blocks until RequestStop or a fatal storage failure. Yields the reason: Ok for a requested stop.
+  Status Wait();
+  // Thread-safe and async-signal-unsafe; call from a normal thread.
+  void RequestStop(Status reason);
+  // Stops serving and releases storage. Idempotent.
+  void Shutdown();
+
+ private:
+  Status Recover();
+  Status Serve();
+
+  Settings settings_;
+  std::string storage_path_;
+  AsioExecutor executor_;
+  SystemClock clock_;
+  SystemRandom random_;
+  std::unique_ptr<StoreClient> store_;
+  std::unique_ptr<ClusterManager> cluster_;
+  std::unique_ptr<KvManager> kv_;
+  std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
+  std::unique_ptr<KvServiceImpl> kv_service_;
+  std::unique_ptr<JobServiceImpl> job_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int64_t start_time_ms_ = 0;
+  int64_t recovery_ms_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable stopped_;
+  std::optional<Status> stop_reason_;
+};
+
+}  // namespace halo::gcs

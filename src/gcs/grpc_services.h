@@ -1,0 +1,68 @@
+// gRPC front ends of the GCS managers. Each handler copies its request, posts the work to the GCS executor,
+// and finishes the call from the manager's callback; managers never see gRPC types.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/executor.h"
+#include "gcs/cluster_manager.h"
+#include "gcs/job_manager.h"
+#include "gcs/kv_manager.h"
+#include "proto/gcs.grpc.pb.h"
+
+namespace halo::gcs {
+
+grpc::Status ToGrpcStatus(const Status& status);
+
+class ClusterInfoServiceImpl final : public rpc::ClusterInfoService::CallbackService {
+ public:
+  // info fills everything but uptime, which is computed per call.
+  ClusterInfoServiceImpl(Executor& executor, Clock& clock, std::function<rpc::GetClusterInfoReply()> info)
+      : executor_(executor), clock_(clock), info_(std::move(info)) {}
+  grpc::ServerUnaryReactor* GetClusterInfo(grpc::CallbackServerContext* context,
+                                           const rpc::GetClusterInfoRequest* request,
+                                           rpc::GetClusterInfoReply* reply) override;
+
+ private:
+  Executor& executor_;
+  Clock& clock_;
+  std::function<rpc::GetClusterInfoReply()> info_;
+};
+
+class KvServiceImpl final : public rpc::KvService::CallbackService {
+ public:
+  KvServiceImpl(Executor& executor, KvManager& kv) : executor_(executor), kv_(kv) {}
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context, const rpc::KvPutRequest* request,
+                                rpc::KvPutReply* reply) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const rpc::KvGetRequest* request,
+                                rpc::KvGetReply* reply) override;
+  grpc::ServerUnaryReactor* Del(grpc::CallbackServerContext* context, const rpc::KvDelRequest* request,
+                                rpc::KvDelReply* reply) override;
+  grpc::ServerUnaryReactor* Keys(grpc::CallbackServerContext* context, const rpc::KvKeysRequest* request,
+                                 rpc::KvKeysReply* reply) override;
+  grpc::ServerUnaryReactor* Exists(grpc::CallbackServerContext* context, const rpc::KvExistsRequest* request,
+                                   rpc::KvExistsReply* reply) override;
+
+ private:
+  Executor& executor_;
+  KvManager& kv_;
+};
+
+class JobServiceImpl final : public rpc::JobService::CallbackService {
+ public:
+  JobServiceImpl(Executor& executor, JobManager& jobs) : executor_(executor), jobs_(jobs) {}
+  grpc::ServerUnaryReactor* AddJob(grpc::CallbackServerContext* context, const rpc::AddJobRequest* request,
+                                   rpc::AddJobReply* reply) override;
+  grpc::ServerUnaryReactor* MarkJobFinished(grpc::CallbackServerContext* context,
+                                            const rpc::MarkJobFinishedRequest* request,
+                                            rpc::MarkJobFinishedReply* reply) override;
+  grpc::ServerUnaryReactor* GetAllJobs(grpc::CallbackServerContext* context, const rpc::GetAllJobsRequest* request,
+                                       rpc::GetAllJobsReply* reply) override;
+
+ private:
+  Executor& executor_;
+  JobManager& jobs_;
+};
+
+}  // namespace halo::gcs

@@ -1,0 +1,39 @@
+// Jobs (drivers): add, mark finished, list. Job ids come from a counter persisted in META, so ids are never
+// reused across GCS restarts. A job is acknowledged only after its row and the counter are durable.
+// Event-driven on the GCS executor; no gRPC types.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "common/executor.h"
+#include "proto/gcs.pb.h"
+#include "storage/store_client.h"
+
+namespace halo::gcs {
+
+class JobManager {
+ public:
+  JobManager(StoreClient& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  // meta: the loaded META table (for the counter); rows: the loaded JOBS table.
+  Status Initialize(const KeyValueMap& meta, const KeyValueMap& rows);
+
+  void HandleAddJob(const std::string& entrypoint, int32_t driver_pid, const std::string& driver_address,
+                    std::function<void(StatusOr<rpc::JobInfo>)> done);
+  // NotFound for an unknown id. Marking a finished job again is a no-op.
+  void HandleMarkJobFinished(uint32_t job_id, std::function<void(Status)> done);
+  void HandleGetAllJobs(std::function<void(std::vector<rpc::JobInfo>)> done) const;
+
+  uint32_t job_counter() const { return counter_; }
+  static std::string JobKey(uint32_t job_id);
+
+ private:
+  StoreClient& store_;
+  Clock& clock_;
+  uint32_t counter_ = 0;
+  std::map<uint32_t, rpc::JobInfo> jobs_;  // as acknowledged
+};
+
+}  // namespace halo::gcs

@@ -1,0 +1,85 @@
+// halo-gcs: the control-plane daemon. Normally started by `halo start --head`, which passes the session
+// directory and the settings given to it. Exits non-zero with one line "halo-gcs: error: ..." on stderr when
+// it cannot start or when its storage fails for good.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "common/logging.h"
+#include "common/process.h"
+#include "common/settings_flags.h"
+#include "gcs/gcs_server.h"
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "halo-gcs: error: " << message << std::endl;
+  SPDLOG_ERROR("{}", message);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"halo-gcs: the Halo control-plane server"};
+  halo::SettingFlags flags(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto loaded = halo::LoadSettings(flags.Inputs());
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  halo::Settings settings = loaded->values;
+
+  // Block the stop signals in every thread; a dedicated thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string log_path;
+  if (!settings.session_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(settings.session_dir + "/logs", ec);
+    if (ec) return Fail("cannot create session directory " + settings.session_dir + ": " + ec.message());
+    log_path = settings.session_dir + "/logs/gcs.log";
+    auto written = halo::WriteFileAtomically(settings.session_dir + "/gcs.pid", std::to_string(getpid()) + "\n");
+    if (!written.ok()) return Fail(std::string(written.message()));
+  }
+  halo::InitLogging("gcs", log_path, settings.log_level);
+  std::string storage_path = settings.storage_path;
+  if (storage_path.empty()) {
+    storage_path = settings.session_dir.empty() ? "halo-storage" : settings.session_dir + "/storage";
+  }
+
+  halo::gcs::GcsServer server(settings, storage_path);
+  halo::Status started = server.Start();
+  if (!started.ok()) {
+    server.Shutdown();
+    return Fail(std::string(started.message()));
+  }
+  if (!settings.session_dir.empty()) {
+    auto written = halo::WriteFileAtomically(settings.session_dir + "/gcs.address", server.address() + "\n");
+    if (!written.ok()) return Fail(std::string(written.message()));
+  }
+  std::cout << "halo-gcs serving at " << server.address() << std::endl;
+
+  std::thread signal_waiter([&server, stop_signals] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    server.RequestStop(halo::OkStatus());
+  });
+  signal_waiter.detach();
+
+  halo::Status reason = server.Wait();
+  SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));
+  server.Shutdown();
+  if (!reason.ok()) return Fail(std::string(reason.message()));
+  return 0;
+}

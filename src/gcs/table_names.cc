@@ -1,0 +1,10 @@
+#include "gcs/table_names.h"
+
+namespace halo::gcs {
+
+const std::vector<std::string>& AllTables() {
+  static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable};
+  return tables;
+}
+
+}  // namespace halo::gcs

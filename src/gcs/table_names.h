@@ -1,0 +1,24 @@
+// The tables the GCS persists, and the keys of its META table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace halo::gcs {
+
+inline constexpr char kMetaTable[] = "META";
+inline constexpr char kKvTable[] = "KV";
+inline constexpr char kJobTable[] = "JOBS";
+
+// Every table the GCS loads before serving.
+const std::vector<std::string>& AllTables();
+
+inline constexpr char kMetaFormatVersion[] = "storage_format_version";
+inline constexpr char kMetaClusterId[] = "cluster_id";
+inline constexpr char kMetaCreatedMs[] = "created_ms";
+inline constexpr char kMetaJobCounter[] = "job_counter";
+
+// Bumped whenever a stored row changes shape incompatibly.
+inline constexpr int kStorageFormatVersion = 1;
+
+}  // namespace halo::gcs

@@ -1,0 +1,115 @@
+#include "rpc/gcs_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace halo {
+
+GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(address), timeout_ms_(timeout_ms) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  cluster_ = rpc::ClusterInfoService::NewStub(channel_);
+  kv_ = rpc::KvService::NewStub(channel_);
+  jobs_ = rpc::JobService::NewStub(channel_);
+}
+
+template <typename Call>
+Status GcsClient::Invoke(Call&& call) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
+  grpc::Status status = call(&context);
+  if (status.ok()) return OkStatus();
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Status(code, absl::StrCat("cannot reach the GCS at ", address_, ": ", status.error_message()));
+  }
+  return Status(code, status.error_message());
+}
+
+StatusOr<rpc::GetClusterInfoReply> GcsClient::GetClusterInfo() {
+  rpc::GetClusterInfoRequest request;
+  rpc::GetClusterInfoReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return cluster_->GetClusterInfo(c, request, &reply); }));
+  return reply;
+}
+
+StatusOr<bool> GcsClient::KvPut(const std::string& name_space, const std::string& key, const std::string& value,
+                                bool overwrite) {
+  rpc::KvPutRequest request;
+  request.set_namespace_(name_space);
+  request.set_key(key);
+  request.set_value(value);
+  request.set_overwrite(overwrite);
+  rpc::KvPutReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Put(c, request, &reply); }));
+  return reply.added();
+}
+
+StatusOr<std::optional<std::string>> GcsClient::KvGet(const std::string& name_space, const std::string& key) {
+  rpc::KvGetRequest request;
+  request.set_namespace_(name_space);
+  request.set_key(key);
+  rpc::KvGetReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Get(c, request, &reply); }));
+  if (!reply.found()) return std::optional<std::string>();
+  return std::optional<std::string>(reply.value());
+}
+
+StatusOr<int64_t> GcsClient::KvDel(const std::string& name_space, const std::string& key, bool by_prefix) {
+  rpc::KvDelRequest request;
+  request.set_namespace_(name_space);
+  request.set_key(key);
+  request.set_by_prefix(by_prefix);
+  rpc::KvDelReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Del(c, request, &reply); }));
+  return reply.deleted();
+}
+
+StatusOr<std::vector<std::string>> GcsClient::KvKeys(const std::string& name_space, const std::string& prefix) {
+  rpc::KvKeysRequest request;
+  request.set_namespace_(name_space);
+  request.set_prefix(prefix);
+  rpc::KvKeysReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Keys(c, request, &reply); }));
+  return std::vector<std::string>(reply.keys().begin(), reply.keys().end());
+}
+
+StatusOr<bool> GcsClient::KvExists(const std::string& name_space, const std::string& key) {
+  rpc::KvExistsRequest request;
+  request.set_namespace_(name_space);
+  request.set_key(key);
+  rpc::KvExistsReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Exists(c, request, &reply); }));
+  return reply.exists();
+}
+
+StatusOr<rpc::JobInfo> GcsClient::AddJob(const std::string& entrypoint, int32_t driver_pid,
+                                         const std::string& driver_address) {
+  rpc::AddJobRequest request;
+  request.set_entrypoint(entrypoint);
+  request.set_driver_pid(driver_pid);
+  request.set_driver_address(driver_address);
+  rpc::AddJobReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return jobs_->AddJob(c, request, &reply); }));
+  return reply.job();
+}
+
+Status GcsClient::MarkJobFinished(uint32_t job_id) {
+  rpc::MarkJobFinishedRequest request;
+  request.set_job_id(job_id);
+  rpc::MarkJobFinishedReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return jobs_->MarkJobFinished(c, request, &reply); });
+}
+
+StatusOr<std::vector<rpc::JobInfo>> GcsClient::GetAllJobs() {
+  rpc::GetAllJobsRequest request;
+  rpc::GetAllJobsReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return jobs_->GetAllJobs(c, request, &reply); }));
+  return std::vector<rpc::JobInfo>(reply.jobs().begin(), reply.jobs().end());
+}
+
+}  // namespace halo

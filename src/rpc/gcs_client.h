@@ -1,0 +1,45 @@
+// Blocking client of the GCS' gRPC services, for the CLI, tests and benchmarks. Each call has the deadline
+// given at construction. Thread-safe (gRPC stubs are).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "proto/gcs.grpc.pb.h"
+
+namespace halo {
+
+class GcsClient {
+ public:
+  GcsClient(const std::string& address, int64_t timeout_ms);
+
+  const std::string& address() const { return address_; }
+
+  StatusOr<rpc::GetClusterInfoReply> GetClusterInfo();
+  // Yields whether the key was new.
+  StatusOr<bool> KvPut(const std::string& name_space, const std::string& key, const std::string& value,
+                       bool overwrite = true);
+  StatusOr<std::optional<std::string>> KvGet(const std::string& name_space, const std::string& key);
+  StatusOr<int64_t> KvDel(const std::string& name_space, const std::string& key, bool by_prefix = false);
+  StatusOr<std::vector<std::string>> KvKeys(const std::string& name_space, const std::string& prefix);
+  StatusOr<bool> KvExists(const std::string& name_space, const std::string& key);
+  StatusOr<rpc::JobInfo> AddJob(const std::string& entrypoint, int32_t driver_pid, const std::string& driver_address);
+  Status MarkJobFinished(uint32_t job_id);
+  StatusOr<std::vector<rpc::JobInfo>> GetAllJobs();
+
+ private:
+  template <typename Call>
+  Status Invoke(Call&& call);
+
+  std::string address_;
+  int64_t timeout_ms_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<rpc::ClusterInfoService::Stub> cluster_;
+  std::unique_ptr<rpc::KvService::Stub> kv_;
+  std::unique_ptr<rpc::JobService::Stub> jobs_;
+};
+
+}  // namespace halo

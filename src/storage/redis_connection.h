@@ -1,0 +1,118 @@
+// One pipelined connection to a Redis server over Boost.Asio, plain TCP or TLS (OpenSSL), speaking RESP
+// through hiredis' reader and formatter. It never blocks its io_context thread.
+//
+// Promises:
+// - Commands are written in the order Send was called and each callback gets its own reply, in order.
+// - After a dropped connection (server restarted, idle timeout) it reconnects with bounded exponential
+//   backoff and re-sends, in order, every command whose reply had not arrived. Commands must therefore be
+//   idempotent (HSET, HDEL, HGET... are).
+// - Start() retries until storage_unavailable_timeout_ms, then fails with a message saying why. Errors that
+//   retrying cannot fix (wrong password, TLS verification failure, a multi-shard Redis Cluster) fail at once.
+// - Once started, if the server stays unreachable longer than unavailable_timeout_ms, every queued command
+//   fails and the fatal handler is called once.
+// - At most pending_max commands wait; beyond that Send fails at once with ResourceExhausted.
+// Thread-safety: all methods must be called on the io_context's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/backoff.h"
+#include "storage/redis_reply.h"
+#include "storage/storage_uri.h"
+
+namespace halo {
+
+struct RedisOptions {
+  StorageUri uri;
+  std::string ca_cert_path;
+  std::string client_cert_path;
+  std::string client_key_path;
+  std::string server_name;  // SNI and verification; empty: uri.host
+  int64_t connect_timeout_ms = 2000;
+  int64_t unavailable_timeout_ms = 30000;
+  int64_t retry_initial_ms = 50;
+  int64_t retry_max_ms = 1000;
+  int64_t pending_max = 100000;
+};
+
+class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
+ public:
+  using ReplyCallback = std::function<void(StatusOr<RedisReply>)>;
+
+  static std::shared_ptr<RedisConnection> Create(boost::asio::io_context& io, RedisOptions options);
+  ~RedisConnection();
+
+  // Connects (retrying as promised above); done runs once, on the io thread.
+  void Start(std::function<void(Status)> done);
+  void SetFatalHandler(std::function<void(Status)> handler) { fatal_handler_ = std::move(handler); }
+  // Queues a command. An error reply from the server arrives as an error Status with its text.
+  void Send(std::vector<std::string> args, ReplyCallback done);
+  // Fails every queued command and closes the socket; no callbacks after the ones this triggers.
+  void Close();
+
+  const RedisOptions& options() const { return options_; }
+
+ private:
+  struct Request {
+    std::string bytes;
+    ReplyCallback done;
+    bool handshake = false;  // part of connection set-up; dropped, not re-sent, on disconnect
+  };
+  enum class State { kIdle, kConnecting, kHandshaking, kReady, kClosed };
+
+  RedisConnection(boost::asio::io_context& io, RedisOptions options);
+  Status BuildTlsContext();
+  void Connect();
+  void OnTcpConnected();
+  void BeginHandshake();
+  void CheckClusterShape(const RedisReply& info);
+  void BecomeReady();
+  void OnConnectionError(const std::string& what, bool retryable);
+  void ScheduleReconnect();
+  void FailAll(const Status& status);
+  void Fatal(const Status& status);
+  void Pump();
+  void ReadMore();
+  void OnReply(RedisReply reply);
+  void CloseSocket();
+  void SendHandshake(std::vector<std::string> args, ReplyCallback done);
+  bool SocketOpen() const;
+
+  boost::asio::io_context& io_;
+  RedisOptions options_;
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ip::tcp::socket> tcp_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer unavailable_timer_;
+  ExponentialBackoff backoff_;
+
+  State state_ = State::kIdle;
+  uint64_t generation_ = 0;  // bumped on every connection attempt; stale handlers compare and bail
+  std::deque<Request> handshake_queue_;  // set-up commands of the current connection, not yet written
+  std::deque<Request> pending_;   // not yet written
+  std::deque<Request> inflight_;  // written, reply not yet read
+  std::string write_buffer_;
+  bool writing_ = false;
+  std::vector<char> read_buffer_;
+  std::unique_ptr<RedisReplyReader> reader_;
+  std::string last_error_;
+  bool unavailable_timer_armed_ = false;
+  std::chrono::steady_clock::time_point start_time_;
+  std::function<void(Status)> start_done_;
+  std::function<void(Status)> fatal_handler_;
+};
+
+}  // namespace halo

@@ -1,0 +1,51 @@
+// StoreClient on Redis: table T of namespace N is the hash "HALO<N>@<T>". Runs on one RedisConnection, so
+// operations keep their issue order. Does not block: every call is a queued command.
+#pragma once
+
+#include <memory>
+
+#include "storage/redis_connection.h"
+#include "storage/store_client.h"
+
+namespace halo {
+
+// "HALO<namespace>@<table>". The namespace never contains '@' (settings refuse it), so one namespace's
+// keys never match another's pattern.
+std::string RedisTableKey(const std::string& name_space, const std::string& table);
+// Escapes glob characters so a literal prefix can be used in SCAN/HSCAN MATCH.
+std::string EscapeRedisGlob(const std::string& literal);
+
+class RedisStore : public StoreClient {
+ public:
+  RedisStore(std::shared_ptr<RedisConnection> connection, std::string name_space);
+  ~RedisStore() override;
+
+  void AsyncPut(const std::string& table, const std::string& key, std::string value, bool overwrite,
+                std::function<void(StatusOr<bool>)> done) override;
+  void AsyncGet(const std::string& table, const std::string& key,
+                std::function<void(StatusOr<std::optional<std::string>>)> done) override;
+  void AsyncMultiGet(const std::string& table, const std::vector<std::string>& keys,
+                     std::function<void(StatusOr<KeyValueMap>)> done) override;
+  void AsyncGetAll(const std::string& table, std::function<void(StatusOr<KeyValueMap>)> done) override;
+  void AsyncDelete(const std::string& table, const std::string& key,
+                   std::function<void(StatusOr<bool>)> done) override;
+  void AsyncBatchDelete(const std::string& table, const std::vector<std::string>& keys,
+                        std::function<void(StatusOr<int64_t>)> done) override;
+  void AsyncGetKeys(const std::string& table, const std::string& prefix,
+                    std::function<void(StatusOr<std::vector<std::string>>)> done) override;
+  void AsyncExists(const std::string& table, const std::string& key,
+                   std::function<void(StatusOr<bool>)> done) override;
+  void SetFatalHandler(std::function<void(Status)> handler) override;
+  std::string Kind() const override;
+  std::string Location() const override;
+
+ private:
+  void ScanKeys(std::string hash, std::string pattern, std::string cursor,
+                std::shared_ptr<std::vector<std::string>> keys,
+                std::function<void(StatusOr<std::vector<std::string>>)> done);
+
+  std::shared_ptr<RedisConnection> connection_;
+  std::string namespace_;
+};
+
+}  // namespace halo
