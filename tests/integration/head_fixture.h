@@ -1,0 +1,66 @@
+// Starts and stops a real head (`halo start --head`) in its own session directory, and reaches its GCS.
+#pragma once
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "common/process.h"
+#include "rpc/gcs_client.h"
+#include "support/test_env.h"
+
+namespace halo::testing {
+
+class Head {
+ public:
+  // extra_args are passed to `halo start --head` after --session-dir and --port 0.
+  explicit Head(std::vector<std::string> extra_args = {}, std::string session_dir = "")
+      : extra_args_(std::move(extra_args)),
+        session_dir_(session_dir.empty() ? dir_.path() + "/session" : std::move(session_dir)) {}
+  ~Head() {
+    if (auto pid = GcsPid(); pid > 0 && ProcessAlive(pid)) {
+      kill(pid, SIGKILL);
+      WaitForProcessExit(pid, 5000);
+    }
+  }
+
+  CommandResult Start() {
+    std::vector<std::string> args = {"start", "--head", "--session-dir", session_dir_, "--port", "0"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    return RunHalo(args);
+  }
+  CommandResult Stop() { return RunHalo({"stop", "--session-dir", session_dir_}); }
+
+  std::string address() const {
+    auto text = ReadFileToString(session_dir_ + "/gcs.address");
+    return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
+  }
+  pid_t GcsPid() const {
+    auto text = ReadFileToString(session_dir_ + "/gcs.pid");
+    return text.ok() ? std::atoi(text->c_str()) : -1;
+  }
+  // Sends sig to the GCS and waits (bounded) until it is gone.
+  bool KillGcs(int sig = SIGKILL) {
+    pid_t pid = GcsPid();
+    kill(pid, sig);
+    return WaitForProcessExit(pid, 20000);
+  }
+  std::unique_ptr<GcsClient> Client(int64_t timeout_ms = 10000) const {
+    return std::make_unique<GcsClient>(address(), timeout_ms);
+  }
+  const std::string& session_dir() const { return session_dir_; }
+  std::string GcsOutput() const {
+    auto text = ReadFileToString(session_dir_ + "/logs/gcs.out");
+    return text.ok() ? *text : "";
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> extra_args_;
+  std::string session_dir_;
+};
+
+}  // namespace halo::testing

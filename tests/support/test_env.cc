@@ -1,0 +1,183 @@
+#include "support/test_env.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "common/process.h"
+
+namespace halo::testing {
+
+std::string BinDir() { return HALO_TEST_BIN_DIR; }
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/halo-test-XXXXXX";
+  char* made = mkdtemp(pattern);
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                         const std::map<std::string, std::string>& env) {
+  TempDir dir;
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = env;
+  spawn.output_path = dir.path() + "/output";
+  spawn.new_session = false;
+  CommandResult result;
+  auto pid = Spawn(spawn);
+  if (!pid.ok()) {
+    result.output = std::string(pid.status().message());
+    return result;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(*pid, &status, WNOHANG);
+    if (r == *pid) {
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(*pid, SIGKILL);
+      waitpid(*pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto output = ReadFileToString(spawn.output_path);
+  if (output.ok()) result.output = *output;
+  return result;
+}
+
+CommandResult RunHalo(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                      const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {BinDir() + "/halo"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, timeout, env);
+}
+
+namespace {
+
+void MustRun(const std::vector<std::string>& argv) {
+  auto result = RunCommand(argv, std::chrono::seconds(60));
+  if (result.exit_code != 0) throw std::runtime_error("command failed: " + argv[0] + ": " + result.output);
+}
+
+}  // namespace
+
+TlsFiles MakeTlsFiles(const std::string& dir) {
+  TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", dir + "/other-ca.pem"};
+  const std::string ext = dir + "/san.ext";
+  auto written = WriteFileAtomically(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  if (!written.ok()) throw std::runtime_error("cannot write " + ext);
+  MustRun({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+           "/CN=halo-test-ca", "-keyout", dir + "/ca.key", "-out", files.ca_cert});
+  MustRun({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
+           files.server_key, "-out", dir + "/server.csr"});
+  MustRun({"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", files.ca_cert, "-CAkey",
+           dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", files.server_cert});
+  MustRun({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+           "/CN=unrelated-ca", "-keyout", dir + "/other-ca.key", "-out", files.other_ca_cert});
+  return files;
+}
+
+RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
+  port_ = FreePort();
+  // Cluster mode also listens on port + 10000 (the cluster bus), which must be a valid, free port.
+  for (int attempt = 0; options_.cluster_enabled && attempt < 1000 && port_ + 10000 > 65535; ++attempt) {
+    port_ = FreePort();
+  }
+  if (options_.tls) tls_ = MakeTlsFiles(dir_.path());
+  Start();
+}
+
+RedisServer::~RedisServer() {
+  if (pid_ > 0) Kill();
+}
+
+std::string RedisServer::Uri() const {
+  return std::string(options_.tls ? "rediss://" : "redis://") +
+         (options_.password.empty() ? "" : ":" + options_.password + "@") + "127.0.0.1:" + std::to_string(port_);
+}
+
+void RedisServer::Start() {
+  std::vector<std::string> argv = {"/usr/bin/redis-server", "--bind", "127.0.0.1", "--dir", dir_.path(),
+                                   "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                                   "--protected-mode", "no", "--daemonize", "no", "--logfile",
+                                   dir_.path() + "/redis.log"};
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file", tls_.server_cert,
+                             "--tls-key-file", tls_.server_key, "--tls-ca-cert-file", tls_.ca_cert,
+                             "--tls-auth-clients", "no"});
+  } else {
+    argv.insert(argv.end(), {"--port", std::to_string(port_)});
+  }
+  if (!options_.password.empty()) argv.insert(argv.end(), {"--requirepass", options_.password});
+  if (options_.cluster_enabled) argv.insert(argv.end(), {"--cluster-enabled", "yes"});
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.output_path = dir_.path() + "/redis.out";
+  auto pid = Spawn(spawn);
+  if (!pid.ok()) throw std::runtime_error(std::string(pid.status().message()));
+  pid_ = *pid;
+  bool up = WaitUntil([&] { return Cli({"PING"}).find("PONG") != std::string::npos; }, std::chrono::seconds(20));
+  if (!up) throw std::runtime_error("redis-server did not answer on port " + std::to_string(port_));
+}
+
+void RedisServer::Kill() {
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string RedisServer::Cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  if (options_.tls) argv.insert(argv.end(), {"--tls", "--cacert", tls_.ca_cert});
+  if (!options_.password.empty()) argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = RunCommand(argv, std::chrono::seconds(10));
+  std::string out = result.output;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace halo::testing
