@@ -109,6 +109,7 @@ Status ValidateSettings(const Settings& s) {
   HALO_RETURN_IF_ERROR(RequireAtLeast("rpc_timeout_ms", s.rpc_timeout_ms, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_unavailable_timeout_ms", s.storage_unavailable_timeout_ms, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_connect_timeout_ms", s.storage_connect_timeout_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("storage_reply_timeout_ms", s.storage_reply_timeout_ms, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_retry_initial_ms", s.storage_retry_initial_ms, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_retry_max_ms", s.storage_retry_max_ms, s.storage_retry_initial_ms));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_pending_ops_max", s.storage_pending_ops_max, 1));

@@ -28,6 +28,8 @@ HALO_SETTING(std::string, redis_server_name, "",
 HALO_SETTING(int64_t, storage_unavailable_timeout_ms, 30000,
              "the GCS exits if storage stays unreachable this long (also bounds the first connection)")
 HALO_SETTING(int64_t, storage_connect_timeout_ms, 2000, "bound on one connection attempt to Redis")
+HALO_SETTING(int64_t, storage_reply_timeout_ms, 10000,
+             "a Redis connection with commands outstanding and no reply for this long is reopened")
 HALO_SETTING(int64_t, storage_retry_initial_ms, 50, "first reconnect delay; doubles per failed attempt")
 HALO_SETTING(int64_t, storage_retry_max_ms, 1000, "largest reconnect delay")
 HALO_SETTING(int64_t, storage_pending_ops_max, 100000,

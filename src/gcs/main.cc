@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -59,6 +60,19 @@ int main(int argc, char** argv) {
   }
 
   halo::gcs::GcsServer server(settings, storage_path);
+  // A stop signal before the server serves (it may be waiting for storage) ends the process at once;
+  // after that it asks for a graceful stop.
+  std::atomic<bool> serving{false};
+  std::thread signal_waiter([&server, &serving, stop_signals] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    if (!serving.load()) {
+      std::cerr << "halo-gcs: error: stopped by signal " << signal_number << " before serving" << std::endl;
+      _exit(1);
+    }
+    server.RequestStop(halo::OkStatus());
+  });
+  signal_waiter.detach();
   halo::Status started = server.Start();
   if (!started.ok()) {
     server.Shutdown();
@@ -69,13 +83,7 @@ int main(int argc, char** argv) {
     if (!written.ok()) return Fail(std::string(written.message()));
   }
   std::cout << "halo-gcs serving at " << server.address() << std::endl;
-
-  std::thread signal_waiter([&server, stop_signals] {
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    server.RequestStop(halo::OkStatus());
-  });
-  signal_waiter.detach();
+  serving.store(true);
 
   halo::Status reason = server.Wait();
   SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));

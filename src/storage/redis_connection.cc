@@ -28,6 +28,7 @@ RedisConnection::RedisConnection(asio::io_context& io, RedisOptions options)
       connect_timer_(io),
       retry_timer_(io),
       unavailable_timer_(io),
+      reply_timer_(io),
       backoff_(options_.retry_initial_ms, options_.retry_max_ms),
       read_buffer_(kReadChunkBytes) {
   if (options_.server_name.empty()) options_.server_name = options_.uri.host;
@@ -312,6 +313,7 @@ void RedisConnection::Fatal(const Status& status) {
   connect_timer_.cancel();
   retry_timer_.cancel();
   unavailable_timer_.cancel();
+  reply_timer_.cancel();
   CloseSocket();
   FailAll(status);
   if (fatal_handler_) {
@@ -329,6 +331,7 @@ void RedisConnection::Close() {
   connect_timer_.cancel();
   retry_timer_.cancel();
   unavailable_timer_.cancel();
+  reply_timer_.cancel();
   resolver_.cancel();
   CloseSocket();
   FailAll(UnavailableError("Redis connection closed"));
@@ -352,6 +355,7 @@ void RedisConnection::Send(std::vector<std::string> args, ReplyCallback done) {
 void RedisConnection::Pump() {
   if (writing_ || !SocketOpen()) return;
   if (state_ != State::kHandshaking && state_ != State::kReady) return;
+  if (inflight_.empty()) last_progress_ = std::chrono::steady_clock::now();  // the wait for replies starts now
   size_t count = 0;
   while (!handshake_queue_.empty()) {
     write_buffer_ += handshake_queue_.front().bytes;
@@ -366,6 +370,7 @@ void RedisConnection::Pump() {
     ++count;
   }
   if (write_buffer_.empty()) return;
+  ArmReplyWatchdog(std::chrono::milliseconds(options_.reply_timeout_ms));
   writing_ = true;
   auto self = shared_from_this();
   const uint64_t gen = generation_;
@@ -393,6 +398,7 @@ void RedisConnection::ReadMore() {
       return self->OnConnectionError(closed ? "connection closed by the server" : "read failed: " + ec.message(),
                                      true);
     }
+    self->last_progress_ = std::chrono::steady_clock::now();
     Status fed = self->reader_->Feed(self->read_buffer_.data(), n);
     if (!fed.ok()) return self->OnConnectionError(std::string(fed.message()), true);
     while (gen == self->generation_ && (self->state_ == State::kHandshaking || self->state_ == State::kReady)) {
@@ -411,6 +417,28 @@ void RedisConnection::ReadMore() {
   } else {
     tcp_->async_read_some(asio::buffer(read_buffer_), on_read);
   }
+}
+
+void RedisConnection::ArmReplyWatchdog(std::chrono::milliseconds delay) {
+  if (reply_timer_armed_) return;
+  reply_timer_armed_ = true;
+  auto self = shared_from_this();
+  reply_timer_.expires_after(delay);
+  reply_timer_.async_wait([self](const boost::system::error_code& ec) {
+    self->reply_timer_armed_ = false;
+    if (!ec) self->CheckReplyProgress();
+  });
+}
+
+void RedisConnection::CheckReplyProgress() {
+  if ((state_ != State::kReady && state_ != State::kHandshaking) || inflight_.empty()) return;
+  const auto limit = std::chrono::milliseconds(options_.reply_timeout_ms);
+  const auto idle = std::chrono::steady_clock::now() - last_progress_;
+  if (idle >= limit) {
+    return OnConnectionError(
+        absl::StrCat("no reply within storage_reply_timeout_ms (", options_.reply_timeout_ms, " ms)"), true);
+  }
+  ArmReplyWatchdog(std::chrono::ceil<std::chrono::milliseconds>(limit - idle));
 }
 
 void RedisConnection::OnReply(RedisReply reply) {

@@ -10,6 +10,8 @@
 //   retrying cannot fix (wrong password, TLS verification failure, a multi-shard Redis Cluster) fail at once.
 // - Once started, if the server stays unreachable longer than unavailable_timeout_ms, every queued command
 //   fails and the fatal handler is called once.
+// - A connection with commands outstanding that reads nothing for reply_timeout_ms (a hung or paused
+//   server) is treated as dropped: reopened, and the commands re-sent.
 // - At most pending_max commands wait; beyond that Send fails at once with ResourceExhausted.
 // Thread-safety: all methods must be called on the io_context's thread.
 #pragma once
@@ -40,6 +42,7 @@ struct RedisOptions {
   std::string server_name;  // SNI and verification; empty: uri.host
   int64_t connect_timeout_ms = 2000;
   int64_t unavailable_timeout_ms = 30000;
+  int64_t reply_timeout_ms = 10000;
   int64_t retry_initial_ms = 50;
   int64_t retry_max_ms = 1000;
   int64_t pending_max = 100000;
@@ -85,6 +88,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void ReadMore();
   void OnReply(RedisReply reply);
   void CloseSocket();
+  void ArmReplyWatchdog(std::chrono::milliseconds delay);
+  void CheckReplyProgress();
   void SendHandshake(std::vector<std::string> args, ReplyCallback done);
   bool SocketOpen() const;
 
@@ -97,6 +102,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer unavailable_timer_;
+  boost::asio::steady_timer reply_timer_;
+  bool reply_timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_progress_;
   ExponentialBackoff backoff_;
 
   State state_ = State::kIdle;

@@ -18,6 +18,7 @@ RedisOptions RedisOptionsFromSettings(const Settings& settings, const StorageUri
   options.server_name = settings.redis_server_name;
   options.connect_timeout_ms = settings.storage_connect_timeout_ms;
   options.unavailable_timeout_ms = settings.storage_unavailable_timeout_ms;
+  options.reply_timeout_ms = settings.storage_reply_timeout_ms;
   options.retry_initial_ms = settings.storage_retry_initial_ms;
   options.retry_max_ms = settings.storage_retry_max_ms;
   options.pending_max = settings.storage_pending_ops_max;

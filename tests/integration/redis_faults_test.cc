@@ -62,6 +62,39 @@ TEST(RedisFaultsTest, GcsExitsWithAMessageWhenRedisStaysDownPastItsBound) {
   EXPECT_TRUE(Contains(head.GcsOutput(), "stayed unreachable for 1500 ms")) << head.GcsOutput();
 }
 
+TEST(RedisFaultsTest, PausedRedisIsDetectedByTheReplyTimeoutAndTheGcsExits) {
+  RedisServer redis;
+  Head head({"--storage", redis.Uri(), "--storage-reply-timeout-ms", "500", "--storage-connect-timeout-ms", "300",
+             "--storage-unavailable-timeout-ms", "1500"});
+  ASSERT_EQ(head.Start().exit_code, 0);
+  const pid_t pid = head.GcsPid();
+  redis.Pause();
+  EXPECT_FALSE(head.Client(20000)->KvPut("ns", "k", "v").ok());
+  EXPECT_TRUE(WaitForProcessExit(pid, 15000));
+  EXPECT_TRUE(Contains(head.GcsOutput(), "stayed unreachable for 1500 ms")) << head.GcsOutput();
+  redis.Resume();
+}
+
+TEST(RedisFaultsTest, MutualTlsUsesTheClientCertificate) {
+  RedisServer redis(RedisServerOptions{.tls = true, .require_client_cert = true});
+  const auto& tls = redis.tls_files();
+  Head with_cert({"--storage", redis.Uri(), "--redis-ca-cert", tls.ca_cert, "--redis-client-cert", tls.client_cert,
+                  "--redis-client-key", tls.client_key});
+  ASSERT_EQ(with_cert.Start().exit_code, 0);
+  ASSERT_TRUE(with_cert.Client()->KvPut("ns", "k", "v").ok());
+  Head without_cert({"--storage", redis.Uri(), "--redis-ca-cert", tls.ca_cert, "--storage-unavailable-timeout-ms",
+                     "1000"});
+  auto refused = without_cert.Start();
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(Contains(refused.output, "cannot reach Redis at 127.0.0.1:" + std::to_string(redis.port())))
+      << refused.output;
+  Head missing_key({"--storage", redis.Uri(), "--redis-client-cert", tls.client_cert, "--redis-client-key",
+                    "/nonexistent/client.key"});
+  auto bad_key = missing_key.Start();
+  EXPECT_NE(bad_key.exit_code, 0);
+  EXPECT_TRUE(Contains(bad_key.output, "cannot load Redis client key '/nonexistent/client.key'")) << bad_key.output;
+}
+
 TEST(RedisFaultsTest, StorageCleanupRemovesOneNamespaceOnly) {
   RedisServer redis;
   for (std::string ns : {"prod", "prod2", "staging"}) {

@@ -104,7 +104,8 @@ void MustRun(const std::vector<std::string>& argv) {
 }  // namespace
 
 TlsFiles MakeTlsFiles(const std::string& dir) {
-  TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", dir + "/other-ca.pem"};
+  TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", dir + "/other-ca.pem",
+                 dir + "/client.pem", dir + "/client.key"};
   const std::string ext = dir + "/san.ext";
   auto written = WriteFileAtomically(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   if (!written.ok()) throw std::runtime_error("cannot write " + ext);
@@ -114,6 +115,10 @@ TlsFiles MakeTlsFiles(const std::string& dir) {
            files.server_key, "-out", dir + "/server.csr"});
   MustRun({"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", files.ca_cert, "-CAkey",
            dir + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", files.server_cert});
+  MustRun({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=halo-client", "-keyout",
+           files.client_key, "-out", dir + "/client.csr"});
+  MustRun({"/usr/bin/openssl", "x509", "-req", "-in", dir + "/client.csr", "-CA", files.ca_cert, "-CAkey",
+           dir + "/ca.key", "-CAcreateserial", "-days", "2", "-out", files.client_cert});
   MustRun({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
            "/CN=unrelated-ca", "-keyout", dir + "/other-ca.key", "-out", files.other_ca_cert});
   return files;
@@ -146,7 +151,7 @@ void RedisServer::Start() {
   if (options_.tls) {
     argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file", tls_.server_cert,
                              "--tls-key-file", tls_.server_key, "--tls-ca-cert-file", tls_.ca_cert,
-                             "--tls-auth-clients", "no"});
+                             "--tls-auth-clients", options_.require_client_cert ? "yes" : "no"});
   } else {
     argv.insert(argv.end(), {"--port", std::to_string(port_)});
   }
@@ -163,15 +168,22 @@ void RedisServer::Start() {
 }
 
 void RedisServer::Kill() {
+  kill(pid_, SIGCONT);
   kill(pid_, SIGKILL);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
 }
 
+void RedisServer::Pause() { kill(pid_, SIGSTOP); }
+
+void RedisServer::Resume() { kill(pid_, SIGCONT); }
+
 std::string RedisServer::Cli(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
-  if (options_.tls) argv.insert(argv.end(), {"--tls", "--cacert", tls_.ca_cert});
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--tls", "--cacert", tls_.ca_cert, "--cert", tls_.client_cert, "--key", tls_.client_key});
+  }
   if (!options_.password.empty()) argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
   argv.insert(argv.end(), args.begin(), args.end());
   auto result = RunCommand(argv, std::chrono::seconds(10));

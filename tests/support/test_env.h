@@ -49,6 +49,8 @@ struct TlsFiles {
   std::string server_cert;
   std::string server_key;
   std::string other_ca_cert;  // does not verify the server
+  std::string client_cert;    // signed by ca_cert, for mutual TLS
+  std::string client_key;
 };
 TlsFiles MakeTlsFiles(const std::string& dir);
 
@@ -56,6 +58,7 @@ struct RedisServerOptions {
   bool tls = false;
   std::string password;  // requirepass
   bool cluster_enabled = false;
+  bool require_client_cert = false;  // TLS only: mutual TLS
 };
 
 // A real redis-server on a free loopback port, data in its own directory (append-only, fsync always, so a
@@ -74,6 +77,9 @@ class RedisServer {
   void Start();
   // SIGKILL, then wait until the process is gone.
   void Kill();
+  // SIGSTOP / SIGCONT: the server keeps its socket but answers nothing.
+  void Pause();
+  void Resume();
   // Runs redis-cli against this server; returns its output (trimmed).
   std::string Cli(const std::vector<std::string>& args) const;
 
