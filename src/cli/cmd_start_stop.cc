@@ -1,4 +1,4 @@
-// `halo start --head` and `halo stop`.
+// `halo start --head`, `halo start --address GCS` and `halo stop`.
 #include <signal.h>
 
 #include <chrono>
@@ -17,32 +17,94 @@
 namespace halo::cli {
 namespace {
 
-constexpr char kGcsBinary[] = "halo-gcs";
+struct Daemon {
+  const char* name;    // file prefix in the session: <name>.pid, logs/<name>.out
+  const char* binary;  // executable next to `halo`
+};
+constexpr Daemon kGcs{"gcs", "halo-gcs"};
+constexpr Daemon kNode{"node", "halo-node"};
 
 // The pid recorded in <session>/<name>.pid if that process is alive and is the expected daemon.
-std::optional<pid_t> LiveDaemonPid(const std::string& session, const std::string& name, const std::string& binary) {
-  auto text = ReadFileToString(session + "/" + name + ".pid");
+std::optional<pid_t> LiveDaemonPid(const std::string& session, const Daemon& daemon) {
+  auto text = ReadFileToString(session + "/" + daemon.name + ".pid");
   if (!text.ok()) return std::nullopt;
   pid_t pid = std::atoi(std::string(absl::StripAsciiWhitespace(*text)).c_str());
   if (pid <= 0 || !ProcessAlive(pid)) return std::nullopt;
-  if (ProcessCommandLine(pid).find(binary) == std::string::npos) return std::nullopt;  // pid was reused
+  if (ProcessCommandLine(pid).find(daemon.binary) == std::string::npos) return std::nullopt;  // pid was reused
   return pid;
 }
 
-// The last "halo-gcs: error:" line the daemon printed, or its last line.
-std::string DaemonError(const std::string& output_path) {
+// The last "<binary>: error:" line the daemon printed, or its last line.
+std::string DaemonError(const std::string& output_path, const Daemon& daemon) {
   auto text = ReadFileToString(output_path);
   if (!text.ok()) return "it exited without saying why";
+  const std::string marker = absl::StrCat(daemon.binary, ": error: ");
   std::istringstream lines(*text);
   std::string line, last, error;
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
     last = line;
-    auto pos = line.find("halo-gcs: error: ");
-    if (pos != std::string::npos) error = line.substr(pos + 17);
+    auto pos = line.find(marker);
+    if (pos != std::string::npos) error = line.substr(pos + marker.size());
   }
   if (!error.empty()) return error;
   return last.empty() ? "it exited without saying why" : last;
+}
+
+std::string Trimmed(const std::string& path) {
+  auto text = ReadFileToString(path);
+  return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
+}
+
+// Starts a daemon of the session and waits until ready() or it exits or the timeout passes. On failure
+// returns the message to print (and kills the daemon if it is still running).
+std::optional<std::string> StartDaemon(const Daemon& daemon, const std::string& session,
+                                       std::vector<std::string> args, int64_t timeout_ms,
+                                       const std::function<bool()>& ready) {
+  SpawnOptions spawn;
+  spawn.argv = {ExecutableDir() + "/" + daemon.binary};
+  spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
+  spawn.output_path = session + "/logs/" + daemon.name + ".out";
+  auto pid = Spawn(spawn);
+  if (!pid.ok()) return std::string(pid.status().message());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReapIfExited(*pid).has_value() || !ProcessAlive(*pid)) {
+      return absl::StrCat("the ", daemon.binary, " could not start: ", DaemonError(spawn.output_path, daemon),
+                          " (log: ", session, "/logs/)");
+    }
+    if (ready()) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(*pid, SIGKILL);
+  return absl::StrCat(daemon.binary, " was not ready within ", timeout_ms, " ms; it was killed. Log: ", session,
+                      "/logs/");
+}
+
+// Setting flags for a daemon: what was given, minus --session-dir (replaced by the resolved one).
+std::vector<std::string> DaemonArgs(const std::vector<std::string>& passthrough, const std::string& session) {
+  std::vector<std::string> args;
+  for (size_t i = 0; i < passthrough.size(); ++i) {
+    if (passthrough[i] == "--session-dir") {
+      ++i;
+      continue;
+    }
+    args.push_back(passthrough[i]);
+  }
+  args.push_back("--session-dir");
+  args.push_back(session);
+  return args;
+}
+
+std::optional<std::string> StartNode(const std::string& session, const std::string& gcs_address, bool is_head,
+                                     const std::vector<std::string>& passthrough, const Settings& settings) {
+  std::error_code ec;
+  std::filesystem::remove(session + "/node.id", ec);
+  auto args = DaemonArgs(passthrough, session);
+  args.insert(args.end(), {"--gcs-address", gcs_address});
+  if (is_head) args.push_back("--is-head");
+  return StartDaemon(kNode, session, args, settings.node_start_timeout_ms,
+                     [&] { return !Trimmed(session + "/node.id").empty(); });
 }
 
 }  // namespace
@@ -53,11 +115,11 @@ int Fail(const std::string& message) {
 }
 
 int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
-  if (!options.head) {
-    return Fail(options.address.empty()
-                    ? "say what to start: `halo start --head` starts a head (GCS) on this machine"
-                    : "joining a node to a cluster (--address) is not available yet; start a head with --head");
+  if (!options.head && options.address.empty()) {
+    return Fail("say what to start: `halo start --head` starts a head on this machine, "
+                "`halo start --address GCS_ADDRESS` joins this machine to a cluster");
   }
+  if (options.head && !options.address.empty()) return Fail("give either --head or --address, not both");
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   const Settings& settings = loaded->values;
@@ -66,56 +128,52 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   std::error_code ec;
   std::filesystem::create_directories(session + "/logs", ec);
   if (ec) return Fail(absl::StrCat("cannot create session directory ", session, ": ", ec.message()));
-  if (auto running = LiveDaemonPid(session, "gcs", kGcsBinary)) {
-    return Fail(absl::StrCat("the GCS of session ", session, " is already running (pid ", *running,
-                             "); stop it first with `halo stop --session-dir ", session, "`"));
+  for (const Daemon* daemon : {&kGcs, &kNode}) {
+    if (auto running = LiveDaemonPid(session, *daemon)) {
+      return Fail(absl::StrCat("the ", daemon->binary, " of session ", session, " is already running (pid ", *running,
+                               "); stop it first with `halo stop --session-dir ", session, "`"));
+    }
   }
+
+  if (!options.head) {
+    GcsClient probe(options.address, settings.rpc_timeout_ms);
+    auto info = probe.GetClusterInfo();
+    if (!info.ok()) return Fail(std::string(info.status().message()));
+    if (auto error = StartNode(session, options.address, false, options.passthrough, settings)) return Fail(*error);
+    MarkLatestSession(session);
+    std::cout << "Node " << Trimmed(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"
+              << "  node address: " << Trimmed(session + "/node.address") << "\n"
+              << "  GCS address:  " << options.address << "\n"
+              << "  session:      " << session << "\n";
+    return 0;
+  }
+
   std::filesystem::remove(session + "/gcs.address", ec);
-
-  SpawnOptions spawn;
-  spawn.argv = {ExecutableDir() + "/" + kGcsBinary};
-  for (size_t i = 0; i < options.passthrough.size(); ++i) {
-    if (options.passthrough[i] == "--session-dir") {
-      ++i;  // replaced by the resolved directory below
-      continue;
-    }
-    spawn.argv.push_back(options.passthrough[i]);
+  rpc::GetClusterInfoReply info;
+  auto gcs_error = StartDaemon(kGcs, session, DaemonArgs(options.passthrough, session), settings.gcs_start_timeout_ms,
+                               [&] {
+                                 std::string address = Trimmed(session + "/gcs.address");
+                                 if (address.empty()) return false;
+                                 auto reply = GcsClient(address, 1000).GetClusterInfo();
+                                 if (reply.ok()) info = *reply;
+                                 return reply.ok();
+                               });
+  if (gcs_error) return Fail(*gcs_error);
+  if (auto error = StartNode(session, info.address(), true, options.passthrough, settings)) {
+    return Fail(absl::StrCat(*error, " (the GCS is running; `halo stop --session-dir ", session, "` stops it)"));
   }
-  spawn.argv.push_back("--session-dir");
-  spawn.argv.push_back(session);
-  spawn.output_path = session + "/logs/gcs.out";
-  auto pid = Spawn(spawn);
-  if (!pid.ok()) return Fail(std::string(pid.status().message()));
-
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.gcs_start_timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ReapIfExited(*pid).has_value() || !ProcessAlive(*pid)) {
-      return Fail(absl::StrCat("the GCS could not start: ", DaemonError(spawn.output_path), " (log: ", session,
-                               "/logs/)"));
-    }
-    auto address = ReadFileToString(session + "/gcs.address");
-    if (address.ok()) {
-      GcsClient client(std::string(absl::StripAsciiWhitespace(*address)), 1000);
-      auto info = client.GetClusterInfo();
-      if (info.ok()) {
-        MarkLatestSession(session);
-        std::cout << "Halo head started.\n"
-                  << "  GCS address:  " << info->address() << "\n"
-                  << "  cluster id:   " << info->cluster_id() << "\n"
-                  << "  storage:      " << info->storage_kind() << " " << info->storage_location()
-                  << " (namespace " << info->storage_namespace() << ")\n"
-                  << "  recovered in: " << info->recovery_ms() << " ms\n"
-                  << "  session:      " << session << "\n"
-                  << "  GCS pid:      " << info->pid() << "\n"
-                  << "Next: halo status --address " << info->address() << "\n";
-        return 0;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill(*pid, SIGKILL);
-  return Fail(absl::StrCat("the GCS did not serve within gcs_start_timeout_ms (", settings.gcs_start_timeout_ms,
-                           " ms); it was killed. Log: ", session, "/logs/"));
+  MarkLatestSession(session);
+  std::cout << "Halo head started.\n"
+            << "  GCS address:  " << info.address() << "\n"
+            << "  cluster id:   " << info.cluster_id() << "\n"
+            << "  storage:      " << info.storage_kind() << " " << info.storage_location() << " (namespace "
+            << info.storage_namespace() << ")\n"
+            << "  recovered in: " << info.recovery_ms() << " ms\n"
+            << "  head node:    " << Trimmed(session + "/node.id") << "\n"
+            << "  session:      " << session << "\n"
+            << "  GCS pid:      " << info.pid() << "\n"
+            << "Join another machine: halo start --address " << info.address() << "\n";
+  return 0;
 }
 
 int RunStop(const SettingsInputs& inputs) {
@@ -124,20 +182,23 @@ int RunStop(const SettingsInputs& inputs) {
   const Settings& settings = loaded->values;
   const std::string session = ExistingSessionDir(settings);
   if (session.empty()) return Fail("no session found: pass --session-dir");
-  auto pid = LiveDaemonPid(session, "gcs", kGcsBinary);
-  if (!pid) {
-    std::cout << "Nothing to stop: no daemon of session " << session << " is running.\n";
-    return 0;
+  int stopped = 0;
+  // The node agent first, so it can tell the GCS it is leaving (EXPECTED_TERMINATION).
+  for (const Daemon* daemon : {&kNode, &kGcs}) {
+    auto pid = LiveDaemonPid(session, *daemon);
+    if (!pid) continue;
+    ++stopped;
+    kill(*pid, SIGTERM);
+    if (WaitForProcessExit(*pid, settings.stop_grace_period_ms)) {
+      std::cout << "Stopped " << daemon->binary << " (pid " << *pid << ") of session " << session << ".\n";
+      continue;
+    }
+    kill(*pid, SIGKILL);
+    if (!WaitForProcessExit(*pid, 5000)) return Fail(absl::StrCat(daemon->binary, " (pid ", *pid, ") survived SIGKILL"));
+    std::cout << "Killed " << daemon->binary << " (pid " << *pid << ") of session " << session << " after "
+              << settings.stop_grace_period_ms << " ms without a graceful exit.\n";
   }
-  kill(*pid, SIGTERM);
-  if (WaitForProcessExit(*pid, settings.stop_grace_period_ms)) {
-    std::cout << "Stopped halo-gcs (pid " << *pid << ") of session " << session << ".\n";
-    return 0;
-  }
-  kill(*pid, SIGKILL);
-  if (!WaitForProcessExit(*pid, 5000)) return Fail(absl::StrCat("halo-gcs (pid ", *pid, ") survived SIGKILL"));
-  std::cout << "Killed halo-gcs (pid " << *pid << ") of session " << session << " after "
-            << settings.stop_grace_period_ms << " ms without a graceful exit.\n";
+  if (stopped == 0) std::cout << "Nothing to stop: no daemon of session " << session << " is running.\n";
   return 0;
 }
 

@@ -30,6 +30,10 @@ struct KvCommand {
 int RunKv(const KvCommand& command, const std::string& address, const SettingsInputs& inputs);
 int RunJobs(const std::string& address, bool json, const SettingsInputs& inputs);
 int RunStorageCleanup(const SettingsInputs& inputs);
+int RunListNodes(const std::string& address, bool json, const SettingsInputs& inputs);
+int RunDrain(const std::string& node_id, const std::string& reason, double deadline_s, const std::string& address,
+             const SettingsInputs& inputs);
+int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs);
 
 // Prints "halo: error: <message>" to stderr and returns 1.
 int Fail(const std::string& message);

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   auto* start = app.add_subcommand("start", "start a head (GCS) on this machine");
   StartOptions start_options;
   start->add_flag("--head", start_options.head, "start the head: the GCS control plane");
-  start->add_option("--address", start_options.address, "GCS address of the cluster to join");
+  start->add_option("--address", start_options.address, "GCS address of the cluster this machine joins");
   halo::SettingFlags start_flags(start);
 
   auto* stop = app.add_subcommand("stop", "stop the daemons of a session (default: the latest)");
@@ -56,6 +56,28 @@ int main(int argc, char** argv) {
   jobs->add_flag("--json", json, "print JSON");
   halo::SettingFlags jobs_flags(jobs);
 
+  auto* list = app.add_subcommand("list", "list cluster members");
+  list->require_subcommand(1);
+  auto* list_nodes = list->add_subcommand("nodes", "every node: id, address, state, death reason, resources");
+  list_nodes->add_option("--address", address, "GCS address");
+  list_nodes->add_flag("--json", json, "print JSON");
+  halo::SettingFlags list_flags(list_nodes);
+
+  auto* drain = app.add_subcommand("drain", "stop giving a node work; it leaves when idle or at the deadline");
+  std::string drain_node, drain_reason = "preemption";
+  double drain_deadline_s = 0;
+  drain->add_option("node_id", drain_node, "the node to drain")->required();
+  drain->add_option("--reason", drain_reason, "why (preemption, idle, ...)")->capture_default_str();
+  drain->add_option("--deadline-s", drain_deadline_s, "leave at the latest after this many seconds (0: when idle)");
+  drain->add_option("--address", address, "GCS address");
+  halo::SettingFlags drain_flags(drain);
+
+  auto* events = app.add_subcommand("events", "print node events: added, suspected, dead, drained");
+  bool follow = false;
+  events->add_flag("--follow,-f", follow, "keep printing new events");
+  events->add_option("--address", address, "GCS address");
+  halo::SettingFlags events_flags(events);
+
   auto* storage = app.add_subcommand("storage", "manage external storage");
   storage->require_subcommand(1);
   auto* cleanup = storage->add_subcommand(
@@ -83,5 +105,8 @@ int main(int argc, char** argv) {
   }
   if (jobs->parsed()) return RunJobs(address, json, jobs_flags.Inputs());
   if (cleanup->parsed()) return RunStorageCleanup(cleanup_flags.Inputs());
+  if (list_nodes->parsed()) return RunListNodes(address, json, list_flags.Inputs());
+  if (drain->parsed()) return RunDrain(drain_node, drain_reason, drain_deadline_s, address, drain_flags.Inputs());
+  if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());
   return Fail("no command given; see `halo --help`");
 }

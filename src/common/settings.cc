@@ -114,6 +114,22 @@ Status ValidateSettings(const Settings& s) {
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_retry_max_ms", s.storage_retry_max_ms, s.storage_retry_initial_ms));
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_pending_ops_max", s.storage_pending_ops_max, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("rocksdb_write_batch_max", s.rocksdb_write_batch_max, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("health_check_initial_delay_ms", s.health_check_initial_delay_ms, 0));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("health_check_period_ms", s.health_check_period_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("health_check_timeout_ms", s.health_check_timeout_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("health_check_failure_threshold", s.health_check_failure_threshold, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("dead_nodes_max", s.dead_nodes_max, 0));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("gcs_reconnect_timeout_ms", s.gcs_reconnect_timeout_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("gcs_retry_initial_ms", s.gcs_retry_initial_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("gcs_retry_max_ms", s.gcs_retry_max_ms, s.gcs_retry_initial_ms));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("pubsub_poll_wait_ms", s.pubsub_poll_wait_ms, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("pubsub_buffer_events_max", s.pubsub_buffer_events_max, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("pubsub_subscribers_max", s.pubsub_subscribers_max, 1));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("node_start_timeout_ms", s.node_start_timeout_ms, 1));
+  if (s.node_port < 0 || s.node_port > 65535) {
+    return InvalidArgumentError(absl::StrCat("setting 'node_port' must be 0..65535, got ", s.node_port));
+  }
+  if (s.num_cpus < -1) return InvalidArgumentError(absl::StrCat("setting 'num_cpus' must be -1 or more, got ", s.num_cpus));
   HALO_RETURN_IF_ERROR(RequireAtLeast("kv_value_max_bytes", s.kv_value_max_bytes, 1));
   HALO_RETURN_IF_ERROR(RequireAtLeast("kv_list_max_keys", s.kv_list_max_keys, 1));
   return OkStatus();

@@ -36,6 +36,26 @@ HALO_SETTING(int64_t, storage_pending_ops_max, 100000,
              "storage operations that may wait for a connection before new ones fail at once")
 HALO_SETTING(int64_t, rocksdb_write_batch_max, 1024, "writes grouped into one synced RocksDB batch at most")
 
+// --- membership and failure detection ---
+HALO_SETTING(int64_t, health_check_initial_delay_ms, 200, "delay before the first health probe of a new node")
+HALO_SETTING(int64_t, health_check_period_ms, 300, "pause between the end of one health probe and the next")
+HALO_SETTING(int64_t, health_check_timeout_ms, 700, "a health probe not answered within this fails")
+HALO_SETTING(int64_t, health_check_failure_threshold, 3,
+             "consecutive failed probes that make a node DEAD (the first makes it SUSPECTED)")
+HALO_SETTING(int64_t, dead_nodes_max, 1000, "dead nodes kept for `halo list nodes`; the oldest are forgotten")
+HALO_SETTING(int64_t, gcs_reconnect_timeout_ms, 60000, "a node agent exits if the GCS stays unreachable this long")
+HALO_SETTING(int64_t, gcs_retry_initial_ms, 100, "first delay before a node agent retries the GCS; doubles")
+HALO_SETTING(int64_t, gcs_retry_max_ms, 2000, "largest delay between a node agent's retries of the GCS")
+HALO_SETTING(int64_t, pubsub_poll_wait_ms, 10000, "how long the GCS holds a subscriber's poll when nothing is new")
+HALO_SETTING(int64_t, pubsub_buffer_events_max, 10000,
+             "node events the GCS keeps for subscribers that fall behind (then they get a snapshot)")
+HALO_SETTING(int64_t, pubsub_subscribers_max, 10000, "subscribers the GCS serves at once")
+HALO_SETTING(int64_t, node_port, 0, "TCP port the node agent serves gRPC on; 0 picks a free port")
+HALO_SETTING(int64_t, num_cpus, -1, "CPUs this node offers; -1: all of this machine's")
+HALO_SETTING(std::string, resources, "", "extra resources this node offers: NAME=AMOUNT,... (CPU=4,memory=8e9)")
+HALO_SETTING(std::string, labels, "", "labels of this node: KEY=VALUE,...")
+HALO_SETTING(int64_t, node_start_timeout_ms, 30000, "how long `halo start` waits for a node agent to register")
+
 // --- key-value store ---
 HALO_SETTING(int64_t, kv_value_max_bytes, 4000000, "largest value the internal KV store accepts")
 HALO_SETTING(int64_t, kv_list_max_keys, 100000, "most keys one KV list call returns")

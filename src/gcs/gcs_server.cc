@@ -11,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "gcs/grpc_health_prober.h"
 #include "gcs/grpc_services.h"
+#include "gcs/node_grpc_services.h"
 #include "gcs/table_names.h"
 #include "storage/store_factory.h"
 
@@ -83,6 +85,7 @@ Status GcsServer::Recover() {
         kv_->Initialize(std::move((*tables)[kKvTable]));
         status = jobs_->Initialize((*tables)[kMetaTable], (*tables)[kJobTable]);
       }
+      if (status.ok()) status = InitializeMembership((*tables)[kNodeTable]);
       recovered.set_value(status);
     });
   };
@@ -106,6 +109,24 @@ Status GcsServer::Recover() {
   return recovered.get_future().get();
 }
 
+Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
+  prober_ = std::make_unique<GrpcHealthProber>(executor_);
+  nodes_ = std::make_unique<NodeManager>(*store_, executor_, clock_, cluster_->cluster_id(), settings_.dead_nodes_max);
+  publisher_ = std::make_unique<NodeEventPublisher>(
+      executor_, random_.HexId(8), cluster_->cluster_id(), [this] { return nodes_->AllNodes(); },
+      PublisherSettings{settings_.pubsub_buffer_events_max, settings_.pubsub_subscribers_max,
+                        settings_.pubsub_poll_wait_ms});
+  health_ = std::make_unique<HealthCheckManager>(
+      executor_, *prober_, *nodes_,
+      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
+                          settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
+  nodes_->SetCollaborators(health_.get(), publisher_.get());
+  HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));
+  // Every node not known dead is health-checked again: one that died while the GCS was down is found.
+  nodes_->Start();
+  return OkStatus();
+}
+
 Status GcsServer::Serve() {
   auto info = [this] {
     rpc::GetClusterInfoReply reply;
@@ -123,6 +144,9 @@ Status GcsServer::Serve() {
   cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
   kv_service_ = std::make_unique<KvServiceImpl>(executor_, *kv_);
   job_service_ = std::make_unique<JobServiceImpl>(executor_, *jobs_);
+  node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, *nodes_);
+  node_service_->set_cluster_id(cluster_->cluster_id());
+  event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, *publisher_, *nodes_, *health_);
 
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -135,6 +159,8 @@ Status GcsServer::Serve() {
   builder.RegisterService(cluster_service_.get());
   builder.RegisterService(kv_service_.get());
   builder.RegisterService(job_service_.get());
+  builder.RegisterService(node_service_.get());
+  builder.RegisterService(event_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || selected_port == 0) {
     server_.reset();
@@ -165,10 +191,15 @@ void GcsServer::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_.reset();
   }
-  // Destroy the store on its executor's thread (it may hold sockets bound to it), then stop the loop.
+  // Destroy managers and the store on the executor's thread (they hold its timers and sockets), then stop
+  // the loop.
   if (store_) {
     std::promise<void> released;
     executor_.Post([this, &released] {
+      health_.reset();
+      publisher_.reset();
+      nodes_.reset();
+      prober_.reset();
       store_.reset();
       released.set_value();
     });

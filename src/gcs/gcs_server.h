@@ -14,6 +14,9 @@
 #include "gcs/cluster_manager.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
+#include "gcs/health_check_manager.h"
+#include "gcs/node_event_publisher.h"
+#include "gcs/node_manager.h"
 #include "storage/store_client.h"
 
 namespace grpc {
@@ -25,6 +28,8 @@ namespace halo::gcs {
 class ClusterInfoServiceImpl;
 class KvServiceImpl;
 class JobServiceImpl;
+class NodeInfoServiceImpl;
+class NodeEventServiceImpl;
 
 class GcsServer {
  public:
@@ -47,6 +52,7 @@ class GcsServer {
 
  private:
   Status Recover();
+  Status InitializeMembership(const KeyValueMap& node_rows);
   Status Serve();
 
   Settings settings_;
@@ -58,9 +64,15 @@ class GcsServer {
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<KvManager> kv_;
   std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<HealthProber> prober_;
+  std::unique_ptr<NodeManager> nodes_;
+  std::unique_ptr<NodeEventPublisher> publisher_;
+  std::unique_ptr<HealthCheckManager> health_;
   std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
   std::unique_ptr<KvServiceImpl> kv_service_;
   std::unique_ptr<JobServiceImpl> job_service_;
+  std::unique_ptr<NodeInfoServiceImpl> node_service_;
+  std::unique_ptr<NodeEventServiceImpl> event_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int64_t start_time_ms_ = 0;

@@ -9,6 +9,7 @@ namespace halo::gcs {
 inline constexpr char kMetaTable[] = "META";
 inline constexpr char kKvTable[] = "KV";
 inline constexpr char kJobTable[] = "JOBS";
+inline constexpr char kNodeTable[] = "NODES";
 
 // Every table the GCS loads before serving.
 const std::vector<std::string>& AllTables();

@@ -14,12 +14,14 @@ GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(
   cluster_ = rpc::ClusterInfoService::NewStub(channel_);
   kv_ = rpc::KvService::NewStub(channel_);
   jobs_ = rpc::JobService::NewStub(channel_);
+  nodes_ = rpc::NodeInfoService::NewStub(channel_);
+  events_ = rpc::NodeEventService::NewStub(channel_);
 }
 
 template <typename Call>
-Status GcsClient::Invoke(Call&& call) {
+Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
   grpc::Status status = call(&context);
   if (status.ok()) return OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());
@@ -110,6 +112,29 @@ StatusOr<std::vector<rpc::JobInfo>> GcsClient::GetAllJobs() {
   rpc::GetAllJobsReply reply;
   HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return jobs_->GetAllJobs(c, request, &reply); }));
   return std::vector<rpc::JobInfo>(reply.jobs().begin(), reply.jobs().end());
+}
+
+StatusOr<std::vector<rpc::NodeInfo>> GcsClient::GetAllNodes() {
+  rpc::GetAllNodesRequest request;
+  rpc::GetAllNodesReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return nodes_->GetAllNodes(c, request, &reply); }));
+  return std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end());
+}
+
+Status GcsClient::DrainNode(const std::string& node_id, const std::string& reason, int64_t deadline_ms) {
+  rpc::DrainNodeRequest request;
+  request.set_node_id(node_id);
+  request.set_reason(reason);
+  request.set_deadline_ms(deadline_ms);
+  rpc::DrainNodeReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return nodes_->DrainNode(c, request, &reply); });
+}
+
+StatusOr<rpc::PollNodeEventsReply> GcsClient::PollNodeEvents(const rpc::PollNodeEventsRequest& request) {
+  rpc::PollNodeEventsReply reply;
+  HALO_RETURN_IF_ERROR(
+      Invoke([&](grpc::ClientContext* c) { return events_->PollNodeEvents(c, request, &reply); }, request.wait_ms()));
+  return reply;
 }
 
 }  // namespace halo

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "proto/gcs.grpc.pb.h"
+#include "proto/node.grpc.pb.h"
 
 namespace halo {
 
@@ -29,10 +30,14 @@ class GcsClient {
   StatusOr<rpc::JobInfo> AddJob(const std::string& entrypoint, int32_t driver_pid, const std::string& driver_address);
   Status MarkJobFinished(uint32_t job_id);
   StatusOr<std::vector<rpc::JobInfo>> GetAllJobs();
+  StatusOr<std::vector<rpc::NodeInfo>> GetAllNodes();
+  Status DrainNode(const std::string& node_id, const std::string& reason, int64_t deadline_ms);
+  // Long poll: waits up to request.wait_ms() (the call's deadline is extended by that much).
+  StatusOr<rpc::PollNodeEventsReply> PollNodeEvents(const rpc::PollNodeEventsRequest& request);
 
  private:
   template <typename Call>
-  Status Invoke(Call&& call);
+  Status Invoke(Call&& call, int64_t extra_ms = 0);
 
   std::string address_;
   int64_t timeout_ms_;
@@ -40,6 +45,8 @@ class GcsClient {
   std::unique_ptr<rpc::ClusterInfoService::Stub> cluster_;
   std::unique_ptr<rpc::KvService::Stub> kv_;
   std::unique_ptr<rpc::JobService::Stub> jobs_;
+  std::unique_ptr<rpc::NodeInfoService::Stub> nodes_;
+  std::unique_ptr<rpc::NodeEventService::Stub> events_;
 };
 
 }  // namespace halo

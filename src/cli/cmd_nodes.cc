@@ -1,0 +1,147 @@
+// `halo list nodes`, `halo drain` and `halo events`.
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "cli/commands.h"
+#include "cli/session.h"
+#include "gcs/node_manager.h"
+#include "rpc/gcs_client.h"
+
+namespace halo::cli {
+namespace {
+
+StatusOr<std::unique_ptr<GcsClient>> Connect(const std::string& address_flag, const SettingsInputs& inputs) {
+  auto loaded = LoadSettings(inputs);
+  if (!loaded.ok()) return loaded.status();
+  auto address = FindGcsAddress(address_flag, loaded->values);
+  if (!address.ok()) return address.status();
+  return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);
+}
+
+nlohmann::json NodeJson(const rpc::NodeInfo& node) {
+  nlohmann::json resources = nlohmann::json::object();
+  for (const auto& [name, amount] : node.resources()) resources[name] = amount;
+  nlohmann::json labels = nlohmann::json::object();
+  for (const auto& [key, value] : node.labels()) labels[key] = value;
+  return {{"node_id", node.node_id()},
+          {"address", node.address()},
+          {"state", gcs::NodeStateName(node.state())},
+          {"death_reason", node.state() == rpc::DEAD ? gcs::DeathReasonName(node.death_reason()) : ""},
+          {"death_message", node.death_message()},
+          {"death_time_ms", node.death_time_ms()},
+          {"resources", resources},
+          {"labels", labels},
+          {"is_head", node.is_head()},
+          {"pid", node.pid()},
+          {"registered_time_ms", node.registered_time_ms()},
+          {"drain_deadline_ms", node.drain_deadline_ms()}};
+}
+
+std::string Clock(int64_t wall_ms) {
+  std::time_t seconds = wall_ms / 1000;
+  char text[32];
+  std::strftime(text, sizeof(text), "%H:%M:%S", std::localtime(&seconds));
+  return absl::StrCat(text, ".", absl::Dec(wall_ms % 1000, absl::kZeroPad3));
+}
+
+std::string EventLine(const rpc::NodeEvent& event) {
+  const auto& node = event.node();
+  std::string what;
+  switch (event.kind()) {
+    case rpc::NodeEvent::ADDED: what = "added"; break;
+    case rpc::NodeEvent::REMOVED: what = "forgotten"; break;
+    default: {
+      std::string state = gcs::NodeStateName(node.state());
+      for (auto& c : state) c = static_cast<char>(std::tolower(c));
+      what = state;
+    }
+  }
+  std::string line = absl::StrCat(Clock(node.state_time_ms()), "  node ", node.node_id(), " ", what, "  (",
+                                  node.address(), node.is_head() ? ", head" : "", ")");
+  if (node.state() == rpc::DEAD && event.kind() != rpc::NodeEvent::REMOVED) {
+    absl::StrAppend(&line, "  ", gcs::DeathReasonName(node.death_reason()), ": ", node.death_message());
+  }
+  if (node.state() == rpc::DRAINING && !node.drain_reason().empty()) absl::StrAppend(&line, "  reason: ", node.drain_reason());
+  return line;
+}
+
+}  // namespace
+
+int RunListNodes(const std::string& address, bool json, const SettingsInputs& inputs) {
+  auto client = Connect(address, inputs);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  auto nodes = (*client)->GetAllNodes();
+  if (!nodes.ok()) return Fail(std::string(nodes.status().message()));
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& node : *nodes) out.push_back(NodeJson(node));
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << std::left << std::setw(30) << "NODE_ID" << std::setw(11) << "STATE" << std::setw(22) << "ADDRESS"
+            << std::setw(6) << "HEAD" << "RESOURCES / DEATH\n";
+  for (const auto& node : *nodes) {
+    std::string detail;
+    if (node.state() == rpc::DEAD) {
+      detail = absl::StrCat(gcs::DeathReasonName(node.death_reason()), ": ", node.death_message(), " at ",
+                            Clock(node.death_time_ms()));
+    } else {
+      for (const auto& [name, amount] : node.resources()) absl::StrAppend(&detail, detail.empty() ? "" : ",", name, "=", amount);
+    }
+    std::cout << std::left << std::setw(30) << node.node_id() << std::setw(11) << gcs::NodeStateName(node.state())
+              << std::setw(22) << node.address() << std::setw(6) << (node.is_head() ? "yes" : "") << detail << "\n";
+  }
+  return 0;
+}
+
+int RunDrain(const std::string& node_id, const std::string& reason, double deadline_s, const std::string& address,
+             const SettingsInputs& inputs) {
+  if (deadline_s < 0) return Fail(absl::StrCat("--deadline-s must not be negative, got ", deadline_s));
+  auto client = Connect(address, inputs);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  Status drained = (*client)->DrainNode(node_id, reason, static_cast<int64_t>(deadline_s * 1000));
+  if (!drained.ok()) return Fail(std::string(drained.message()));
+  std::cout << "Node " << node_id << " is DRAINING"
+            << (deadline_s > 0 ? absl::StrCat("; it leaves when idle, at the latest in ", deadline_s, " s")
+                               : "; it leaves when idle")
+            << ".\n";
+  return 0;
+}
+
+int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs) {
+  auto client = Connect(address, inputs);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  rpc::PollNodeEventsRequest request;
+  request.set_subscriber_id(absl::StrCat("cli-", getpid(), "-", std::time(nullptr)));
+  request.set_wait_ms(follow ? 10000 : 0);
+  while (true) {
+    auto reply = (*client)->PollNodeEvents(request);
+    if (!reply.ok()) {
+      if (!follow) return Fail(std::string(reply.status().message()));
+      std::cerr << "halo: lost the GCS (" << reply.status().message() << "); retrying" << std::endl;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (reply->snapshot()) {
+      if (!request.incarnation().empty()) std::cout << "-- the GCS restarted; current nodes:\n";
+      for (const auto& node : reply->nodes()) {
+        rpc::NodeEvent event;
+        event.set_kind(node.state() == rpc::ALIVE ? rpc::NodeEvent::ADDED : rpc::NodeEvent::STATE_CHANGED);
+        *event.mutable_node() = node;
+        std::cout << EventLine(event) << "\n";
+      }
+    }
+    for (const auto& event : reply->events()) std::cout << EventLine(event) << "\n";
+    std::cout << std::flush;
+    request.set_incarnation(reply->incarnation());
+    request.set_after_sequence(reply->last_sequence());
+    if (!follow) return 0;
+  }
+}
+
+}  // namespace halo::cli

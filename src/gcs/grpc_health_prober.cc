@@ -1,0 +1,58 @@
+#include "gcs/grpc_health_prober.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "proto/health.grpc.pb.h"
+
+namespace halo::gcs {
+
+struct GrpcHealthProber::Connection {
+  std::string address;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub;
+};
+
+namespace {
+
+struct ProbeCall {
+  std::shared_ptr<void> keep_alive;  // the connection, alive until the call ends
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+};
+
+}  // namespace
+
+GrpcHealthProber::~GrpcHealthProber() = default;
+
+void GrpcHealthProber::Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
+                             std::function<void(bool healthy)> done) {
+  auto& connection = connections_[node_id];
+  if (!connection || connection->address != address) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+    // gRPC uses this as the shortest time a connection attempt may take before it is abandoned; shorter than
+    // the probe timeout would fail probes of a slow-but-healthy node early.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(timeout_ms));
+    connection = std::make_shared<Connection>();
+    connection->address = address;
+    connection->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    connection->stub = grpc::health::v1::Health::NewStub(connection->channel);
+  }
+  auto* call = new ProbeCall;
+  call->keep_alive = connection;
+  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  connection->stub->async()->Check(
+      &call->context, &call->request, &call->response,
+      [this, call, done = std::move(done)](grpc::Status status) mutable {
+        const bool healthy =
+            status.ok() && call->response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+        delete call;
+        executor_.Post([done = std::move(done), healthy] { done(healthy); });
+      });
+}
+
+void GrpcHealthProber::Forget(const std::string& node_id) { connections_.erase(node_id); }
+
+}  // namespace halo::gcs

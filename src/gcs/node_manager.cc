@@ -1,0 +1,206 @@
+#include "gcs/node_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "gcs/table_names.h"
+
+namespace halo::gcs {
+
+const char* NodeStateName(rpc::NodeState state) {
+  switch (state) {
+    case rpc::ALIVE: return "ALIVE";
+    case rpc::SUSPECTED: return "SUSPECTED";
+    case rpc::DRAINING: return "DRAINING";
+    case rpc::DEAD: return "DEAD";
+    default: return "UNKNOWN";
+  }
+}
+
+const char* DeathReasonName(rpc::DeathReason reason) {
+  switch (reason) {
+    case rpc::EXPECTED_TERMINATION: return "EXPECTED_TERMINATION";
+    case rpc::UNEXPECTED_TERMINATION: return "UNEXPECTED_TERMINATION";
+    case rpc::DRAINED: return "DRAINED";
+    default: return "";
+  }
+}
+
+NodeManager::~NodeManager() {
+  for (auto& [id, timer] : drain_timers_) executor_.Cancel(timer);
+}
+
+Status NodeManager::Initialize(const KeyValueMap& rows) {
+  std::vector<std::pair<int64_t, std::string>> dead;
+  for (const auto& [key, bytes] : rows) {
+    rpc::NodeInfo node;
+    if (!node.ParseFromString(bytes)) return FailedPreconditionError(absl::StrCat("corrupt node row ", key));
+    if (node.state() == rpc::DEAD) dead.emplace_back(node.death_time_ms(), node.node_id());
+    nodes_[node.node_id()] = std::move(node);
+  }
+  std::sort(dead.begin(), dead.end());
+  for (auto& [time, id] : dead) dead_order_.push_back(id);
+  return OkStatus();
+}
+
+void NodeManager::Start() {
+  for (const auto& [id, node] : nodes_) {
+    if (node.state() == rpc::DEAD) continue;
+    health_->AddNode(id, node.address());
+    if (node.state() == rpc::DRAINING && node.drain_deadline_ms() > 0) ArmDrainDeadline(id, node.drain_deadline_ms());
+  }
+}
+
+const rpc::NodeInfo* NodeManager::Find(const std::string& node_id) const {
+  auto it = nodes_.find(node_id);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+std::vector<rpc::NodeInfo> NodeManager::AllNodes() const {
+  std::vector<rpc::NodeInfo> out;
+  out.reserve(nodes_.size());
+  for (const auto& [id, node] : nodes_) out.push_back(node);
+  return out;
+}
+
+void NodeManager::Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, std::function<void(Status)> done) {
+  nodes_[node.node_id()] = node;
+  store_.AsyncPut(kNodeTable, node.node_id(), node.SerializeAsString(), true,
+                  [this, node, kind, done = std::move(done)](StatusOr<bool> written) {
+                    if (!written.ok()) {
+                      HALO_LOG_ERROR("cannot persist node {}: {}", node.node_id(),
+                                     std::string(written.status().message()));
+                      if (done) done(written.status());
+                      return;
+                    }
+                    publisher_->Publish(kind, node);
+                    if (done) done(OkStatus());
+                  });
+}
+
+void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string& cluster_id,
+                                 std::function<void(Status)> done) {
+  if (!cluster_id.empty() && cluster_id != cluster_id_) {
+    return done(FailedPreconditionError(absl::StrCat("node joined cluster ", cluster_id, " but this GCS serves cluster ",
+                                                     cluster_id_, " (storage was wiped or replaced)")));
+  }
+  if (request.node_id().empty() || request.address().empty()) {
+    return done(InvalidArgumentError("a node registers with a node_id and an address"));
+  }
+  auto it = nodes_.find(request.node_id());
+  if (it != nodes_.end()) {
+    if (it->second.state() == rpc::DEAD) {
+      return done(FailedPreconditionError(absl::StrCat("node ", request.node_id(), " was declared dead (",
+                                                       DeathReasonName(it->second.death_reason()),
+                                                       ") and cannot rejoin under its old id")));
+    }
+    return done(OkStatus());  // re-registration after a GCS restart: it keeps its id and state
+  }
+  rpc::NodeInfo node = request;
+  node.set_state(rpc::ALIVE);
+  node.clear_death_reason();
+  node.set_registered_time_ms(clock_.WallMs());
+  node.set_state_time_ms(node.registered_time_ms());
+  HALO_LOG_INFO("node {} registered from {}", node.node_id(), node.address());
+  health_->AddNode(node.node_id(), node.address());
+  Commit(node, rpc::NodeEvent::ADDED, std::move(done));
+}
+
+void NodeManager::SetState(const std::string& node_id, rpc::NodeState state, std::function<void(Status)> done) {
+  rpc::NodeInfo node = nodes_.at(node_id);
+  node.set_state(state);
+  node.set_state_time_ms(clock_.WallMs());
+  Commit(node, rpc::NodeEvent::STATE_CHANGED, std::move(done));
+}
+
+void NodeManager::MarkDead(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
+                           std::function<void(Status)> done) {
+  rpc::NodeInfo node = nodes_.at(node_id);
+  node.set_state(rpc::DEAD);
+  node.set_death_reason(reason);
+  node.set_death_message(message);
+  node.set_death_time_ms(clock_.WallMs());
+  node.set_state_time_ms(node.death_time_ms());
+  health_->RemoveNode(node_id);
+  if (auto timer = drain_timers_.find(node_id); timer != drain_timers_.end()) {
+    executor_.Cancel(timer->second);
+    drain_timers_.erase(timer);
+  }
+  HALO_LOG_INFO("node {} is DEAD ({}): {}", node_id, DeathReasonName(reason), message);
+  dead_order_.push_back(node_id);
+  Commit(node, rpc::NodeEvent::STATE_CHANGED, std::move(done));
+  EvictOldDeadNodes();
+}
+
+void NodeManager::EvictOldDeadNodes() {
+  while (static_cast<int64_t>(dead_order_.size()) > dead_nodes_max_) {
+    std::string oldest = dead_order_.front();
+    dead_order_.pop_front();
+    auto it = nodes_.find(oldest);
+    if (it == nodes_.end()) continue;
+    rpc::NodeInfo node = it->second;
+    nodes_.erase(it);
+    store_.AsyncDelete(kNodeTable, oldest, [this, node](StatusOr<bool> deleted) {
+      if (deleted.ok()) publisher_->Publish(rpc::NodeEvent::REMOVED, node);
+    });
+  }
+}
+
+void NodeManager::HandleUnregister(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
+                                   std::function<void(Status)> done) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return done(NotFoundError(absl::StrCat("no node ", node_id)));
+  if (it->second.state() == rpc::DEAD) return done(OkStatus());
+  if (reason != rpc::EXPECTED_TERMINATION && reason != rpc::DRAINED) reason = rpc::EXPECTED_TERMINATION;
+  MarkDead(node_id, reason, message.empty() ? "the node agent stopped" : message, std::move(done));
+}
+
+void NodeManager::HandleDrain(const std::string& node_id, const std::string& reason, int64_t deadline_ms,
+                              std::function<void(Status)> done) {
+  if (deadline_ms < 0) return done(InvalidArgumentError(absl::StrCat("drain deadline must not be negative, got ",
+                                                                      deadline_ms, " ms")));
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return done(NotFoundError(absl::StrCat("no node ", node_id)));
+  if (it->second.state() == rpc::DEAD) {
+    return done(FailedPreconditionError(absl::StrCat("node ", node_id, " is already dead")));
+  }
+  rpc::NodeInfo node = it->second;
+  node.set_state(rpc::DRAINING);
+  node.set_state_time_ms(clock_.WallMs());
+  node.set_drain_reason(reason);
+  node.set_drain_deadline_ms(deadline_ms > 0 ? clock_.WallMs() + deadline_ms : 0);
+  if (deadline_ms > 0) ArmDrainDeadline(node_id, node.drain_deadline_ms());
+  Commit(node, rpc::NodeEvent::STATE_CHANGED, std::move(done));
+}
+
+void NodeManager::ArmDrainDeadline(const std::string& node_id, int64_t deadline_wall_ms) {
+  if (auto old = drain_timers_.find(node_id); old != drain_timers_.end()) executor_.Cancel(old->second);
+  const int64_t delay = std::max<int64_t>(0, deadline_wall_ms - clock_.WallMs());
+  drain_timers_[node_id] = executor_.RunAfter(delay, [this, node_id] {
+    drain_timers_.erase(node_id);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end() || it->second.state() != rpc::DRAINING) return;
+    MarkDead(node_id, rpc::DRAINED, "drain deadline passed", nullptr);
+  });
+}
+
+void NodeManager::OnNodeSuspected(const std::string& node_id) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.state() != rpc::ALIVE) return;
+  SetState(node_id, rpc::SUSPECTED, nullptr);
+}
+
+void NodeManager::OnNodeRecovered(const std::string& node_id) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.state() != rpc::SUSPECTED) return;
+  SetState(node_id, rpc::ALIVE, nullptr);
+}
+
+void NodeManager::OnNodeFailed(const std::string& node_id) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+  MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks", nullptr);
+}
+
+}  // namespace halo::gcs

@@ -1,0 +1,79 @@
+// Cluster membership: the node table. Registers nodes, records every state change (ALIVE, SUSPECTED,
+// DRAINING, DEAD with a reason and time) in storage before publishing it or acknowledging a call, starts and
+// stops health checks, and keeps at most dead_nodes_max dead nodes (the oldest are forgotten).
+// A node declared dead never comes back under its id: its registration is refused.
+// Decisions are applied to the in-memory table at once (so later decisions see them); events go out, and
+// calls are answered, only once the change is durable, in decision order.
+// Event-driven on the GCS executor; no gRPC types.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/executor.h"
+#include "gcs/health_check_manager.h"
+#include "gcs/node_event_publisher.h"
+#include "proto/node.pb.h"
+#include "storage/store_client.h"
+
+namespace halo::gcs {
+
+class NodeManager : public HealthCheckListener {
+ public:
+  NodeManager(StoreClient& store, Executor& executor, Clock& clock, std::string cluster_id, int64_t dead_nodes_max)
+      : store_(store), executor_(executor), clock_(clock), cluster_id_(std::move(cluster_id)),
+        dead_nodes_max_(dead_nodes_max) {}
+  ~NodeManager() override;
+
+  // Wiring, once, before Initialize.
+  void SetCollaborators(HealthCheckManager* health, NodeEventPublisher* publisher) {
+    health_ = health;
+    publisher_ = publisher;
+  }
+  // rows: the loaded NODES table.
+  Status Initialize(const KeyValueMap& rows);
+  // After recovery: health-check every node not dead, and re-arm drain deadlines.
+  void Start();
+
+  void HandleRegister(const rpc::NodeInfo& node, const std::string& cluster_id, std::function<void(Status)> done);
+  void HandleUnregister(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
+                        std::function<void(Status)> done);
+  // deadline_ms relative; 0 means none. InvalidArgument if negative, NotFound if unknown, FailedPrecondition
+  // if dead.
+  void HandleDrain(const std::string& node_id, const std::string& reason, int64_t deadline_ms,
+                   std::function<void(Status)> done);
+  std::vector<rpc::NodeInfo> AllNodes() const;
+  const rpc::NodeInfo* Find(const std::string& node_id) const;
+
+  void OnNodeSuspected(const std::string& node_id) override;
+  void OnNodeRecovered(const std::string& node_id) override;
+  void OnNodeFailed(const std::string& node_id) override;
+
+ private:
+  // Applies node's new record now, persists it, then publishes the event and calls done.
+  void Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, std::function<void(Status)> done);
+  void SetState(const std::string& node_id, rpc::NodeState state, std::function<void(Status)> done);
+  void MarkDead(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
+                std::function<void(Status)> done);
+  void ArmDrainDeadline(const std::string& node_id, int64_t deadline_wall_ms);
+  void EvictOldDeadNodes();
+
+  StoreClient& store_;
+  Executor& executor_;
+  Clock& clock_;
+  std::string cluster_id_;
+  int64_t dead_nodes_max_;
+  HealthCheckManager* health_ = nullptr;
+  NodeEventPublisher* publisher_ = nullptr;
+  std::map<std::string, rpc::NodeInfo> nodes_;
+  std::deque<std::string> dead_order_;  // oldest death first
+  std::map<std::string, TimerId> drain_timers_;
+};
+
+const char* NodeStateName(rpc::NodeState state);
+const char* DeathReasonName(rpc::DeathReason reason);
+
+}  // namespace halo::gcs

@@ -1,0 +1,42 @@
+// The node agent's gRPC services: the standard health service (SERVING until the agent stops) and
+// NodeAgentService (what the agent knows of itself).
+#pragma once
+
+#include <atomic>
+
+#include "common/executor.h"
+#include "node/node_agent.h"
+#include "proto/health.grpc.pb.h"
+#include "proto/node.grpc.pb.h"
+
+namespace halo::node {
+
+class HealthServiceImpl final : public grpc::health::v1::Health::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const grpc::health::v1::HealthCheckRequest* request,
+                                  grpc::health::v1::HealthCheckResponse* response) override;
+  void SetServing(bool serving) { serving_.store(serving); }
+
+ private:
+  std::atomic<bool> serving_{true};
+};
+
+class NodeAgentServiceImpl final : public rpc::NodeAgentService::CallbackService {
+ public:
+  NodeAgentServiceImpl(Executor& executor, NodeAgent& agent) : executor_(executor), agent_(agent) {}
+  grpc::ServerUnaryReactor* GetNodeStatus(grpc::CallbackServerContext* context,
+                                          const rpc::GetNodeStatusRequest* request,
+                                          rpc::GetNodeStatusReply* reply) override;
+
+ private:
+  Executor& executor_;
+  NodeAgent& agent_;
+};
+
+// Parses "NAME=AMOUNT,NAME=AMOUNT" (amounts may use exponents: memory=8e9). InvalidArgument names the bad item.
+StatusOr<std::map<std::string, double>> ParseResources(const std::string& text);
+// Parses "KEY=VALUE,KEY=VALUE".
+StatusOr<std::map<std::string, std::string>> ParseLabels(const std::string& text);
+
+}  // namespace halo::node
