@@ -128,11 +128,13 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   std::error_code ec;
   std::filesystem::create_directories(session + "/logs", ec);
   if (ec) return Fail(absl::StrCat("cannot create session directory ", session, ": ", ec.message()));
-  for (const Daemon* daemon : {&kGcs, &kNode}) {
-    if (auto running = LiveDaemonPid(session, *daemon)) {
-      return Fail(absl::StrCat("the ", daemon->binary, " of session ", session, " is already running (pid ", *running,
-                               "); stop it first with `halo stop --session-dir ", session, "`"));
-    }
+  const std::optional<pid_t> running_gcs = LiveDaemonPid(session, kGcs);
+  const std::optional<pid_t> running_node = LiveDaemonPid(session, kNode);
+  if (running_gcs || (!options.head && running_node)) {
+    const pid_t pid = running_gcs ? *running_gcs : *running_node;
+    return Fail(absl::StrCat("the ", running_gcs ? kGcs.binary : kNode.binary, " of session ", session,
+                             " is already running (pid ", pid, "); stop it first with `halo stop --session-dir ",
+                             session, "`"));
   }
 
   if (!options.head) {
@@ -159,6 +161,17 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
                                  return reply.ok();
                                });
   if (gcs_error) return Fail(*gcs_error);
+  if (running_node) {
+    // The GCS was restarted under a head node agent that kept running: the agent reconnects by itself.
+    MarkLatestSession(session);
+    std::cout << "Halo head GCS restarted.\n"
+              << "  GCS address:  " << info.address() << "\n"
+              << "  cluster id:   " << info.cluster_id() << "\n"
+              << "  recovered in: " << info.recovery_ms() << " ms\n"
+              << "  head node:    " << Trimmed(session + "/node.id") << " (still running, pid " << *running_node
+              << "; it reconnects)\n";
+    return 0;
+  }
   if (auto error = StartNode(session, info.address(), true, options.passthrough, settings)) {
     return Fail(absl::StrCat(*error, " (the GCS is running; `halo stop --session-dir ", session, "` stops it)"));
   }

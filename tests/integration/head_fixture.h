@@ -21,14 +21,20 @@ class Head {
       : extra_args_(std::move(extra_args)),
         session_dir_(session_dir.empty() ? dir_.path() + "/session" : std::move(session_dir)) {}
   ~Head() {
-    if (auto pid = GcsPid(); pid > 0 && ProcessAlive(pid)) {
-      kill(pid, SIGKILL);
-      WaitForProcessExit(pid, 5000);
+    for (pid_t pid : {NodePid(), GcsPid()}) {
+      if (pid > 0 && ProcessAlive(pid)) {
+        kill(pid, SIGCONT);
+        kill(pid, SIGKILL);
+        WaitForProcessExit(pid, 5000);
+      }
     }
   }
 
+  // The first start picks a free port; later starts (a restart) reuse it, as a real head's fixed port.
   CommandResult Start() {
-    std::vector<std::string> args = {"start", "--head", "--session-dir", session_dir_, "--port", "0"};
+    const std::string previous = address();
+    const std::string port = previous.empty() ? "0" : previous.substr(previous.rfind(':') + 1);
+    std::vector<std::string> args = {"start", "--head", "--session-dir", session_dir_, "--port", port};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     return RunHalo(args);
   }
@@ -38,9 +44,11 @@ class Head {
     auto text = ReadFileToString(session_dir_ + "/gcs.address");
     return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
   }
-  pid_t GcsPid() const {
-    auto text = ReadFileToString(session_dir_ + "/gcs.pid");
-    return text.ok() ? std::atoi(text->c_str()) : -1;
+  pid_t GcsPid() const { return PidFile("gcs.pid"); }
+  pid_t NodePid() const { return PidFile("node.pid"); }
+  std::string NodeId() const {
+    auto text = ReadFileToString(session_dir_ + "/node.id");
+    return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
   }
   // Sends sig to the GCS and waits (bounded) until it is gone.
   bool KillGcs(int sig = SIGKILL) {
@@ -58,6 +66,10 @@ class Head {
   }
 
  private:
+  pid_t PidFile(const std::string& name) const {
+    auto text = ReadFileToString(session_dir_ + "/" + name);
+    return text.ok() ? std::atoi(text->c_str()) : -1;
+  }
   TempDir dir_;
   std::vector<std::string> extra_args_;
   std::string session_dir_;
