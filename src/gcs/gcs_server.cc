@@ -113,7 +113,7 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
   prober_ = std::make_unique<GrpcHealthProber>(executor_);
   nodes_ = std::make_unique<NodeManager>(*store_, executor_, clock_, cluster_->cluster_id(), settings_.dead_nodes_max);
   publisher_ = std::make_unique<NodeEventPublisher>(
-      executor_, random_.HexId(8), cluster_->cluster_id(), [this] { return nodes_->AllNodes(); },
+      executor_, random_.HexId(8), cluster_->cluster_id(),
       PublisherSettings{settings_.pubsub_buffer_events_max, settings_.pubsub_subscribers_max,
                         settings_.pubsub_poll_wait_ms});
   health_ = std::make_unique<HealthCheckManager>(

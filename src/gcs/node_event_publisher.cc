@@ -5,18 +5,27 @@
 namespace halo::gcs {
 
 NodeEventPublisher::NodeEventPublisher(Executor& executor, std::string incarnation, std::string cluster_id,
-                                       SnapshotFn snapshot, PublisherSettings settings)
+                                       PublisherSettings settings)
     : executor_(executor),
       incarnation_(std::move(incarnation)),
       cluster_id_(std::move(cluster_id)),
-      snapshot_(std::move(snapshot)),
       settings_(settings) {}
+
+void NodeEventPublisher::SetInitialView(const std::vector<rpc::NodeInfo>& nodes) {
+  view_.clear();
+  for (const auto& node : nodes) view_[node.node_id()] = node;
+}
 
 NodeEventPublisher::~NodeEventPublisher() {
   for (auto& [id, waiting] : waiting_) executor_.Cancel(waiting.timer);
 }
 
 void NodeEventPublisher::Publish(rpc::NodeEvent::Kind kind, const rpc::NodeInfo& node) {
+  if (kind == rpc::NodeEvent::REMOVED) {
+    view_.erase(node.node_id());
+  } else {
+    view_[node.node_id()] = node;
+  }
   rpc::NodeEvent event;
   event.set_sequence(next_sequence_++);
   event.set_kind(kind);
@@ -33,7 +42,7 @@ rpc::PollNodeEventsReply NodeEventPublisher::Snapshot() const {
   reply.set_incarnation(incarnation_);
   reply.set_cluster_id(cluster_id_);
   reply.set_snapshot(true);
-  for (auto& node : snapshot_()) *reply.add_nodes() = std::move(node);
+  for (const auto& [id, node] : view_) *reply.add_nodes() = node;
   reply.set_last_sequence(last_sequence());
   return reply;
 }

@@ -1,8 +1,10 @@
 // Node events to subscribers by long poll. Every event gets the next sequence number of this GCS
 // incarnation and is kept in a bounded buffer. A poll returns at once with the events after the subscriber's
 // last sequence, or is held until one is published or its wait ends. A subscriber that is new, comes from
-// another incarnation (the GCS restarted), or fell behind the buffer gets a snapshot of every node instead.
-// So each subscriber sees each node's events once and in order, or a snapshot that supersedes them.
+// another incarnation (the GCS restarted), or fell behind the buffer gets a snapshot instead.
+// The snapshot is the publisher's own view: the loaded table plus every event published since, so it holds
+// exactly what events up to its last_sequence say (never a change not yet durable), and the events after
+// it continue it without gaps or repeats. Each subscriber thus sees each node's events once and in order.
 // Event-driven on the GCS executor; no gRPC types.
 #pragma once
 
@@ -26,11 +28,13 @@ struct PublisherSettings {
 
 class NodeEventPublisher {
  public:
-  using SnapshotFn = std::function<std::vector<rpc::NodeInfo>()>;
   using PollCallback = std::function<void(StatusOr<rpc::PollNodeEventsReply>)>;
 
-  NodeEventPublisher(Executor& executor, std::string incarnation, std::string cluster_id, SnapshotFn snapshot,
+  NodeEventPublisher(Executor& executor, std::string incarnation, std::string cluster_id,
                      PublisherSettings settings);
+
+  // The nodes as loaded from storage at start-up, before any event.
+  void SetInitialView(const std::vector<rpc::NodeInfo>& nodes);
   ~NodeEventPublisher();
 
   void Publish(rpc::NodeEvent::Kind kind, const rpc::NodeInfo& node);
@@ -58,7 +62,7 @@ class NodeEventPublisher {
   Executor& executor_;
   std::string incarnation_;
   std::string cluster_id_;
-  SnapshotFn snapshot_;
+  std::map<std::string, rpc::NodeInfo> view_;  // node id -> record, as of last_sequence()
   PublisherSettings settings_;
   uint64_t next_sequence_ = 1;
   std::deque<rpc::NodeEvent> buffer_;  // the newest buffer_events_max events, in sequence order

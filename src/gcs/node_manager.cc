@@ -41,6 +41,7 @@ Status NodeManager::Initialize(const KeyValueMap& rows) {
   }
   std::sort(dead.begin(), dead.end());
   for (auto& [time, id] : dead) dead_order_.push_back(id);
+  publisher_->SetInitialView(AllNodes());
   return OkStatus();
 }
 

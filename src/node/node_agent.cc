@@ -59,7 +59,9 @@ void NodeAgent::Poll() {
   request.set_incarnation(incarnation_);
   request.set_after_sequence(after_sequence_);
   request.set_wait_ms(settings_.poll_wait_ms);
-  gcs_.AsyncPoll(request, settings_.poll_wait_ms + settings_.rpc_timeout_ms,
+  // The GCS answers a poll by its wait at the latest; a little more covers the network. A poll lost to a
+  // partition is thus retried soon, and a node cut off from the GCS learns its fate soon after the cut heals.
+  gcs_.AsyncPoll(request, settings_.poll_wait_ms + std::min<int64_t>(settings_.rpc_timeout_ms, 2000),
                  [this](StatusOr<rpc::PollNodeEventsReply> reply) { OnPoll(std::move(reply)); });
 }
 

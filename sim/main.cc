@@ -1,0 +1,87 @@
+// halo-sim: runs the control plane under the deterministic simulator.
+//   halo-sim --seeds 1000 [--start-seed S]   many seeds; prints each failing seed with its violations
+//   halo-sim --seed S --trace                 one seed, printing its whole trace
+// Every run prints its seed; rerunning a seed reproduces its trace exactly (same trace hash).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+
+#include "sim/sim_cluster.h"
+
+namespace {
+
+struct Outcome {
+  uint64_t trace_hash;
+  std::vector<std::string> violations;
+  halo::sim::SimCluster::Stats stats;
+  std::vector<std::string> trace;
+};
+
+Outcome RunSeed(uint64_t seed, bool keep_trace, const halo::sim::ScenarioSettings& scenario) {
+  halo::sim::Simulation sim(seed);
+  sim.set_keep_trace_lines(keep_trace);
+  halo::Settings settings;  // production defaults
+  halo::sim::SimCluster cluster(sim, settings, scenario);
+  cluster.Run();
+  return Outcome{sim.trace_hash(), sim.violations(), cluster.stats(), sim.trace_lines()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"halo-sim: deterministic simulation of the Halo control plane"};
+  uint64_t seeds = 1000, start_seed = 1;
+  std::optional<uint64_t> one_seed;
+  bool trace = false, check_determinism = false;
+  halo::sim::ScenarioSettings scenario;
+  app.add_option("--seeds", seeds, "how many seeds to run")->check(CLI::Range(1, 100000000));
+  app.add_option("--start-seed", start_seed, "first seed");
+  app.add_option("--seed", one_seed, "run only this seed");
+  app.add_flag("--trace", trace, "print the trace (with --seed)");
+  app.add_flag("--check-determinism", check_determinism, "run every seed twice and compare the traces");
+  app.add_option("--duration-ms", scenario.duration_ms, "virtual time with faults")->check(CLI::Range(1000, 3600000));
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::off);  // the managers' logs would drown the report
+
+  const uint64_t first = one_seed.value_or(start_seed);
+  const uint64_t count = one_seed ? 1 : seeds;
+  int failed = 0;
+  halo::sim::SimCluster::Stats total;
+  auto start = std::chrono::steady_clock::now();
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    Outcome outcome = RunSeed(seed, trace, scenario);
+    if (trace) {
+      for (const auto& line : outcome.trace) std::cout << line << "\n";
+    }
+    bool ok = outcome.violations.empty();
+    if (check_determinism) {
+      Outcome again = RunSeed(seed, false, scenario);
+      if (again.trace_hash != outcome.trace_hash) {
+        ok = false;
+        std::cout << "seed " << seed << ": NOT DETERMINISTIC (trace hash " << outcome.trace_hash << " then "
+                  << again.trace_hash << ")\n";
+      }
+    }
+    if (!ok || one_seed) {
+      std::cout << "seed " << seed << ": " << (ok ? "ok" : "FAILED") << " (trace hash " << std::hex
+                << outcome.trace_hash << std::dec << ", " << outcome.stats.nodes << " nodes, " << outcome.stats.faults
+                << " faults, " << outcome.stats.gcs_restarts << " GCS restarts, " << outcome.stats.deaths_detected
+                << " deaths detected)\n";
+      for (const auto& v : outcome.violations) std::cout << "  violation: " << v << "\n";
+      if (!ok) std::cout << "  rerun: halo-sim --seed " << seed << " --trace\n";
+    }
+    failed += ok ? 0 : 1;
+    total.nodes += outcome.stats.nodes;
+    total.faults += outcome.stats.faults;
+    total.gcs_restarts += outcome.stats.gcs_restarts;
+    total.deaths_detected += outcome.stats.deaths_detected;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "seeds " << first << ".." << first + count - 1 << ": " << total.nodes << " nodes, " << total.faults
+            << " faults, " << total.gcs_restarts << " GCS restarts, " << total.deaths_detected
+            << " deaths detected, in " << seconds << " s\n";
+  std::cout << (count - failed) << " passed, " << failed << " failed" << std::endl;
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,24 @@
+#include "sim/sim_network.h"
+
+namespace halo::sim {
+
+void SimNetwork::Send(SimProcess& from, SimProcess& to, std::function<void()> deliver, std::function<void()> refused) {
+  if (IsCut(from.name(), to.name())) return;
+  const int64_t delay = sim_.Uniform(settings_.min_delay_ms, settings_.max_delay_ms);
+  sim_.At(sim_.now_ms() + delay, [this, &from, &to, to_epoch = to.epoch(), from_epoch = from.epoch(),
+                                   deliver = std::move(deliver), refused = std::move(refused)]() mutable {
+    if (IsCut(from.name(), to.name())) return;  // cut while in flight
+    // The connection died with either end: nothing sent on it reaches a restarted process.
+    if (to.epoch() != to_epoch && !to.crashed()) return;
+    if (from.epoch() != from_epoch) return;
+    if (to.crashed()) {
+      if (refused && !IsCut(to.name(), from.name())) {
+        from.RunAfter(sim_.Uniform(settings_.min_delay_ms, settings_.max_delay_ms), std::move(refused));
+      }
+      return;
+    }
+    to.Post(std::move(deliver));
+  });
+}
+
+}  // namespace halo::sim

@@ -1,0 +1,83 @@
+#include "sim/simulation.h"
+
+namespace halo::sim {
+
+int64_t Simulation::Uniform(int64_t low, int64_t high) {
+  if (high <= low) return low;
+  return low + static_cast<int64_t>(random_.Next64() % static_cast<uint64_t>(high - low + 1));
+}
+
+bool Simulation::Chance(double probability) {
+  return static_cast<double>(random_.Next64() % 1'000'000) < probability * 1'000'000;
+}
+
+void Simulation::At(int64_t time_ms, std::function<void()> fn) {
+  queue_.push(Item{std::max(time_ms, now_ms_), next_order_++, std::move(fn)});
+}
+
+int64_t Simulation::RunUntil(int64_t time_ms) {
+  int64_t ran = 0;
+  while (!queue_.empty() && queue_.top().time_ms <= time_ms) {
+    Item item = std::move(const_cast<Item&>(queue_.top()));
+    queue_.pop();
+    now_ms_ = item.time_ms;
+    item.fn();
+    ++ran;
+  }
+  now_ms_ = std::max(now_ms_, time_ms);
+  return ran;
+}
+
+void Simulation::Trace(const std::string& line) {
+  const std::string stamped = std::to_string(now_ms_) + " " + line;
+  for (unsigned char c : stamped) {
+    trace_hash_ ^= c;
+    trace_hash_ *= 1099511628211ull;
+  }
+  trace_hash_ ^= '\n';
+  trace_hash_ *= 1099511628211ull;
+  if (keep_trace_lines_) trace_lines_.push_back(stamped);
+}
+
+void Simulation::Violation(const std::string& what) {
+  violations_.push_back("t=" + std::to_string(now_ms_) + "ms: " + what);
+  Trace("VIOLATION " + what);
+}
+
+TimerId SimProcess::RunAfter(int64_t delay_ms, std::function<void()> fn) {
+  const TimerId id = next_id_++;
+  pending_.insert(id);
+  sim_.At(sim_.now_ms() + std::max<int64_t>(0, delay_ms), [this, id, epoch = epoch_, fn = std::move(fn)]() mutable {
+    if (epoch != epoch_ || pending_.erase(id) == 0) return;  // crashed since, or cancelled
+    if (paused_) {
+      deferred_.push_back(std::move(fn));
+      return;
+    }
+    fn();
+  });
+  return id;
+}
+
+void SimProcess::Crash() {
+  ++epoch_;
+  pending_.clear();
+  deferred_.clear();
+  crashed_ = true;
+  paused_ = false;
+}
+
+void SimProcess::Restart() { crashed_ = false; }
+
+void SimProcess::Pause() {
+  if (!crashed_) paused_ = true;
+}
+
+void SimProcess::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  auto deferred = std::move(deferred_);
+  deferred_.clear();
+  for (auto& fn : deferred) Post(std::move(fn));
+}
+
+}  // namespace halo::sim
