@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the storage benchmarks on this machine and prints the figures for bench/RESULTS.md:
+# Runs the benchmarks on this machine and prints the figures for bench/RESULTS.md:
 #  1. KV put/get through the GCS per backend (single client, and 8 clients), ops/s, p50, p99;
 #  2. redis-benchmark SET/GET against the same redis-server, single client, for reference;
-#  3. GCS restart-to-serving with 100,000 KV entries per backend (median of RESTART_TRIALS kill -9 + start).
+#  3. GCS restart-to-serving with 100,000 KV entries per backend (median of RESTART_TRIALS kill -9 + start);
+#  4. membership: failure detection (SIGKILL, SIGSTOP), GCS restart with 100 node agents, health-check CPU.
 # Everything runs on loopback; redis-server is started here on a free port and stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,3 +81,9 @@ for backend in embedded redis; do
   median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   echo "backend=$backend entries=$keys restart_to_serving_ms(median)=$(median "${totals[@]}") all=[${totals[*]}] gcs_recovery_ms(median)=$(median "${recoveries[@]}") all=[${recoveries[*]}]"
 done
+
+echo
+echo "## Membership"
+build/bench/membership_bench detection --trials "${DETECTION_TRIALS:-20}"
+build/bench/membership_bench reregister --nodes 100 --trials 10
+build/bench/membership_bench health-cpu --nodes 1000 --seconds 10

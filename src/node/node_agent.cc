@@ -47,6 +47,7 @@ void NodeAgent::OnRegistered(StatusOr<std::string> cluster_id) {
     HALO_LOG_INFO("node {} registered with cluster {}", self_.node_id(), cluster_id_);
     if (registered_) registered_();
   } else {
+    ++reregistrations_;
     HALO_LOG_INFO("node {} registered again with the restarted GCS", self_.node_id());
   }
   Poll();

@@ -44,6 +44,10 @@ class NodeAgent {
   const std::string& cluster_id() const { return cluster_id_; }
   bool gcs_connected() const { return !down_since_ms_.has_value() && registered_once_; }
   rpc::NodeState last_known_state() const { return state_; }
+  // How many times it registered again with a restarted GCS.
+  int reregistrations() const { return reregistrations_; }
+  // The GCS incarnation it last heard from (empty before its first poll answer).
+  const std::string& incarnation() const { return incarnation_; }
   // Nothing runs on this node yet; the tasks work makes this real.
   bool IsIdle() const { return true; }
 
@@ -71,6 +75,7 @@ class NodeAgent {
   uint64_t after_sequence_ = 0;
   std::optional<int64_t> down_since_ms_;
   bool registered_once_ = false;
+  int reregistrations_ = 0;
   bool exiting_ = false;
   bool leaving_ = false;
   rpc::NodeState state_ = rpc::NODE_STATE_UNSPECIFIED;
