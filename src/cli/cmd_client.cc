@@ -9,22 +9,9 @@
 #include "rpc/gcs_client.h"
 
 namespace halo::cli {
-namespace {
-
-StatusOr<std::unique_ptr<GcsClient>> Connect(const std::string& address_flag, const SettingsInputs& inputs,
-                                             Settings* settings_out = nullptr) {
-  auto loaded = LoadSettings(inputs);
-  if (!loaded.ok()) return loaded.status();
-  auto address = FindGcsAddress(address_flag, loaded->values);
-  if (!address.ok()) return address.status();
-  if (settings_out != nullptr) *settings_out = loaded->values;
-  return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);
-}
-
-}  // namespace
 
 int RunStatus(const std::string& address, bool json, const SettingsInputs& inputs) {
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   auto info = (*client)->GetClusterInfo();
   if (!info.ok()) return Fail(std::string(info.status().message()));
@@ -80,7 +67,7 @@ int RunConfig(const SettingsInputs& inputs, bool json) {
 }
 
 int RunKv(const KvCommand& command, const std::string& address, const SettingsInputs& inputs) {
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   GcsClient& gcs = **client;
   const std::string& ns = command.name_space;
@@ -119,7 +106,7 @@ int RunKv(const KvCommand& command, const std::string& address, const SettingsIn
 }
 
 int RunJobs(const std::string& address, bool json, const SettingsInputs& inputs) {
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   auto jobs = (*client)->GetAllJobs();
   if (!jobs.ok()) return Fail(std::string(jobs.status().message()));

@@ -15,14 +15,6 @@
 namespace halo::cli {
 namespace {
 
-StatusOr<std::unique_ptr<GcsClient>> Connect(const std::string& address_flag, const SettingsInputs& inputs) {
-  auto loaded = LoadSettings(inputs);
-  if (!loaded.ok()) return loaded.status();
-  auto address = FindGcsAddress(address_flag, loaded->values);
-  if (!address.ok()) return address.status();
-  return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);
-}
-
 nlohmann::json NodeJson(const rpc::NodeInfo& node) {
   nlohmann::json resources = nlohmann::json::object();
   for (const auto& [name, amount] : node.resources()) resources[name] = amount;
@@ -73,7 +65,7 @@ std::string EventLine(const rpc::NodeEvent& event) {
 }  // namespace
 
 int RunListNodes(const std::string& address, bool json, const SettingsInputs& inputs) {
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   auto nodes = (*client)->GetAllNodes();
   if (!nodes.ok()) return Fail(std::string(nodes.status().message()));
@@ -102,7 +94,7 @@ int RunListNodes(const std::string& address, bool json, const SettingsInputs& in
 int RunDrain(const std::string& node_id, const std::string& reason, double deadline_s, const std::string& address,
              const SettingsInputs& inputs) {
   if (deadline_s < 0) return Fail(absl::StrCat("--deadline-s must not be negative, got ", deadline_s));
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   Status drained = (*client)->DrainNode(node_id, reason, static_cast<int64_t>(deadline_s * 1000));
   if (!drained.ok()) return Fail(std::string(drained.message()));
@@ -114,7 +106,7 @@ int RunDrain(const std::string& node_id, const std::string& reason, double deadl
 }
 
 int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs) {
-  auto client = Connect(address, inputs);
+  auto client = ConnectToGcs(address, inputs);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   rpc::PollNodeEventsRequest request;
   request.set_subscriber_id(absl::StrCat("cli-", getpid(), "-", std::time(nullptr)));

@@ -49,4 +49,12 @@ StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Sett
       "no running cluster found: pass --address, set HALO_ADDRESS, or start one with `halo start --head`");
 }
 
+StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs) {
+  auto loaded = LoadSettings(inputs);
+  if (!loaded.ok()) return loaded.status();
+  auto address = FindGcsAddress(address_flag, loaded->values);
+  if (!address.ok()) return address.status();
+  return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);
+}
+
 }  // namespace halo::cli

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "common/settings.h"
+#include "common/settings_loader.h"
+#include "rpc/gcs_client.h"
 
 namespace halo::cli {
 
@@ -18,5 +20,7 @@ void MarkLatestSession(const std::string& dir);
 std::string ExistingSessionDir(const Settings& settings);
 // The GCS address: --address, else HALO_ADDRESS, else the gcs.address file of ExistingSessionDir.
 StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Settings& settings);
+// Loads the settings and makes a client of the GCS FindGcsAddress names, with rpc_timeout_ms per call.
+StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs);
 
 }  // namespace halo::cli

@@ -10,32 +10,27 @@ grpc::Status ToGrpcStatus(const Status& status) {
 grpc::ServerUnaryReactor* ClusterInfoServiceImpl::GetClusterInfo(grpc::CallbackServerContext* context,
                                                                  const rpc::GetClusterInfoRequest*,
                                                                  rpc::GetClusterInfoReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, reply] {
+  return OnExecutor(context, executor_, [this, reply](grpc::ServerUnaryReactor* reactor) {
     *reply = info_();
     reply->set_uptime_ms(clock_.WallMs() - reply->start_time_ms());
     reactor->Finish(grpc::Status::OK);
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Put(grpc::CallbackServerContext* context, const rpc::KvPutRequest* request,
                                              rpc::KvPutReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     kv_.HandlePut(request->namespace_(), request->key(), request->value(), request->overwrite(),
                   [reactor, reply](StatusOr<bool> added) {
                     if (added.ok()) reply->set_added(*added);
                     reactor->Finish(ToGrpcStatus(added.status()));
                   });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Get(grpc::CallbackServerContext* context, const rpc::KvGetRequest* request,
                                              rpc::KvGetReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     kv_.HandleGet(request->namespace_(), request->key(),
                   [reactor, reply](StatusOr<std::optional<std::string>> value) {
                     if (value.ok() && value->has_value()) {
@@ -45,26 +40,22 @@ grpc::ServerUnaryReactor* KvServiceImpl::Get(grpc::CallbackServerContext* contex
                     reactor->Finish(ToGrpcStatus(value.status()));
                   });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Del(grpc::CallbackServerContext* context, const rpc::KvDelRequest* request,
                                              rpc::KvDelReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     kv_.HandleDel(request->namespace_(), request->key(), request->by_prefix(),
                   [reactor, reply](StatusOr<int64_t> deleted) {
                     if (deleted.ok()) reply->set_deleted(*deleted);
                     reactor->Finish(ToGrpcStatus(deleted.status()));
                   });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Keys(grpc::CallbackServerContext* context, const rpc::KvKeysRequest* request,
                                               rpc::KvKeysReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     kv_.HandleKeys(request->namespace_(), request->prefix(),
                    [reactor, reply](StatusOr<std::vector<std::string>> keys) {
                      if (keys.ok()) {
@@ -73,54 +64,45 @@ grpc::ServerUnaryReactor* KvServiceImpl::Keys(grpc::CallbackServerContext* conte
                      reactor->Finish(ToGrpcStatus(keys.status()));
                    });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* KvServiceImpl::Exists(grpc::CallbackServerContext* context,
                                                 const rpc::KvExistsRequest* request, rpc::KvExistsReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     kv_.HandleExists(request->namespace_(), request->key(), [reactor, reply](StatusOr<bool> exists) {
       if (exists.ok()) reply->set_exists(*exists);
       reactor->Finish(ToGrpcStatus(exists.status()));
     });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::AddJob(grpc::CallbackServerContext* context,
                                                  const rpc::AddJobRequest* request, rpc::AddJobReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request, reply] {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
     jobs_.HandleAddJob(request->entrypoint(), request->driver_pid(), request->driver_address(),
                        [reactor, reply](StatusOr<rpc::JobInfo> job) {
                          if (job.ok()) *reply->mutable_job() = std::move(*job);
                          reactor->Finish(ToGrpcStatus(job.status()));
                        });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::MarkJobFinished(grpc::CallbackServerContext* context,
                                                           const rpc::MarkJobFinishedRequest* request,
                                                           rpc::MarkJobFinishedReply*) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, request] {
+  return OnExecutor(context, executor_, [this, request](grpc::ServerUnaryReactor* reactor) {
     jobs_.HandleMarkJobFinished(request->job_id(), [reactor](Status status) { reactor->Finish(ToGrpcStatus(status)); });
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::GetAllJobs(grpc::CallbackServerContext* context,
                                                      const rpc::GetAllJobsRequest*, rpc::GetAllJobsReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  executor_.Post([this, reactor, reply] {
+  return OnExecutor(context, executor_, [this, reply](grpc::ServerUnaryReactor* reactor) {
     jobs_.HandleGetAllJobs([reactor, reply](std::vector<rpc::JobInfo> jobs) {
       for (auto& job : jobs) *reply->add_jobs() = std::move(job);
       reactor->Finish(grpc::Status::OK);
     });
   });
-  return reactor;
 }
 
 }  // namespace halo::gcs

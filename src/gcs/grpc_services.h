@@ -15,6 +15,15 @@ namespace halo::gcs {
 
 grpc::Status ToGrpcStatus(const Status& status);
 
+// The shape of every GCS handler: take the call's reactor, run fn(reactor) on the GCS executor, return the
+// reactor. fn must Finish the reactor exactly once.
+template <typename Fn>
+grpc::ServerUnaryReactor* OnExecutor(grpc::CallbackServerContext* context, Executor& executor, Fn fn) {
+  auto* reactor = context->DefaultReactor();
+  executor.Post([reactor, fn = std::move(fn)]() mutable { fn(reactor); });
+  return reactor;
+}
+
 class ClusterInfoServiceImpl final : public rpc::ClusterInfoService::CallbackService {
  public:
   // info fills everything but uptime, which is computed per call.

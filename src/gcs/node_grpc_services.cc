@@ -3,17 +3,6 @@
 #include "gcs/grpc_services.h"
 
 namespace halo::gcs {
-namespace {
-
-// Runs fn(reactor) on the executor; fn must Finish the reactor exactly once.
-template <typename Fn>
-grpc::ServerUnaryReactor* OnExecutor(grpc::CallbackServerContext* context, Executor& executor, Fn fn) {
-  auto* reactor = context->DefaultReactor();
-  executor.Post([reactor, fn = std::move(fn)]() mutable { fn(reactor); });
-  return reactor;
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* NodeInfoServiceImpl::RegisterNode(grpc::CallbackServerContext* context,
                                                             const rpc::RegisterNodeRequest* request,
