@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_flag("--trace", trace, "print the trace (with --seed)");
   app.add_flag("--check-determinism", check_determinism, "run every seed twice and compare the traces");
   app.add_option("--duration-ms", scenario.duration_ms, "virtual time with faults")->check(CLI::Range(1000, 3600000));
+  app.add_option("--loss", scenario.loss_probability, "probability that a message is lost")->check(CLI::Range(0.0, 0.5));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::off);  // the managers' logs would drown the report
 

@@ -211,7 +211,7 @@ SimCluster::SimCluster(Simulation& sim, Settings settings, ScenarioSettings scen
     : sim_(sim),
       settings_(std::move(settings)),
       scenario_(scenario),
-      network_(sim, NetworkSettings{}),
+      network_(sim, NetworkSettings{1, 20, scenario.loss_probability}),
       storage_process_(sim, "storage"),
       durable_(storage_process_),
       observer_process_(sim, "observer"),
@@ -231,7 +231,10 @@ bool SimCluster::GcsServing() const { return gcs_ && gcs_->serving && gcs_proces
 int64_t SimCluster::DetectionBoundMs() const {
   const int64_t per_probe = settings_.health_check_period_ms + settings_.health_check_timeout_ms +
                             2 * network_.max_delay_ms();
-  return settings_.health_check_initial_delay_ms + settings_.health_check_failure_threshold * per_probe + 50;
+  // A probe answered just before the node stopped may still arrive (late, but within its timeout) and count
+  // as a success; the threshold failures start after it.
+  return settings_.health_check_initial_delay_ms + settings_.health_check_timeout_ms +
+         settings_.health_check_failure_threshold * per_probe + 50;
 }
 
 void SimCluster::BootGcs() {
@@ -378,16 +381,21 @@ void SimCluster::InjectFault() {
       return;
     }
     case 2:
-    case 3: {  // cut one direction between the GCS and a node for a while
+    case 3: {  // cut one direction between the GCS and a node for a while, sometimes both (a partition)
       if (!node) return;
       node->faulted = true;
       const bool to_node = kind == 2;
+      const bool both = sim_.Chance(0.3);
       const std::string from = to_node ? "gcs" : node->process.name();
       const std::string to = to_node ? node->process.name() : "gcs";
       const int64_t length = sim_.Uniform(300, 5000);
-      sim_.Trace("cut " + from + "->" + to + " for " + std::to_string(length) + "ms");
+      sim_.Trace((both ? "partition " : "cut ") + from + "->" + to + " for " + std::to_string(length) + "ms");
       network_.Cut(from, to);
-      sim_.At(sim_.now_ms() + length, [this, from, to] { network_.Heal(from, to); });
+      if (both) network_.Cut(to, from);
+      sim_.At(sim_.now_ms() + length, [this, from, to, both] {
+        network_.Heal(from, to);
+        if (both) network_.Heal(to, from);
+      });
       return;
     }
     case 4: {  // storage stalls (Redis restarting, a slow disk)
@@ -542,14 +550,19 @@ void SimCluster::CheckFinalState() {
   for (const auto& [name, node] : nodes_) {
     const rpc::NodeInfo* record = gcs_->nodes->Find(node->info.node_id());
     const bool dead = record != nullptr && record->state() == rpc::DEAD;
-    if (!node->faulted && dead) {
+    // Lost messages are a fault too (their deaths are judged probe by probe in CheckDeathIsDeserved).
+    if (!node->faulted && !network_.LostMessagesOf(node->process.name()) && dead) {
       sim_.Violation("node " + node->info.node_id() + " that never failed was declared " +
                      gcs::DeathReasonName(record->death_reason()));
     }
     if (node->crashed_at_ms >= 0 && record != nullptr && !dead) {
       sim_.Violation("crashed node " + node->info.node_id() + " is not DEAD at the end");
     }
-    if (dead && !node->exited && node->crashed_at_ms < 0) {
+    // An agent learns of its death from its next poll answer: within one poll round (wait plus margin),
+    // plus a retry if that answer was lost.
+    const int64_t learn_bound_ms = settings_.pubsub_poll_wait_ms + 2000 + settings_.gcs_retry_max_ms + 1000;
+    const int64_t died_at_ms = dead ? record->death_time_ms() - (gcs_process_.WallMs() - sim_.now_ms()) : 0;
+    if (dead && !node->exited && node->crashed_at_ms < 0 && sim_.now_ms() - died_at_ms > learn_bound_ms) {
       sim_.Violation("node " + node->info.node_id() + " is DEAD but its agent still runs (zombie)");
     }
     if (!node->exited && node->crashed_at_ms < 0 && record == nullptr) {

@@ -29,6 +29,7 @@ struct ScenarioSettings {
   int min_nodes = 3;
   int max_nodes = 8;
   int64_t mean_fault_gap_ms = 1500;
+  double loss_probability = 0.002;  // of every message
 };
 
 class SimCluster {

@@ -1,6 +1,7 @@
-// A simulated network between SimProcesses: each message takes a random delay, is dropped on a cut link
-// (one-way cuts and full partitions), reaches a paused process only when it resumes, and bounces off a
-// crashed one ("connection refused") back to the sender. SimCall builds request/reply on top, with a
+// A simulated network between SimProcesses: each message takes a random delay, may be lost once at random
+// (then, as over TCP, it arrives after a retransmission timeout), is dropped on a cut link (one-way cuts and
+// full partitions), reaches a paused process only when it resumes, and bounces off a crashed one
+// ("connection refused") back to the sender. SimCall builds request/reply on top, with a
 // timeout on the caller's side, as a gRPC unary call behaves.
 #pragma once
 
@@ -18,6 +19,7 @@ namespace halo::sim {
 struct NetworkSettings {
   int64_t min_delay_ms = 1;
   int64_t max_delay_ms = 20;
+  double loss_probability = 0.0;  // that a message is lost once and retransmitted
 };
 
 class SimNetwork {
@@ -32,11 +34,14 @@ class SimNetwork {
   void HealAll() { cut_.clear(); }
   bool IsCut(const std::string& from, const std::string& to) const { return cut_.count({from, to}) > 0; }
   int64_t max_delay_ms() const { return settings_.max_delay_ms; }
+  // Processes that had at least one message to or from them lost (and retransmitted).
+  bool LostMessagesOf(const std::string& name) const { return lossy_.count(name) > 0; }
 
  private:
   Simulation& sim_;
   NetworkSettings settings_;
   std::set<std::pair<std::string, std::string>> cut_;
+  std::set<std::string> lossy_;
 };
 
 // A unary call: handler runs on `to` and answers once through its argument; done runs on `from` exactly

@@ -75,9 +75,14 @@ void SimProcess::Pause() {
 void SimProcess::Resume() {
   if (!paused_) return;
   paused_ = false;
-  auto deferred = std::move(deferred_);
-  deferred_.clear();
-  for (auto& fn : deferred) Post(std::move(fn));
+  // Run what came due during the pause now, in order, before anything scheduled later (re-posting would let
+  // a closure due at this same instant overtake them).
+  const uint64_t epoch = epoch_;
+  while (!deferred_.empty() && !paused_ && epoch == epoch_) {
+    auto fn = std::move(deferred_.front());
+    deferred_.pop_front();
+    fn();
+  }
 }
 
 }  // namespace halo::sim

@@ -4,8 +4,9 @@
 // A dropped connection is a hint to probe at once rather than wait for the period.
 //
 // Bounds this implies (used by the simulator's invariants): a node that stops answering is reported failed
-// within failure_threshold * (period_ms + timeout_ms) (+ initial_delay_ms if it never answered a probe);
-// one whose probes fail fast (connection refused) within failure_threshold * period_ms.
+// within timeout_ms + failure_threshold * (period_ms + timeout_ms) plus network delays (an answer it sent
+// just before stopping may arrive up to timeout_ms later and still count), + initial_delay_ms if it was
+// just added; one whose probes fail fast (connection refused) within about failure_threshold * period_ms.
 // Event-driven on the GCS executor; knows nothing of gRPC.
 #pragma once
 
