@@ -18,6 +18,10 @@ void Simulation::At(int64_t time_ms, std::function<void()> fn) {
 int64_t Simulation::RunUntil(int64_t time_ms) {
   int64_t ran = 0;
   while (!queue_.empty() && queue_.top().time_ms <= time_ms) {
+    if (++steps_ > kMaxSteps) {
+      Violation("more than " + std::to_string(kMaxSteps) + " events: a runaway loop");
+      return ran;
+    }
     Item item = std::move(const_cast<Item&>(queue_.top()));
     queue_.pop();
     now_ms_ = item.time_ms;

@@ -43,6 +43,7 @@ class Simulation {
   const std::vector<std::string>& violations() const { return violations_; }
 
  private:
+  static constexpr int64_t kMaxSteps = 50'000'000;  // per run; far above any scenario's need
   struct Item {
     int64_t time_ms;
     uint64_t order;
@@ -55,6 +56,7 @@ class Simulation {
   SeededRandom random_;
   int64_t now_ms_ = 0;
   uint64_t next_order_ = 0;
+  int64_t steps_ = 0;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue_;
   uint64_t trace_hash_ = 1469598103934665603ull;
   bool keep_trace_lines_ = false;

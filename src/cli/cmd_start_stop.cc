@@ -142,7 +142,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     auto info = probe.GetClusterInfo();
     if (!info.ok()) return Fail(std::string(info.status().message()));
     if (auto error = StartNode(session, options.address, false, options.passthrough, settings)) return Fail(*error);
-    MarkLatestSession(session);
+    MarkLatestSession(settings, session);
     std::cout << "Node " << Trimmed(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"
               << "  node address: " << Trimmed(session + "/node.address") << "\n"
               << "  GCS address:  " << options.address << "\n"
@@ -163,7 +163,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   if (gcs_error) return Fail(*gcs_error);
   if (running_node) {
     // The GCS was restarted under a head node agent that kept running: the agent reconnects by itself.
-    MarkLatestSession(session);
+    MarkLatestSession(settings, session);
     std::cout << "Halo head GCS restarted.\n"
               << "  GCS address:  " << info.address() << "\n"
               << "  cluster id:   " << info.cluster_id() << "\n"
@@ -175,7 +175,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   if (auto error = StartNode(session, info.address(), true, options.passthrough, settings)) {
     return Fail(absl::StrCat(*error, " (the GCS is running; `halo stop --session-dir ", session, "` stops it)"));
   }
-  MarkLatestSession(session);
+  MarkLatestSession(settings, session);
   std::cout << "Halo head started.\n"
             << "  GCS address:  " << info.address() << "\n"
             << "  cluster id:   " << info.cluster_id() << "\n"

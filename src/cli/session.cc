@@ -17,22 +17,26 @@ std::string NewSessionDir(const Settings& settings) {
   std::time_t now = std::time(nullptr);
   char stamp[64];
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", std::localtime(&now));
-  return absl::StrCat(kSessionRoot, "/session_", stamp, "_", getpid());
+  return absl::StrCat(settings.session_root, "/session_", stamp, "_", getpid());
 }
 
-void MarkLatestSession(const std::string& dir) {
+namespace {
+std::string LatestLink(const Settings& settings) { return settings.session_root + "/session_latest"; }
+}  // namespace
+
+void MarkLatestSession(const Settings& settings, const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(kSessionRoot, ec);
-  const std::string tmp = absl::StrCat(kLatestSessionLink, ".", getpid());
+  std::filesystem::create_directories(settings.session_root, ec);
+  const std::string tmp = absl::StrCat(LatestLink(settings), ".", getpid());
   std::filesystem::remove(tmp, ec);
   std::filesystem::create_directory_symlink(std::filesystem::absolute(dir, ec), tmp, ec);
-  if (!ec) std::filesystem::rename(tmp, kLatestSessionLink, ec);
+  if (!ec) std::filesystem::rename(tmp, LatestLink(settings), ec);
 }
 
 std::string ExistingSessionDir(const Settings& settings) {
   if (!settings.session_dir.empty()) return settings.session_dir;
   std::error_code ec;
-  auto target = std::filesystem::read_symlink(kLatestSessionLink, ec);
+  auto target = std::filesystem::read_symlink(LatestLink(settings), ec);
   if (ec) return "";
   return target.string();
 }

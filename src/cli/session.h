@@ -9,13 +9,11 @@
 
 namespace halo::cli {
 
-inline constexpr char kSessionRoot[] = "/tmp/halo";
-inline constexpr char kLatestSessionLink[] = "/tmp/halo/session_latest";
-
-// The session directory a new head uses: the session_dir setting, else a new /tmp/halo/session_<time>_<pid>.
+// The session directory a new head uses: the session_dir setting, else a new
+// <session_root>/session_<time>_<pid>.
 std::string NewSessionDir(const Settings& settings);
-// Points /tmp/halo/session_latest at dir (atomically).
-void MarkLatestSession(const std::string& dir);
+// Points <session_root>/session_latest at dir (atomically).
+void MarkLatestSession(const Settings& settings, const std::string& dir);
 // The session an existing-cluster command means: the session_dir setting, else the latest one. Empty if none.
 std::string ExistingSessionDir(const Settings& settings);
 // The GCS address: --address, else HALO_ADDRESS, else the gcs.address file of ExistingSessionDir.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (pid == 0) {
     close(error_pipe[0]);
     if (options.new_session) setsid();
+    if (options.die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
     int in = open("/dev/null", O_RDONLY);
     int out = options.output_path.empty() ? open("/dev/null", O_WRONLY)
                                           : open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

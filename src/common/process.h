@@ -18,6 +18,7 @@ struct SpawnOptions {
   std::map<std::string, std::string> env;     // added to (or replacing in) the inherited environment
   std::string output_path;                    // stdout and stderr are appended here; empty: /dev/null
   bool new_session = true;                    // setsid(): survives the parent's terminal and process group
+  bool die_with_parent = false;               // SIGKILL when the spawning thread's process dies (tests)
 };
 
 // Starts a child process. Fails (without a child) if the executable cannot be run.

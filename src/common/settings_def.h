@@ -6,8 +6,10 @@
 // --- head process and session ---
 HALO_SETTING(int64_t, port, 6480, "TCP port the GCS serves gRPC on; 0 picks a free port")
 HALO_SETTING(std::string, host, "127.0.0.1", "IP address the GCS binds to and advertises")
+HALO_SETTING(std::string, session_root, "/tmp/halo",
+             "where new sessions are made and <session_root>/session_latest points at the newest")
 HALO_SETTING(std::string, session_dir, "",
-             "session directory for logs and pid files (default: a new /tmp/halo/session_<time>_<pid>)")
+             "session directory for logs and pid files (default: a new <session_root>/session_<time>_<pid>)")
 HALO_SETTING(std::string, log_level, "info", "log level: trace, debug, info, warn, error")
 HALO_SETTING(int64_t, gcs_start_timeout_ms, 60000, "how long `halo start` waits for the GCS to serve")
 HALO_SETTING(int64_t, stop_grace_period_ms, 10000, "how long `halo stop` waits after SIGTERM before SIGKILL")

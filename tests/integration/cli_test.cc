@@ -99,7 +99,7 @@ TEST(CliConfigTest, BadConfigNamesTheKey) {
   EXPECT_TRUE(Contains(result.output, "halo: error: setting 'storage_unavailable_timeout_ms' expects an integer"))
       << result.output;
   std::ofstream(path) << "no_such_setting: 1\n";
-  result = RunHalo({"start", "--head", "--config", path});
+  result = RunHalo({"start", "--head", "--config", path, "--session-dir", dir.path() + "/session", "--port", "0"});
   EXPECT_NE(result.exit_code, 0);
   EXPECT_TRUE(Contains(result.output, "unknown setting 'no_such_setting'")) << result.output;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "gcs/node_manager.h"
@@ -27,6 +28,12 @@ std::optional<rpc::NodeInfo> FindNode(GcsClient& client, const std::string& node
     if (node.node_id() == node_id) return node;
   }
   return std::nullopt;
+}
+
+// The node's state, or NODE_STATE_UNSPECIFIED if the GCS does not answer or does not know it.
+rpc::NodeState StateOf(GcsClient& client, const std::string& node_id) {
+  auto node = FindNode(client, node_id);
+  return node ? node->state() : rpc::NODE_STATE_UNSPECIFIED;
 }
 
 // Waits until node_id is in `state`; returns how long that took, or nullopt at the deadline.
@@ -69,14 +76,14 @@ TEST_F(MembershipTest, NodesRegisterWithResourcesAndTheHeadIsMarked) {
   ASSERT_TRUE(nodes.ok());
   ASSERT_EQ(nodes->size(), 2u);
   auto worker = FindNode(*client_, node->id());
-  ASSERT_TRUE(worker);
+  ASSERT_TRUE(worker.has_value());
   EXPECT_EQ(worker->state(), rpc::ALIVE);
   EXPECT_FALSE(worker->is_head());
   EXPECT_EQ(worker->resources().at("CPU"), 4);
   EXPECT_EQ(worker->resources().at("memory"), 8e9);
   EXPECT_EQ(worker->labels().at("zone"), "a");
   auto head_node = FindNode(*client_, head_->NodeId());
-  ASSERT_TRUE(head_node);
+  ASSERT_TRUE(head_node.has_value());
   EXPECT_TRUE(head_node->is_head());
   EXPECT_EQ(head_node->resources().at("CPU"), 0);
 
@@ -93,11 +100,14 @@ TEST_F(MembershipTest, SigkilledNodeIsDeadQuickly) {
   kill(node->pid(), SIGKILL);
   auto took = WaitForState(*client_, node->id(), rpc::DEAD, seconds(10));
   ASSERT_TRUE(took) << "not declared dead";
-  EXPECT_LT(took->count(), 5000);  // the default settings aim at 1.5 s; see bench/RESULTS.md
+  // Generous for a loaded machine: the defaults imply about 0.6 s (3 probes 300 ms apart, the first at once
+  // on the dropped connection); the measured figures are in bench/RESULTS.md.
+  EXPECT_LT(took->count(), 5000);
   auto dead = FindNode(*client_, node->id());
+  ASSERT_TRUE(dead.has_value());
   EXPECT_EQ(dead->death_reason(), rpc::UNEXPECTED_TERMINATION);
   EXPECT_GT(dead->death_time_ms(), 0);
-  EXPECT_EQ(FindNode(*client_, head_->NodeId())->state(), rpc::ALIVE);
+  EXPECT_NE(StateOf(*client_, head_->NodeId()), rpc::DEAD);
 }
 
 TEST_F(MembershipTest, PausedNodeIsDeadAndDoesNotComeBackUnderItsId) {
@@ -106,11 +116,12 @@ TEST_F(MembershipTest, PausedNodeIsDeadAndDoesNotComeBackUnderItsId) {
   kill(node->pid(), SIGSTOP);
   auto took = WaitForState(*client_, node->id(), rpc::DEAD, seconds(15));
   ASSERT_TRUE(took) << "not declared dead";
-  EXPECT_LT(took->count(), 10000);  // the default settings aim at 4 s
+  // Generous: the defaults imply at most timeout + 3 x (period + timeout) = 3.7 s.
+  EXPECT_LT(took->count(), 10000);
   kill(node->pid(), SIGCONT);
   EXPECT_TRUE(WaitForProcessExit(node->pid(), 15000)) << "a node declared dead kept running";
   EXPECT_TRUE(Contains(node->Output(), "declared this node dead")) << node->Output();
-  EXPECT_EQ(FindNode(*client_, node->id())->state(), rpc::DEAD);
+  EXPECT_EQ(StateOf(*client_, node->id()), rpc::DEAD);
 }
 
 TEST_F(MembershipTest, SigtermIsAnExpectedTermination) {
@@ -120,7 +131,9 @@ TEST_F(MembershipTest, SigtermIsAnExpectedTermination) {
   EXPECT_TRUE(WaitForProcessExit(node->pid(), 10000));
   auto took = WaitForState(*client_, node->id(), rpc::DEAD, seconds(10));
   ASSERT_TRUE(took);
-  EXPECT_EQ(FindNode(*client_, node->id())->death_reason(), rpc::EXPECTED_TERMINATION);
+  auto dead = FindNode(*client_, node->id());
+  ASSERT_TRUE(dead.has_value());
+  EXPECT_EQ(dead->death_reason(), rpc::EXPECTED_TERMINATION);
 }
 
 TEST_F(MembershipTest, DrainedNodeLeavesAsDrained) {
@@ -130,7 +143,9 @@ TEST_F(MembershipTest, DrainedNodeLeavesAsDrained) {
                           head_->address()});
   ASSERT_EQ(drained.exit_code, 0) << drained.output;
   ASSERT_TRUE(WaitForState(*client_, node->id(), rpc::DEAD, seconds(10)));
-  EXPECT_EQ(FindNode(*client_, node->id())->death_reason(), rpc::DRAINED);
+  auto drained_node = FindNode(*client_, node->id());
+  ASSERT_TRUE(drained_node.has_value());
+  EXPECT_EQ(drained_node->death_reason(), rpc::DRAINED);
   EXPECT_TRUE(WaitForProcessExit(node->pid(), 10000));
 
   auto negative = RunHalo({"drain", head_->NodeId(), "--deadline-s", "-1", "--address", head_->address()});
@@ -153,13 +168,18 @@ TEST_F(MembershipTest, GcsRestartKeepsLiveNodesAndFindsTheOneThatDiedMeanwhile) 
   EXPECT_TRUE(Contains(restarted.output, "still running")) << restarted.output;
   client_ = head_->Client();
   ASSERT_TRUE(WaitForState(*client_, victim->id(), rpc::DEAD, seconds(10))) << "dead node not found after restart";
-  EXPECT_EQ(FindNode(*client_, victim->id())->death_reason(), rpc::UNEXPECTED_TERMINATION);
-  // The others keep their ids and stay alive (give health checks several periods to be wrong).
-  for (int i = 0; i < 20; ++i) {
-    std::this_thread::sleep_for(milliseconds(100));
-    ASSERT_EQ(FindNode(*client_, survivor->id())->state(), rpc::ALIVE);
-    ASSERT_EQ(FindNode(*client_, head_->NodeId())->state(), rpc::ALIVE);
+  auto victim_record = FindNode(*client_, victim->id());
+  ASSERT_TRUE(victim_record.has_value());
+  EXPECT_EQ(victim_record->death_reason(), rpc::UNEXPECTED_TERMINATION);
+  // The others keep their ids and are never declared dead (a slow probe may make one SUSPECTED for a moment;
+  // several health-check periods give the checker every chance to be wrong).
+  auto until = std::chrono::steady_clock::now() + seconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_NE(StateOf(*client_, survivor->id()), rpc::DEAD);
+    ASSERT_NE(StateOf(*client_, head_->NodeId()), rpc::DEAD);
+    std::this_thread::sleep_for(milliseconds(50));
   }
+  EXPECT_TRUE(WaitForState(*client_, survivor->id(), rpc::ALIVE, seconds(10)));
   EXPECT_TRUE(ProcessAlive(survivor->pid()));
   EXPECT_EQ(client_->GetAllNodes()->size(), 3u);
   // The survivor reconnected to the restarted GCS under its id.
@@ -188,18 +208,50 @@ TEST_F(MembershipTest, NodesExitWhenTheClusterIdChanges) {
 
 TEST_F(MembershipTest, EventsAreFollowedInOrder) {
   StartHead();
+  // Subscribe before the node exists, so its whole life is in the event stream.
+  rpc::PollNodeEventsRequest request;
+  request.set_subscriber_id("order-test");
+  auto first = client_->PollNodeEvents(request);
+  ASSERT_TRUE(first.ok() && first->snapshot());
+  request.set_incarnation(first->incarnation());
+  request.set_after_sequence(first->last_sequence());
+  auto follower = std::async(std::launch::async, [&] {
+    return RunHalo({"events", "--follow", "--address", head_->address()}, seconds(8));
+  });
   auto node = StartNode();
   kill(node->pid(), SIGKILL);
   ASSERT_TRUE(WaitForState(*client_, node->id(), rpc::DEAD, seconds(10)));
-  auto events = RunHalo({"events", "--address", head_->address()});
-  ASSERT_EQ(events.exit_code, 0);
-  EXPECT_TRUE(Contains(events.output, "node " + node->id() + " dead")) << events.output;
-  rpc::PollNodeEventsRequest request;
-  request.set_subscriber_id("test");
-  auto snapshot = client_->PollNodeEvents(request);
-  ASSERT_TRUE(snapshot.ok());
-  EXPECT_TRUE(snapshot->snapshot());
-  EXPECT_EQ(snapshot->nodes_size(), 2);
+
+  std::vector<rpc::NodeEvent> mine;
+  uint64_t previous = request.after_sequence();
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && (mine.empty() || mine.back().node().state() != rpc::DEAD)) {
+    request.set_wait_ms(500);
+    auto reply = client_->PollNodeEvents(request);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_FALSE(reply->snapshot());
+    for (const auto& event : reply->events()) {
+      EXPECT_EQ(event.sequence(), previous + 1) << "a gap or a repeat in the event stream";
+      previous = event.sequence();
+      if (event.node().node_id() == node->id()) mine.push_back(event);
+    }
+    request.set_after_sequence(reply->last_sequence());
+  }
+  ASSERT_GE(mine.size(), 2u);
+  EXPECT_EQ(mine.front().kind(), rpc::NodeEvent::ADDED);
+  EXPECT_EQ(mine.front().node().state(), rpc::ALIVE);
+  EXPECT_EQ(mine.back().node().state(), rpc::DEAD);
+  for (size_t i = 1; i + 1 < mine.size(); ++i) {
+    EXPECT_EQ(mine[i].node().state(), rpc::SUSPECTED) << "only SUSPECTED may come between ALIVE and DEAD";
+  }
+
+  // `halo events --follow` printed the same life, in order (it is stopped at its deadline).
+  auto followed = follower.get();
+  const auto added = followed.output.find("node " + node->id() + " added");
+  const auto dead = followed.output.find("node " + node->id() + " dead");
+  ASSERT_NE(added, std::string::npos) << followed.output;
+  ASSERT_NE(dead, std::string::npos) << followed.output;
+  EXPECT_LT(added, dead);
 }
 
 TEST_F(MembershipTest, NoFalseDeathWhileBothCoresAreSaturated) {
@@ -211,30 +263,45 @@ TEST_F(MembershipTest, NoFalseDeathWhileBothCoresAreSaturated) {
   ASSERT_TRUE(first.ok());
   request.set_incarnation(first->incarnation());
   request.set_after_sequence(first->last_sequence());
-  std::vector<pid_t> burners;
+  // Four busy loops on two cores, killed however this test ends (and with this process if it dies).
+  struct Burners {
+    std::vector<pid_t> pids;
+    ~Burners() {
+      for (pid_t pid : pids) {
+        kill(pid, SIGKILL);
+        WaitForProcessExit(pid, 5000);
+      }
+    }
+  } burners;
   for (int i = 0; i < 4; ++i) {
     SpawnOptions spawn;
     spawn.argv = {"/bin/sh", "-c", "while :; do :; done"};
+    spawn.die_with_parent = true;
     auto pid = Spawn(spawn);
     ASSERT_TRUE(pid.ok());
-    burners.push_back(*pid);
+    burners.pids.push_back(*pid);
   }
-  int dead_events = 0;
+  int dead_events = 0, failed_polls = 0, polls = 0;
   auto until = std::chrono::steady_clock::now() + seconds(30);
-  while (std::chrono::steady_clock::now() < until) {
+  while (std::chrono::steady_clock::now() < until && polls < 1000) {
+    ++polls;
     request.set_wait_ms(1000);
     auto reply = client_->PollNodeEvents(request);
-    if (!reply.ok()) continue;
+    if (!reply.ok()) {
+      ++failed_polls;
+      std::this_thread::sleep_for(milliseconds(100));
+      continue;
+    }
     for (const auto& event : reply->events()) dead_events += event.node().state() == rpc::DEAD;
+    for (const auto& n : reply->nodes()) dead_events += n.state() == rpc::DEAD;
+    request.set_incarnation(reply->incarnation());
     request.set_after_sequence(reply->last_sequence());
   }
-  for (pid_t pid : burners) {
-    kill(pid, SIGKILL);
-    WaitForProcessExit(pid, 5000);
-  }
+  EXPECT_LE(failed_polls, 2) << "the GCS did not answer the watcher";
   EXPECT_EQ(dead_events, 0);
-  EXPECT_NE(FindNode(*client_, node->id())->state(), rpc::DEAD);
-  EXPECT_NE(FindNode(*client_, head_->NodeId())->state(), rpc::DEAD);
+  const rpc::NodeState state = StateOf(*client_, node->id());
+  EXPECT_TRUE(state == rpc::ALIVE || state == rpc::SUSPECTED) << gcs::NodeStateName(state);
+  EXPECT_NE(StateOf(*client_, head_->NodeId()), rpc::DEAD);
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ TEST(RedisFaultsTest, RedisRestartedInPlaceUnderARunningGcs) {
   redis.Kill();
   // A write issued while Redis is down waits in the GCS' queue and completes once Redis is back.
   auto during = std::async(std::launch::async, [&] { return client->KvPut("ns", "during", "queued"); });
+  ASSERT_EQ(during.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout)
+      << "a write was acknowledged while Redis was down";
   redis.Start();
   auto queued = during.get();
   ASSERT_TRUE(queued.ok()) << queued.status();
@@ -45,7 +47,7 @@ TEST(RedisFaultsTest, IdleConnectionClosedByRedisIsReopened) {
   auto client = head.Client();
   ASSERT_TRUE(client->KvPut("ns", "k1", "v").ok());
   // What an idle timeout does: the server drops our connection.
-  redis.Cli({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  EXPECT_NE(redis.Cli({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}), "0");
   ASSERT_TRUE(client->KvPut("ns", "k2", "v").ok());
   EXPECT_EQ(redis.Cli({"HLEN", "HALOdefault@KV"}), "2");
 }
@@ -163,8 +165,8 @@ TEST(BadStorageInputTest, PortInUse) {
   Head first({"--storage", "memory"});
   ASSERT_EQ(first.Start().exit_code, 0);
   const std::string port = first.address().substr(first.address().rfind(':') + 1);
-  auto second = RunHalo({"start", "--head", "--storage", "memory", "--port", port, "--session-dir",
-                         first.session_dir() + "-second"});
+  Head second_head({"--storage", "memory", "--port", port});  // its later --port wins over the fixture's 0
+  auto second = second_head.Start();
   EXPECT_NE(second.exit_code, 0);
   EXPECT_TRUE(Contains(second.output, "port " + port + " on 127.0.0.1 is already in use")) << second.output;
 }

@@ -81,7 +81,10 @@ class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
     executor_.Post([op, promise] { op([promise](T value) { promise->set_value(std::move(value)); }); });
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      ADD_FAILURE() << "no answer from the store within 20 s";
+      std::abort();  // the callback may still come and touch this frame: do not wait on
+    }
     return future.get();
   }
 

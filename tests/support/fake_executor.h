@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 
+#include <stdexcept>
+
 #include "common/executor.h"
 
 namespace halo::testing {
@@ -33,6 +35,7 @@ class FakeExecutor : public Executor, public Clock {
   int RunUntilIdle() {
     int ran = 0;
     while (!ready_.empty()) {
+      if (ran >= kMaxSteps) throw std::runtime_error("FakeExecutor: more than a million closures; a runaway loop?");
       auto fn = std::move(ready_.front());
       ready_.pop_front();
       fn();
@@ -44,7 +47,8 @@ class FakeExecutor : public Executor, public Clock {
   void AdvanceMs(int64_t ms) {
     const int64_t target = now_ms_ + ms;
     RunUntilIdle();
-    while (!timers_.empty() && timers_.begin()->first.first <= target) {
+    for (int fired = 0; !timers_.empty() && timers_.begin()->first.first <= target; ++fired) {
+      if (fired >= kMaxSteps) throw std::runtime_error("FakeExecutor: more than a million timers; a runaway loop?");
       auto it = timers_.begin();
       now_ms_ = it->first.first;
       auto fn = std::move(it->second);
@@ -56,6 +60,7 @@ class FakeExecutor : public Executor, public Clock {
   }
 
  private:
+  static constexpr int kMaxSteps = 1'000'000;
   int64_t now_ms_ = 0;
   TimerId next_id_ = 1;
   std::deque<std::function<void()>> ready_;

@@ -89,9 +89,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
 
 CommandResult RunHalo(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                       const std::map<std::string, std::string>& env) {
+  // Sessions of tests never touch the user's /tmp/halo (nor its session_latest link).
+  static TempDir session_root;
+  std::map<std::string, std::string> full_env = env;
+  full_env.emplace("HALO_SESSION_ROOT", session_root.path());
   std::vector<std::string> argv = {BinDir() + "/halo"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, timeout, env);
+  return RunCommand(argv, timeout, full_env);
 }
 
 namespace {
@@ -124,14 +128,31 @@ TlsFiles MakeTlsFiles(const std::string& dir) {
   return files;
 }
 
-RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
-  port_ = FreePort();
-  // Cluster mode also listens on port + 10000 (the cluster bus), which must be a valid, free port.
-  for (int attempt = 0; options_.cluster_enabled && attempt < 1000 && port_ + 10000 > 65535; ++attempt) {
-    port_ = FreePort();
+namespace {
+
+int PortFor(const RedisServerOptions& options) {
+  int port = FreePort();
+  // Cluster mode also listens on port + 10000 (the cluster bus), which must be a valid port.
+  for (int attempt = 0; options.cluster_enabled && attempt < 1000 && port + 10000 > 65535; ++attempt) {
+    port = FreePort();
   }
+  return port;
+}
+
+}  // namespace
+
+RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
   if (options_.tls) tls_ = MakeTlsFiles(dir_.path());
-  Start();
+  // A port found free may be taken before redis-server binds it: then try another one.
+  for (int attempt = 0;; ++attempt) {
+    port_ = PortFor(options_);
+    try {
+      Start();
+      return;
+    } catch (const std::exception&) {
+      if (attempt == 4) throw;
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
@@ -160,14 +181,23 @@ void RedisServer::Start() {
   SpawnOptions spawn;
   spawn.argv = argv;
   spawn.output_path = dir_.path() + "/redis.out";
+  spawn.die_with_parent = true;
   auto pid = Spawn(spawn);
   if (!pid.ok()) throw std::runtime_error(std::string(pid.status().message()));
   pid_ = *pid;
-  bool up = WaitUntil([&] { return Cli({"PING"}).find("PONG") != std::string::npos; }, std::chrono::seconds(20));
-  if (!up) throw std::runtime_error("redis-server did not answer on port " + std::to_string(port_));
+  // Ours answers, not some other server on this port: check its process id.
+  const std::string ours = "process_id:" + std::to_string(pid_);
+  bool up = WaitUntil(
+      [&] { return ProcessAlive(pid_) && Cli({"INFO", "server"}).find(ours) != std::string::npos; },
+      std::chrono::seconds(20));
+  if (!up) {
+    Kill();
+    throw std::runtime_error("redis-server did not answer on port " + std::to_string(port_));
+  }
 }
 
 void RedisServer::Kill() {
+  if (pid_ <= 0) return;
   kill(pid_, SIGCONT);
   kill(pid_, SIGKILL);
   int status = 0;

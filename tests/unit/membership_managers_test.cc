@@ -23,6 +23,7 @@ class CapturingProber : public gcs::HealthProber {
     probes.push_back({node_id, std::move(done)});
   }
   void Answer(bool healthy) {
+    if (probes.empty()) throw std::runtime_error("no probe to answer");
     auto probe = std::move(probes.front());
     probes.pop_front();
     probe.second(healthy);
