@@ -14,9 +14,10 @@ FILL=${FILL:-100000}
 RESTART_TRIALS=${RESTART_TRIALS:-5}
 WORK=$(mktemp -d /tmp/halo-bench-XXXXXX)
 REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-SESSIONS=()
 cleanup() {
-  for s in "${SESSIONS[@]}"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
+  # Every head of this run lives in a session under $WORK (start_head runs in a subshell, so they are found
+  # here rather than remembered there).
+  for s in "$WORK"/*/; do [[ -f "$s/gcs.pid" ]] && "$HALO" stop --session-dir "$s" >/dev/null 2>&1; done
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -32,7 +33,6 @@ echo
 
 start_head() {  # name, extra args...
   local session="$WORK/$1"; shift
-  SESSIONS+=("$session")
   "$HALO" start --head --session-dir "$session" --port 0 "$@" >/dev/null
   cat "$session/gcs.address"
 }

@@ -454,14 +454,29 @@ void SimCluster::ObserverPoll() {
       [this](StatusOr<rpc::PollNodeEventsReply> reply) {
         if (reply.ok()) {
           if (reply->snapshot()) {
+            // A snapshot may move nodes forward, never back: no node dropped, none dead brought back.
+            std::map<std::string, rpc::NodeInfo> fresh;
+            for (const auto& node : reply->nodes()) fresh[node.node_id()] = node;
+            for (const auto& [id, old] : observed_) {
+              auto now = fresh.find(id);
+              if (now == fresh.end()) {
+                sim_.Violation("node " + id + " missing from a snapshot");
+              } else if (old.state() == rpc::DEAD && now->second.state() != rpc::DEAD) {
+                sim_.Violation(absl::StrCat("snapshot brings dead node ", id, " back as ",
+                                            NodeStateName(now->second.state())));
+              }
+            }
             observer_incarnation_ = reply->incarnation();
-            observed_.clear();
-            for (const auto& node : reply->nodes()) observed_[node.node_id()] = node;
+            observed_ = std::move(fresh);
+            for (const auto& [id, node] : observed_) {
+              sim_.Trace(absl::StrCat("snapshot ", id, " ", NodeStateName(node.state())));
+            }
           }
           uint64_t previous = reply->snapshot() ? reply->last_sequence() : observer_after_;
           for (const auto& event : reply->events()) {
-            if (event.sequence() <= previous) {
-              sim_.Violation(absl::StrCat("event ", event.sequence(), " delivered after ", previous));
+            if (event.sequence() != previous + 1) {
+              sim_.Violation(absl::StrCat("event ", event.sequence(), " delivered after ", previous,
+                                          " (a gap or a repeat)"));
             }
             previous = event.sequence();
             CheckEventOrder(event);

@@ -150,9 +150,16 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     return 0;
   }
 
+  // A node agent of this session that outlived its GCS will reconnect to the address it knows: give the
+  // new GCS that same port when the settings leave the choice to us (port 0).
+  std::vector<std::string> gcs_args = DaemonArgs(options.passthrough, session);
+  const std::string previous_address = Trimmed(session + "/gcs.address");
+  if (running_node && settings.port == 0 && !previous_address.empty()) {
+    gcs_args.insert(gcs_args.end(), {"--port", previous_address.substr(previous_address.rfind(':') + 1)});
+  }
   std::filesystem::remove(session + "/gcs.address", ec);
   rpc::GetClusterInfoReply info;
-  auto gcs_error = StartDaemon(kGcs, session, DaemonArgs(options.passthrough, session), settings.gcs_start_timeout_ms,
+  auto gcs_error = StartDaemon(kGcs, session, gcs_args, settings.gcs_start_timeout_ms,
                                [&] {
                                  std::string address = Trimmed(session + "/gcs.address");
                                  if (address.empty()) return false;

@@ -29,8 +29,8 @@ TimerId AsioExecutor::RunAfter(int64_t delay_ms, std::function<void()> fn) {
   TimerId id = next_timer_id_++;
   auto timer = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::milliseconds(delay_ms));
   timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled
-    timers_.erase(id);
+    // A timer cancelled after it expired still completes with success: its id is gone, so it must not run.
+    if (ec || timers_.erase(id) == 0) return;
     fn();
   });
   timers_.emplace(id, std::move(timer));

@@ -1,5 +1,6 @@
 // Registers one command-line flag per setting (--storage-namespace for storage_namespace) on a CLI11
-// (sub)command, plus --config, and collects what was given into SettingsInputs after parsing.
+// (sub)command, plus --config, and collects what was given into SettingsInputs after parsing. A flag given
+// twice takes its last value.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,9 +21,11 @@ class SettingFlags {
     values_ = std::make_unique<std::vector<std::string>>(AllSettings().size());
     for (size_t i = 0; i < AllSettings().size(); ++i) {
       const auto& info = AllSettings()[i];
+      // Given twice, the last one counts (as a later flag overrides an earlier one).
       options_.push_back(app->add_option("--" + FlagName(info.name), (*values_)[i], info.doc)
                              ->group("Settings")
-                             ->type_name(TypeName(info.type)));
+                             ->type_name(TypeName(info.type))
+                             ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
     }
   }
 

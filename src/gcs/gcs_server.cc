@@ -59,9 +59,15 @@ Status GcsServer::Start() {
   auto store = OpenStore(settings_, storage_path_, executor_);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  store_->SetFatalHandler([this](Status status) {
-    RequestStop(UnavailableError(absl::StrCat("storage failed: ", status.message())));
+  // The store's handler is read on the executor's thread: set it there.
+  std::promise<void> handler_set;
+  executor_.Post([this, &handler_set] {
+    store_->SetFatalHandler([this](Status status) {
+      RequestStop(UnavailableError(absl::StrCat("storage failed: ", status.message())));
+    });
+    handler_set.set_value();
   });
+  handler_set.get_future().wait();
   HALO_RETURN_IF_ERROR(Recover());
   recovery_ms_ = clock_.MonotonicMs() - recover_start;
   HALO_RETURN_IF_ERROR(Serve());
@@ -121,6 +127,9 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
       HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                           settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
   nodes_->SetCollaborators(health_.get(), publisher_.get());
+  nodes_->SetStorageFailureHandler([this](Status status) {
+    RequestStop(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
+  });
   HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));
   // Every node not known dead is health-checked again: one that died while the GCS was down is found.
   nodes_->Start();
@@ -136,7 +145,7 @@ Status GcsServer::Serve() {
     reply.set_storage_location(store_->Location());
     reply.set_storage_namespace(settings_.storage_namespace);
     reply.set_start_time_ms(start_time_ms_);
-    reply.set_address(address_);
+    reply.set_address(served_address_);
     reply.set_pid(getpid());
     reply.set_recovery_ms(recovery_ms_);
     return reply;
@@ -168,6 +177,13 @@ Status GcsServer::Serve() {
         absl::StrCat("cannot serve on ", settings_.host, ":", settings_.port, " (port in use or address not local)"));
   }
   address_ = absl::StrCat(settings_.host, ":", selected_port);
+  // GetClusterInfo reads the address on the executor; publish it there.
+  std::promise<void> published;
+  executor_.Post([this, &published] {
+    served_address_ = address_;
+    published.set_value();
+  });
+  published.get_future().wait();
   return OkStatus();
 }
 
@@ -188,24 +204,26 @@ void GcsServer::RequestStop(Status reason) {
 
 void GcsServer::Shutdown() {
   if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_.reset();
-  }
-  // Destroy managers and the store on the executor's thread (they hold its timers and sockets), then stop
-  // the loop.
-  if (store_) {
+    // Answer every call still waiting (held polls, writes queued for storage) so the server can stop at
+    // once, then stop it.
     std::promise<void> released;
     executor_.Post([this, &released] {
-      health_.reset();
-      publisher_.reset();
-      nodes_.reset();
-      prober_.reset();
-      store_.reset();
+      if (publisher_) publisher_->ReleaseAll();
+      if (store_) store_->Shutdown();
       released.set_value();
     });
     released.get_future().wait();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_.reset();
   }
+  // No closure runs after this, so the managers and the store can go in any order, on this thread;
+  // late callbacks from gRPC or the storage thread are dropped.
   executor_.Stop();
+  health_.reset();
+  publisher_.reset();
+  nodes_.reset();
+  prober_.reset();
+  store_.reset();
 }
 
 }  // namespace halo::gcs

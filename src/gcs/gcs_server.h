@@ -74,7 +74,8 @@ class GcsServer {
   std::unique_ptr<NodeInfoServiceImpl> node_service_;
   std::unique_ptr<NodeEventServiceImpl> event_service_;
   std::unique_ptr<grpc::Server> server_;
-  std::string address_;
+  std::string address_;         // main thread
+  std::string served_address_;  // the same, for the executor thread
   int64_t start_time_ms_ = 0;
   int64_t recovery_ms_ = 0;
 

@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <mutex>
+
 #include "proto/health.grpc.pb.h"
 
 namespace halo::gcs {
@@ -10,6 +12,12 @@ struct GrpcHealthProber::Connection {
   std::string address;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::health::v1::Health::Stub> stub;
+};
+
+// Probe results come back on gRPC threads; they reach the executor only while the prober exists.
+struct GrpcHealthProber::Guard {
+  std::mutex mutex;
+  Executor* executor = nullptr;
 };
 
 namespace {
@@ -23,7 +31,14 @@ struct ProbeCall {
 
 }  // namespace
 
-GrpcHealthProber::~GrpcHealthProber() = default;
+GrpcHealthProber::GrpcHealthProber(Executor& executor) : guard_(std::make_shared<Guard>()) {
+  guard_->executor = &executor;
+}
+
+GrpcHealthProber::~GrpcHealthProber() {
+  std::lock_guard<std::mutex> lock(guard_->mutex);
+  guard_->executor = nullptr;
+}
 
 void GrpcHealthProber::Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
                              std::function<void(bool healthy)> done) {
@@ -45,11 +60,12 @@ void GrpcHealthProber::Probe(const std::string& node_id, const std::string& addr
   call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   connection->stub->async()->Check(
       &call->context, &call->request, &call->response,
-      [this, call, done = std::move(done)](grpc::Status status) mutable {
+      [guard = guard_, call, done = std::move(done)](grpc::Status status) mutable {
         const bool healthy =
             status.ok() && call->response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
         delete call;
-        executor_.Post([done = std::move(done), healthy] { done(healthy); });
+        std::lock_guard<std::mutex> lock(guard->mutex);
+        if (guard->executor != nullptr) guard->executor->Post([done = std::move(done), healthy] { done(healthy); });
       });
 }
 

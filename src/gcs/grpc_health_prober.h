@@ -14,7 +14,7 @@ namespace halo::gcs {
 
 class GrpcHealthProber : public HealthProber {
  public:
-  explicit GrpcHealthProber(Executor& executor) : executor_(executor) {}
+  explicit GrpcHealthProber(Executor& executor);
   ~GrpcHealthProber() override;
   void Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
              std::function<void(bool healthy)> done) override;
@@ -22,7 +22,8 @@ class GrpcHealthProber : public HealthProber {
 
  private:
   struct Connection;
-  Executor& executor_;
+  struct Guard;
+  std::shared_ptr<Guard> guard_;
   std::map<std::string, std::shared_ptr<Connection>> connections_;
 };
 

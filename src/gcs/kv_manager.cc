@@ -29,7 +29,11 @@ void KvManager::HandlePut(const std::string& name_space, const std::string& key,
   std::string stored_key = StoredKey(name_space, key);
   store_.AsyncPut(kKvTable, stored_key, value, overwrite,
                   [this, stored_key, value, overwrite, done = std::move(done)](StatusOr<bool> added) mutable {
-                    if (added.ok() && (*added || overwrite)) rows_[stored_key] = std::move(value);
+                    if (!added.ok()) return done(added);
+                    // This GCS is the only writer: a key storage has but our copy lacks was written by this
+                    // very call, sent twice across a reconnect (the replay found the first one's write).
+                    if (!*added && !overwrite && !rows_.count(stored_key)) added = true;
+                    if (*added || overwrite) rows_[stored_key] = std::move(value);
                     done(added);
                   });
 }
@@ -51,10 +55,12 @@ void KvManager::HandleDel(const std::string& name_space, const std::string& key,
     keys.push_back(stored_key);
   }
   store_.AsyncBatchDelete(kKvTable, keys, [this, keys, done = std::move(done)](StatusOr<int64_t> deleted) {
-    if (deleted.ok()) {
-      for (const auto& k : keys) rows_.erase(k);
-    }
-    done(deleted);
+    if (!deleted.ok()) return done(deleted.status());
+    // Count what our copy held, not what storage reports: a delete re-sent across a reconnect finds the
+    // keys already gone.
+    int64_t count = 0;
+    for (const auto& k : keys) count += static_cast<int64_t>(rows_.erase(k));
+    done(count);
   });
 }
 

@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   halo::Status reason = server.Wait();
   SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));
   server.Shutdown();
-  if (!reason.ok()) return Fail(std::string(reason.message()));
-  return 0;
+  const int code = reason.ok() ? 0 : Fail(std::string(reason.message()));
+  // Leave without running destructors: the signal thread still waits on objects of this frame.
+  std::cout.flush();
+  std::cerr.flush();
+  spdlog::shutdown();
+  _exit(code);
 }

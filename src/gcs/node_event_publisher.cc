@@ -76,6 +76,12 @@ void NodeEventPublisher::HandlePoll(const rpc::PollNodeEventsRequest& request, P
   waiting_[id] = Waiting{after, timer, std::move(done)};
 }
 
+void NodeEventPublisher::ReleaseAll() {
+  std::vector<std::string> ids;
+  for (const auto& [id, waiting] : waiting_) ids.push_back(id);
+  for (const auto& id : ids) Complete(id);
+}
+
 void NodeEventPublisher::OnSubscriberGone(const std::string& subscriber_id) {
   if (waiting_.count(subscriber_id)) Complete(subscriber_id);
 }

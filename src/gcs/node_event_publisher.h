@@ -44,6 +44,8 @@ class NodeEventPublisher {
   void HandlePoll(const rpc::PollNodeEventsRequest& request, PollCallback done);
   // The subscriber's connection went away while its poll was held: complete it and drop it.
   void OnSubscriberGone(const std::string& subscriber_id);
+  // Completes every held poll (the server is stopping).
+  void ReleaseAll();
 
   const std::string& incarnation() const { return incarnation_; }
   uint64_t last_sequence() const { return next_sequence_ - 1; }

@@ -73,6 +73,7 @@ void NodeManager::Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, s
                       HALO_LOG_ERROR("cannot persist node {}: {}", node.node_id(),
                                      std::string(written.status().message()));
                       if (done) done(written.status());
+                      if (on_storage_failure_) on_storage_failure_(written.status());
                       return;
                     }
                     publisher_->Publish(kind, node);
@@ -96,7 +97,13 @@ void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string
                                                        DeathReasonName(it->second.death_reason()),
                                                        ") and cannot rejoin under its old id")));
     }
-    return done(OkStatus());  // re-registration after a GCS restart: it keeps its id and state
+    // Re-registration (after a GCS restart, or a retry): it keeps its id and state. If the first
+    // registration is not durable yet, answer only once it is.
+    if (auto pending = registering_.find(request.node_id()); pending != registering_.end()) {
+      pending->second.push_back(std::move(done));
+      return;
+    }
+    return done(OkStatus());
   }
   rpc::NodeInfo node = request;
   node.set_state(rpc::ALIVE);
@@ -105,7 +112,12 @@ void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string
   node.set_state_time_ms(node.registered_time_ms());
   HALO_LOG_INFO("node {} registered from {}", node.node_id(), node.address());
   health_->AddNode(node.node_id(), node.address());
-  Commit(node, rpc::NodeEvent::ADDED, std::move(done));
+  registering_[node.node_id()].push_back(std::move(done));
+  Commit(node, rpc::NodeEvent::ADDED, [this, id = node.node_id()](Status status) {
+    auto waiting = std::move(registering_[id]);
+    registering_.erase(id);
+    for (auto& callback : waiting) callback(status);
+  });
 }
 
 void NodeManager::SetState(const std::string& node_id, rpc::NodeState state, std::function<void(Status)> done) {
@@ -171,7 +183,12 @@ void NodeManager::HandleDrain(const std::string& node_id, const std::string& rea
   node.set_state_time_ms(clock_.WallMs());
   node.set_drain_reason(reason);
   node.set_drain_deadline_ms(deadline_ms > 0 ? clock_.WallMs() + deadline_ms : 0);
-  if (deadline_ms > 0) ArmDrainDeadline(node_id, node.drain_deadline_ms());
+  if (deadline_ms > 0) {
+    ArmDrainDeadline(node_id, node.drain_deadline_ms());
+  } else if (auto old = drain_timers_.find(node_id); old != drain_timers_.end()) {
+    executor_.Cancel(old->second);  // drained again without a deadline: the earlier one no longer holds
+    drain_timers_.erase(old);
+  }
   Commit(node, rpc::NodeEvent::STATE_CHANGED, std::move(done));
 }
 

@@ -33,6 +33,9 @@ class NodeManager : public HealthCheckListener {
     health_ = health;
     publisher_ = publisher;
   }
+  // Called when a node record cannot be written: the table in memory is then ahead of storage and of
+  // every subscriber, so the owner must stop serving (a restart reloads what is durable).
+  void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
   // rows: the loaded NODES table.
   Status Initialize(const KeyValueMap& rows);
   // After recovery: health-check every node not dead, and re-arm drain deadlines.
@@ -71,6 +74,9 @@ class NodeManager : public HealthCheckListener {
   std::map<std::string, rpc::NodeInfo> nodes_;
   std::deque<std::string> dead_order_;  // oldest death first
   std::map<std::string, TimerId> drain_timers_;
+  // Nodes whose first registration is not yet durable -> the calls waiting for it.
+  std::map<std::string, std::vector<std::function<void(Status)>>> registering_;
+  std::function<void(Status)> on_storage_failure_;
 };
 
 const char* NodeStateName(rpc::NodeState state);

@@ -142,7 +142,14 @@ int main(int argc, char** argv) {
   health.SetServing(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   executor.Stop();
-  if (code != 0) return Fail(why);
-  std::cout << "halo-node: " << why << std::endl;
-  return 0;
+  if (code != 0) {
+    Fail(why);
+  } else {
+    std::cout << "halo-node: " << why << std::endl;
+  }
+  // Leave without running destructors: the signal thread and gRPC's threads may still refer to this frame.
+  std::cout.flush();
+  std::cerr.flush();
+  spdlog::shutdown();
+  _exit(code == 0 ? 0 : 1);
 }

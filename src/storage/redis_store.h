@@ -36,6 +36,7 @@ class RedisStore : public StoreClient {
   void AsyncExists(const std::string& table, const std::string& key,
                    std::function<void(StatusOr<bool>)> done) override;
   void SetFatalHandler(std::function<void(Status)> handler) override;
+  void Shutdown() override { connection_->Close(); }
   std::string Kind() const override;
   std::string Location() const override;
 

@@ -128,7 +128,15 @@ void RocksDbStore::StorageThreadLoop() {
     deliveries.reserve(work.size());
     bool any_write = false;
     for (auto& op : work) {
-      deliveries.push_back(op.run(batch));
+      // An operation that fails part-way leaves nothing of itself in the batch.
+      batch.SetSavePoint();
+      bool failed = false;
+      deliveries.push_back(op.run(batch, &failed));
+      if (failed) {
+        (void)batch.RollbackToSavePoint();
+      } else {
+        (void)batch.PopSavePoint();
+      }
       any_write |= op.writes;
     }
     Status commit = OkStatus();
@@ -138,7 +146,8 @@ void RocksDbStore::StorageThreadLoop() {
       commit = FromRocks(db_->Write(sync, batch.GetWriteBatch()), "write");
     }
     for (size_t i = 0; i < work.size(); ++i) {
-      if (!commit.ok() && work[i].writes) {
+      // If the commit failed, reads of this batch may have seen its writes: fail them too.
+      if (!commit.ok()) {
         callbacks_.Post([fail = std::move(work[i].fail), commit] { fail(commit); });
       } else {
         callbacks_.Post(std::move(deliveries[i]));
@@ -178,16 +187,25 @@ void RocksDbStore::AsyncPut(const std::string& table, const std::string& key, st
   op.writes = true;
   op.fail = Fail<StatusOr<bool>>(done);
   op.run = [this, table, key, value = std::move(value), overwrite,
-            done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable -> std::function<void()> {
+            done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable -> std::function<void()> {
     Status error = OkStatus();
     auto* cf = Table(table, /*create=*/true, &error);
-    if (cf == nullptr) return Deliver<StatusOr<bool>>(std::move(done), error);
+    if (cf == nullptr) {
+      *failed = true;
+      return Deliver<StatusOr<bool>>(std::move(done), error);
+    }
     auto existing = ReadKey(db_, batch, cf, key);
-    if (!existing.ok()) return Deliver<StatusOr<bool>>(std::move(done), existing.status());
+    if (!existing.ok()) {
+      *failed = true;
+      return Deliver<StatusOr<bool>>(std::move(done), existing.status());
+    }
     bool is_new = !existing->has_value();
     if (is_new || overwrite) {
       rocksdb::Status s = batch.Put(cf, key, value);
-      if (!s.ok()) return Deliver<StatusOr<bool>>(std::move(done), FromRocks(s, "put"));
+      if (!s.ok()) {
+        *failed = true;
+        return Deliver<StatusOr<bool>>(std::move(done), FromRocks(s, "put"));
+      }
     }
     return Deliver<StatusOr<bool>>(std::move(done), is_new);
   };
@@ -198,7 +216,7 @@ void RocksDbStore::AsyncGet(const std::string& table, const std::string& key,
                             std::function<void(StatusOr<std::optional<std::string>>)> done) {
   Operation op;
   op.fail = Fail<StatusOr<std::optional<std::string>>>(done);
-  op.run = [this, table, key, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable {
+  op.run = [this, table, key, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable {
     Status error = OkStatus();
     return Deliver<StatusOr<std::optional<std::string>>>(std::move(done),
                                                          ReadKey(db_, batch, Table(table, false, &error), key));
@@ -210,7 +228,7 @@ void RocksDbStore::AsyncMultiGet(const std::string& table, const std::vector<std
                                  std::function<void(StatusOr<KeyValueMap>)> done) {
   Operation op;
   op.fail = Fail<StatusOr<KeyValueMap>>(done);
-  op.run = [this, table, keys, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable {
+  op.run = [this, table, keys, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable {
     Status error = OkStatus();
     auto* cf = Table(table, false, &error);
     KeyValueMap result;
@@ -227,7 +245,7 @@ void RocksDbStore::AsyncMultiGet(const std::string& table, const std::vector<std
 void RocksDbStore::AsyncGetAll(const std::string& table, std::function<void(StatusOr<KeyValueMap>)> done) {
   Operation op;
   op.fail = Fail<StatusOr<KeyValueMap>>(done);
-  op.run = [this, table, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable {
+  op.run = [this, table, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable {
     Status error = OkStatus();
     auto* cf = Table(table, false, &error);
     KeyValueMap result;
@@ -254,17 +272,23 @@ void RocksDbStore::AsyncBatchDelete(const std::string& table, const std::vector<
   Operation op;
   op.writes = true;
   op.fail = Fail<StatusOr<int64_t>>(done);
-  op.run = [this, table, keys, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable {
+  op.run = [this, table, keys, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable {
     Status error = OkStatus();
     auto* cf = Table(table, false, &error);
     int64_t count = 0;
     if (cf != nullptr) {
       for (const auto& key : keys) {
         auto value = ReadKey(db_, batch, cf, key);
-        if (!value.ok()) return Deliver<StatusOr<int64_t>>(std::move(done), value.status());
+        if (!value.ok()) {
+          *failed = true;
+          return Deliver<StatusOr<int64_t>>(std::move(done), value.status());
+        }
         if (!value->has_value()) continue;
         rocksdb::Status s = batch.Delete(cf, key);
-        if (!s.ok()) return Deliver<StatusOr<int64_t>>(std::move(done), FromRocks(s, "delete"));
+        if (!s.ok()) {
+          *failed = true;
+          return Deliver<StatusOr<int64_t>>(std::move(done), FromRocks(s, "delete"));
+        }
         ++count;
       }
     }
@@ -277,7 +301,7 @@ void RocksDbStore::AsyncGetKeys(const std::string& table, const std::string& pre
                                 std::function<void(StatusOr<std::vector<std::string>>)> done) {
   Operation op;
   op.fail = Fail<StatusOr<std::vector<std::string>>>(done);
-  op.run = [this, table, prefix, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch) mutable {
+  op.run = [this, table, prefix, done = std::move(done)](rocksdb::WriteBatchWithIndex& batch, bool* failed) mutable {
     Status error = OkStatus();
     auto* cf = Table(table, false, &error);
     std::vector<std::string> keys;

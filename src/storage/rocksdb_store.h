@@ -49,12 +49,13 @@ class RocksDbStore : public StoreClient {
   std::string Location() const override { return path_; }
 
  private:
-  // One queued operation. `run` executes on the storage thread against the open batch and returns the
-  // closure that delivers its result; that closure is posted to the callback executor after the commit.
-  // A failed commit replaces every write's result with the commit error.
+  // One queued operation. `run` executes on the storage thread against the open batch, sets *failed if it
+  // failed (its partial writes are then rolled back), and returns the closure that delivers its result;
+  // that closure is posted to the callback executor after the commit. A failed commit replaces every
+  // result of the batch, reads included, with the commit error.
   struct Operation {
     bool writes = false;
-    std::function<std::function<void()>(rocksdb::WriteBatchWithIndex&)> run;
+    std::function<std::function<void()>(rocksdb::WriteBatchWithIndex&, bool* failed)> run;
     std::function<void(Status)> fail;
   };
 

@@ -51,6 +51,9 @@ class StoreClient {
   // Called at most once, on the store's executor, when the store fails for good (for example Redis stayed
   // unreachable past its bound). The owner is expected to stop serving.
   virtual void SetFatalHandler(std::function<void(Status)> handler) { (void)handler; }
+  // Finishes or fails every operation still pending, now, and refuses new ones (for a stopping owner whose
+  // callers wait on them). Default: nothing pending outlives a short wait, so nothing to do.
+  virtual void Shutdown() {}
   // "embedded", "memory", "redis" or "rediss".
   virtual std::string Kind() const = 0;
   // Where the data lives, without credentials (a path, host:port, or "process memory").

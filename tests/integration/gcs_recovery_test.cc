@@ -2,6 +2,8 @@
 // write, the same job counter and the same cluster id. Embedded (RocksDB) and Redis.
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "head_fixture.h"
@@ -76,6 +78,55 @@ void CheckKillAndRecover(std::vector<std::string> storage_args) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->job_id(), job_ids.back() + 1);
   EXPECT_EQ(head.Stop().exit_code, 0);
+}
+
+// Kill -9 while writes are in flight: every write the GCS acknowledged is there after the restart.
+void CheckKillDuringWrites(std::vector<std::string> storage_args) {
+  Head head(storage_args);
+  ASSERT_EQ(head.Start().exit_code, 0);
+  const std::string address = head.address();
+  std::mutex mutex;
+  std::vector<int> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriterThreads; ++t) {
+    writers.emplace_back([&, t] {
+      GcsClient client(address, 5000);
+      for (int i = t; i < 1'000'000 && !stop.load(); i += kWriterThreads) {
+        if (!client.KvPut("inflight", "key" + std::to_string(i), "value" + std::to_string(i)).ok()) return;
+        std::lock_guard<std::mutex> lock(mutex);
+        acknowledged.push_back(i);
+      }
+    });
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return acknowledged.size() >= 300;
+      },
+      std::chrono::seconds(30)));
+  ASSERT_TRUE(head.KillGcs(SIGKILL));  // the writers are mid-call
+  stop = true;
+  for (auto& w : writers) w.join();
+  auto restarted = head.Start();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  auto client = head.Client();
+  auto keys = client->KvKeys("inflight", "key");
+  ASSERT_TRUE(keys.ok());
+  std::set<std::string> present(keys->begin(), keys->end());
+  for (int i : acknowledged) {
+    ASSERT_TRUE(present.count("key" + std::to_string(i))) << "acknowledged key" << i << " lost";
+  }
+  auto sample = client->KvGet("inflight", "key" + std::to_string(acknowledged.back()));
+  ASSERT_TRUE(sample.ok() && sample->has_value());
+  EXPECT_EQ(**sample, "value" + std::to_string(acknowledged.back()));
+}
+
+TEST(GcsRecoveryTest, EmbeddedLosesNoAcknowledgedWriteWhenKilledMidStream) { CheckKillDuringWrites({}); }
+
+TEST(GcsRecoveryTest, RedisLosesNoAcknowledgedWriteWhenKilledMidStream) {
+  RedisServer redis;
+  CheckKillDuringWrites({"--storage", redis.Uri()});
 }
 
 TEST(GcsRecoveryTest, EmbeddedStorageKeepsEveryAcknowledgedWriteAcrossKill9) {
