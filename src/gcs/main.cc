@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/settings_flags.h"
@@ -36,24 +37,10 @@ int main(int argc, char** argv) {
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   halo::Settings settings = loaded->values;
 
-  // Block the stop signals in every thread; a dedicated thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  std::string log_path;
-  if (!settings.session_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(settings.session_dir + "/logs", ec);
-    if (ec) return Fail("cannot create session directory " + settings.session_dir + ": " + ec.message());
-    log_path = settings.session_dir + "/logs/gcs.log";
-    auto written = halo::WriteFileAtomically(settings.session_dir + "/gcs.pid", std::to_string(getpid()) + "\n");
-    if (!written.ok()) return Fail(std::string(written.message()));
-  }
-  halo::InitLogging("gcs", log_path, settings.log_level);
+  // Stop signals are blocked in every thread; a dedicated thread waits for them.
+  const sigset_t stop_signals = halo::BlockStopSignals();
+  halo::Status prepared = halo::PrepareDaemonSession(settings, "gcs", /*write_pid=*/true);
+  if (!prepared.ok()) return Fail(std::string(prepared.message()));
   std::string storage_path = settings.storage_path;
   if (storage_path.empty()) {
     storage_path = settings.session_dir.empty() ? "halo-storage" : settings.session_dir + "/storage";
@@ -88,10 +75,5 @@ int main(int argc, char** argv) {
   halo::Status reason = server.Wait();
   SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));
   server.Shutdown();
-  const int code = reason.ok() ? 0 : Fail(std::string(reason.message()));
-  // Leave without running destructors: the signal thread still waits on objects of this frame.
-  std::cout.flush();
-  std::cerr.flush();
-  spdlog::shutdown();
-  _exit(code);
+  halo::ExitDaemon(reason.ok() ? 0 : Fail(std::string(reason.message())));
 }

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/asio_executor.h"
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/random.h"
@@ -47,21 +48,10 @@ int main(int argc, char** argv) {
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   const halo::Settings& settings = loaded->values;
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  std::string log_path;
-  if (!settings.session_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(settings.session_dir + "/logs", ec);
-    if (ec) return Fail("cannot create session directory " + settings.session_dir + ": " + ec.message());
-    log_path = settings.session_dir + "/logs/node.log";
-  }
-  halo::InitLogging("node", log_path, settings.log_level);
+  const sigset_t stop_signals = halo::BlockStopSignals();
+  // The pid file is written once the node serves (`halo start` then knows it can wait for registration).
+  halo::Status prepared = halo::PrepareDaemonSession(settings, "node", /*write_pid=*/false);
+  if (!prepared.ok()) return Fail(std::string(prepared.message()));
 
   auto resources = halo::node::ParseResources(settings.resources);
   if (!resources.ok()) return Fail(std::string(resources.status().message()));
@@ -147,9 +137,5 @@ int main(int argc, char** argv) {
   } else {
     std::cout << "halo-node: " << why << std::endl;
   }
-  // Leave without running destructors: the signal thread and gRPC's threads may still refer to this frame.
-  std::cout.flush();
-  std::cerr.flush();
-  spdlog::shutdown();
-  _exit(code == 0 ? 0 : 1);
+  halo::ExitDaemon(code == 0 ? 0 : 1);
 }

@@ -1,0 +1,46 @@
+#include "common/daemon.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "common/logging.h"
+#include "common/process.h"
+
+namespace halo {
+
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+Status PrepareDaemonSession(const Settings& settings, const std::string& name, bool write_pid) {
+  std::string log_path;
+  if (!settings.session_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(settings.session_dir + "/logs", ec);
+    if (ec) return InvalidArgumentError("cannot create session directory " + settings.session_dir + ": " + ec.message());
+    log_path = settings.session_dir + "/logs/" + name + ".log";
+    if (write_pid) {
+      HALO_RETURN_IF_ERROR(
+          WriteFileAtomically(settings.session_dir + "/" + name + ".pid", std::to_string(getpid()) + "\n"));
+    }
+  }
+  InitLogging(name, log_path, settings.log_level);
+  return OkStatus();
+}
+
+void ExitDaemon(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  spdlog::shutdown();
+  _exit(code);
+}
+
+}  // namespace halo

@@ -1,0 +1,25 @@
+// What every Halo daemon does the same way: stop signals handled by one waiting thread, a session
+// directory with its logs (and pid file), and a final exit that runs no destructors.
+#pragma once
+
+#include <signal.h>
+
+#include <string>
+
+#include "common/settings.h"
+
+namespace halo {
+
+// Blocks SIGTERM and SIGINT in this thread and every thread it starts (call first in main), ignores SIGPIPE,
+// and returns the set for sigwait().
+sigset_t BlockStopSignals();
+
+// Creates <session_dir>/logs, writes <session_dir>/<name>.pid if write_pid, and sends the log to
+// <session_dir>/logs/<name>.log (stderr without a session directory).
+Status PrepareDaemonSession(const Settings& settings, const std::string& name, bool write_pid);
+
+// Flushes output and logs, then ends the process without running destructors: signal and gRPC threads may
+// still refer to objects of main's frame.
+[[noreturn]] void ExitDaemon(int code);
+
+}  // namespace halo
