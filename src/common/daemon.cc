@@ -36,6 +36,12 @@ Status PrepareDaemonSession(const Settings& settings, const std::string& name, b
   return OkStatus();
 }
 
+int DaemonError(const char* program, const std::string& message) {
+  std::cerr << program << ": error: " << message << std::endl;
+  SPDLOG_ERROR("{}", message);
+  return 1;
+}
+
 void ExitDaemon(int code) {
   std::cout.flush();
   std::cerr.flush();

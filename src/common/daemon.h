@@ -18,6 +18,10 @@ sigset_t BlockStopSignals();
 // <session_dir>/logs/<name>.log (stderr without a session directory).
 Status PrepareDaemonSession(const Settings& settings, const std::string& name, bool write_pid);
 
+// Prints "<program>: error: <message>" on stderr (the line `halo start` reports when a daemon could not
+// start), logs it, and returns 1.
+int DaemonError(const char* program, const std::string& message);
+
 // Flushes output and logs, then ends the process without running destructors: signal and gRPC threads may
 // still refer to objects of main's frame.
 [[noreturn]] void ExitDaemon(int code);

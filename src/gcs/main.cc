@@ -17,11 +17,7 @@
 
 namespace {
 
-int Fail(const std::string& message) {
-  std::cerr << "halo-gcs: error: " << message << std::endl;
-  SPDLOG_ERROR("{}", message);
-  return 1;
-}
+int Fail(const std::string& message) { return halo::DaemonError("halo-gcs", message); }
 
 }  // namespace
 

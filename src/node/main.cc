@@ -24,11 +24,7 @@
 
 namespace {
 
-int Fail(const std::string& message) {
-  std::cerr << "halo-node: error: " << message << std::endl;
-  SPDLOG_ERROR("{}", message);
-  return 1;
-}
+int Fail(const std::string& message) { return halo::DaemonError("halo-node", message); }
 
 }  // namespace
 
