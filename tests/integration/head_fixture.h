@@ -33,7 +33,8 @@ class Head {
   // The first start picks a free port; later starts (a restart) reuse it, as a real head's fixed port.
   CommandResult Start() {
     const std::string previous = address();
-    const std::string port = previous.empty() ? "0" : previous.substr(previous.rfind(':') + 1);
+    const std::string port =
+        previous.empty() ? std::to_string(FreePort()) : previous.substr(previous.rfind(':') + 1);
     std::vector<std::string> args = {"start", "--head", "--session-dir", session_dir_, "--port", port};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     return RunHalo(args);

@@ -25,7 +25,7 @@ class TempDir {
   std::string path_;
 };
 
-// A loopback TCP port nobody listens on right now.
+// A loopback TCP port nobody listens on right now, outside the ephemeral range.
 int FreePort();
 
 // Polls pred every 10 ms until it holds or timeout passes. Returns whether it held.
