@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "absl/strings/str_cat.h"
 #include "gcs/table_names.h"
 
@@ -516,6 +518,11 @@ void SimCluster::CheckTableAfterRecovery() {
     if (seen.state() == rpc::DEAD && (now->state() != rpc::DEAD || now->death_reason() != seen.death_reason())) {
       sim_.Violation(absl::StrCat("node ", id, " was DEAD before the restart and is ", NodeStateName(now->state()),
                                   " after"));
+    }
+    // Where nothing changed after the last published record, the reloaded row is that record exactly.
+    if (seen.state() == now->state() && seen.state_time_ms() == now->state_time_ms() &&
+        !google::protobuf::util::MessageDifferencer::Equals(seen, *now)) {
+      sim_.Violation("node " + id + " reloaded with a record that differs from the one published");
     }
     if (seen.state() == rpc::DRAINING && now->state() != rpc::DRAINING && now->state() != rpc::DEAD) {
       sim_.Violation("node " + id + " lost its DRAINING state in a restart");
