@@ -114,7 +114,10 @@ TEST_F(SettingsTest, OutOfRangeValuesAreRefused) {
   SettingsInputs inputs;
   inputs.read_environment = false;
   inputs.flags["port"] = "70000";
-  EXPECT_FALSE(LoadSettings(inputs).ok());
+  auto loaded = LoadSettings(inputs);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("'port' must be 0..65535, got 70000 (flag --port)"), std::string::npos)
+      << loaded.status();
   inputs.flags = {{"storage_unavailable_timeout_ms", "0"}};
   EXPECT_FALSE(LoadSettings(inputs).ok());
 }
@@ -125,6 +128,14 @@ TEST_F(SettingsTest, MalformedYamlIsAnError) {
   auto loaded = LoadSettings(inputs);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.status().message().find("not valid YAML"), std::string::npos);
+}
+
+TEST(SettingNamesTest, EveryDefaultIsWithinItsOwnRange) {
+  for (const auto& info : AllSettings()) {
+    Settings settings;
+    EXPECT_TRUE(info.parse(settings, info.default_text).ok()) << info.name << " = " << info.default_text;
+  }
+  EXPECT_TRUE(ValidateSettings(Settings{}).ok());
 }
 
 TEST(SettingNamesTest, EveryDurationAndSizeCarriesItsUnitLast) {
