@@ -7,8 +7,26 @@
 
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/settings_flags.h"
 
 namespace halo {
+
+std::optional<Settings> LoadDaemonSettings(CLI::App& app, const char* program, int argc, char** argv,
+                                           int* exit_code) {
+  SettingFlags flags(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return std::nullopt;
+  }
+  auto loaded = LoadSettings(flags.Inputs());
+  if (!loaded.ok()) {
+    *exit_code = DaemonError(program, std::string(loaded.status().message()));
+    return std::nullopt;
+  }
+  return loaded->values;
+}
 
 sigset_t BlockStopSignals() {
   sigset_t stop_signals;

@@ -4,11 +4,18 @@
 
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "common/settings.h"
 
 namespace halo {
+
+// Parses argv with the app's own options plus a flag per setting, then loads the settings. On a bad command
+// line or bad settings it prints why (as DaemonError) and returns nullopt with the exit code in *exit_code.
+std::optional<Settings> LoadDaemonSettings(CLI::App& app, const char* program, int argc, char** argv,
+                                           int* exit_code);
 
 // Blocks SIGTERM and SIGINT in this thread and every thread it starts (call first in main), ignores SIGPIPE,
 // and returns the set for sigwait().

@@ -12,7 +12,6 @@
 #include "common/daemon.h"
 #include "common/logging.h"
 #include "common/process.h"
-#include "common/settings_flags.h"
 #include "gcs/gcs_server.h"
 
 namespace {
@@ -23,15 +22,10 @@ int Fail(const std::string& message) { return halo::DaemonError("halo-gcs", mess
 
 int main(int argc, char** argv) {
   CLI::App app{"halo-gcs: the Halo control-plane server"};
-  halo::SettingFlags flags(&app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  auto loaded = halo::LoadSettings(flags.Inputs());
-  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-  halo::Settings settings = loaded->values;
+  int exit_code = 0;
+  std::optional<halo::Settings> loaded = halo::LoadDaemonSettings(app, "halo-gcs", argc, argv, &exit_code);
+  if (!loaded) return exit_code;
+  const halo::Settings& settings = *loaded;
 
   // Stop signals are blocked in every thread; a dedicated thread waits for them.
   const sigset_t stop_signals = halo::BlockStopSignals();

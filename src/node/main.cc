@@ -18,7 +18,6 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/random.h"
-#include "common/settings_flags.h"
 #include "node/node_agent.h"
 #include "node/node_services.h"
 
@@ -34,15 +33,10 @@ int main(int argc, char** argv) {
   bool is_head = false;
   app.add_option("--gcs-address", gcs_address, "address of the cluster's GCS")->required();
   app.add_flag("--is-head", is_head, "this node runs on the head machine");
-  halo::SettingFlags flags(&app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  auto loaded = halo::LoadSettings(flags.Inputs());
-  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-  const halo::Settings& settings = loaded->values;
+  int exit_code = 0;
+  std::optional<halo::Settings> loaded = halo::LoadDaemonSettings(app, "halo-node", argc, argv, &exit_code);
+  if (!loaded) return exit_code;
+  const halo::Settings& settings = *loaded;
 
   const sigset_t stop_signals = halo::BlockStopSignals();
   // The pid file is written once the node serves (`halo start` then knows it can wait for registration).
