@@ -20,7 +20,6 @@
 #include <iostream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/asio_executor.h"
 #include "common/logging.h"
@@ -33,11 +32,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Trim(const std::string& path) {
-  auto text = halo::ReadFileToString(path);
-  return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
-}
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -70,14 +64,14 @@ struct Head {
       std::cerr << "cannot start a head; see " << dir << "/head/logs\n";
       std::exit(1);
     }
-    address = Trim(dir + "/head/gcs.address");
+    address = halo::ReadTrimmedFile(dir + "/head/gcs.address");
   }
   ~Head() {
     Halo({"stop", "--session-dir", dir + "/head"});
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
-  pid_t GcsPid() const { return std::atoi(Trim(dir + "/head/gcs.pid").c_str()); }
+  pid_t GcsPid() const { return std::atoi(halo::ReadTrimmedFile(dir + "/head/gcs.pid").c_str()); }
 };
 
 std::optional<halo::rpc::NodeInfo> FindNode(halo::GcsClient& client, const std::string& id) {
@@ -107,8 +101,8 @@ int Detection(int trials) {
         std::cerr << "node failed to start\n";
         return 1;
       }
-      const std::string id = Trim(session + "/node.id");
-      const pid_t pid = std::atoi(Trim(session + "/node.pid").c_str());
+      const std::string id = halo::ReadTrimmedFile(session + "/node.id");
+      const pid_t pid = std::atoi(halo::ReadTrimmedFile(session + "/node.pid").c_str());
       // Let it settle into steady health checking, at a random phase of the probe period.
       std::this_thread::sleep_for(std::chrono::milliseconds(500 + (t * 37) % 300));
       const int64_t killed_ms = WallMs();

@@ -7,7 +7,6 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/session.h"
@@ -26,9 +25,7 @@ constexpr Daemon kNode{"node", "halo-node"};
 
 // The pid recorded in <session>/<name>.pid if that process is alive and is the expected daemon.
 std::optional<pid_t> LiveDaemonPid(const std::string& session, const Daemon& daemon) {
-  auto text = ReadFileToString(session + "/" + daemon.name + ".pid");
-  if (!text.ok()) return std::nullopt;
-  pid_t pid = std::atoi(std::string(absl::StripAsciiWhitespace(*text)).c_str());
+  pid_t pid = std::atoi(ReadTrimmedFile(session + "/" + daemon.name + ".pid").c_str());
   if (pid <= 0 || !ProcessAlive(pid)) return std::nullopt;
   if (ProcessCommandLine(pid).find(daemon.binary) == std::string::npos) return std::nullopt;  // pid was reused
   return pid;
@@ -49,11 +46,6 @@ std::string DaemonError(const std::string& output_path, const Daemon& daemon) {
   }
   if (!error.empty()) return error;
   return last.empty() ? "it exited without saying why" : last;
-}
-
-std::string Trimmed(const std::string& path) {
-  auto text = ReadFileToString(path);
-  return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
 }
 
 // Starts a daemon of the session and waits until ready() or it exits or the timeout passes. On failure
@@ -104,7 +96,7 @@ std::optional<std::string> StartNode(const std::string& session, const std::stri
   args.insert(args.end(), {"--gcs-address", gcs_address});
   if (is_head) args.push_back("--is-head");
   return StartDaemon(kNode, session, args, settings.node_start_timeout_ms,
-                     [&] { return !Trimmed(session + "/node.id").empty(); });
+                     [&] { return !ReadTrimmedFile(session + "/node.id").empty(); });
 }
 
 }  // namespace
@@ -143,8 +135,8 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     if (!info.ok()) return Fail(std::string(info.status().message()));
     if (auto error = StartNode(session, options.address, false, options.passthrough, settings)) return Fail(*error);
     MarkLatestSession(settings, session);
-    std::cout << "Node " << Trimmed(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"
-              << "  node address: " << Trimmed(session + "/node.address") << "\n"
+    std::cout << "Node " << ReadTrimmedFile(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"
+              << "  node address: " << ReadTrimmedFile(session + "/node.address") << "\n"
               << "  GCS address:  " << options.address << "\n"
               << "  session:      " << session << "\n";
     return 0;
@@ -153,7 +145,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   // A node agent of this session that outlived its GCS will reconnect to the address it knows: give the
   // new GCS that same port when the settings leave the choice to us (port 0).
   std::vector<std::string> gcs_args = DaemonArgs(options.passthrough, session);
-  const std::string previous_address = Trimmed(session + "/gcs.address");
+  const std::string previous_address = ReadTrimmedFile(session + "/gcs.address");
   if (running_node && settings.port == 0 && !previous_address.empty()) {
     gcs_args.insert(gcs_args.end(), {"--port", previous_address.substr(previous_address.rfind(':') + 1)});
   }
@@ -161,7 +153,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   rpc::GetClusterInfoReply info;
   auto gcs_error = StartDaemon(kGcs, session, gcs_args, settings.gcs_start_timeout_ms,
                                [&] {
-                                 std::string address = Trimmed(session + "/gcs.address");
+                                 std::string address = ReadTrimmedFile(session + "/gcs.address");
                                  if (address.empty()) return false;
                                  auto reply = GcsClient(address, 1000).GetClusterInfo();
                                  if (reply.ok()) info = *reply;
@@ -175,7 +167,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
               << "  GCS address:  " << info.address() << "\n"
               << "  cluster id:   " << info.cluster_id() << "\n"
               << "  recovered in: " << info.recovery_ms() << " ms\n"
-              << "  head node:    " << Trimmed(session + "/node.id") << " (still running, pid " << *running_node
+              << "  head node:    " << ReadTrimmedFile(session + "/node.id") << " (still running, pid " << *running_node
               << "; it reconnects)\n";
     return 0;
   }
@@ -189,7 +181,7 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
             << "  storage:      " << info.storage_kind() << " " << info.storage_location() << " (namespace "
             << info.storage_namespace() << ")\n"
             << "  recovered in: " << info.recovery_ms() << " ms\n"
-            << "  head node:    " << Trimmed(session + "/node.id") << "\n"
+            << "  head node:    " << ReadTrimmedFile(session + "/node.id") << "\n"
             << "  session:      " << session << "\n"
             << "  GCS pid:      " << info.pid() << "\n"
             << "Join another machine: halo start --address " << info.address() << "\n";

@@ -6,7 +6,6 @@
 #include <ctime>
 #include <filesystem>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/process.h"
 
@@ -46,8 +45,8 @@ StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Sett
   if (const char* env = std::getenv("HALO_ADDRESS"); env != nullptr && *env != '\0') return std::string(env);
   const std::string session = ExistingSessionDir(settings);
   if (!session.empty()) {
-    auto address = ReadFileToString(session + "/gcs.address");
-    if (address.ok()) return std::string(absl::StripAsciiWhitespace(*address));
+    std::string address = ReadTrimmedFile(session + "/gcs.address");
+    if (!address.empty()) return address;
   }
   return NotFoundError(
       "no running cluster found: pass --address, set HALO_ADDRESS, or start one with `halo start --head`");

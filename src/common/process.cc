@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 extern char** environ;
@@ -123,6 +124,11 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string ReadTrimmedFile(const std::string& path) {
+  auto text = ReadFileToString(path);
+  return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& content) {

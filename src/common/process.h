@@ -37,6 +37,8 @@ bool WaitForProcessExit(pid_t pid, int64_t timeout_ms);
 std::string ExecutableDir();
 
 StatusOr<std::string> ReadFileToString(const std::string& path);
+// The file's content without surrounding white space (pid, address and id files); empty if unreadable.
+std::string ReadTrimmedFile(const std::string& path);
 // Writes to path.tmp then renames, so readers see the old or the new content, never a torn one.
 Status WriteFileAtomically(const std::string& path, const std::string& content);
 

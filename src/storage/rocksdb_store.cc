@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/process.h"
 #include "rocksdb/db.h"
@@ -34,8 +33,8 @@ StatusOr<int> LockStorePath(const std::string& path) {
   if (fd < 0) return InvalidArgumentError(absl::StrCat("cannot open ", owner, ": ", strerror(errno)));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
-    auto holder = ReadFileToString(owner);
-    std::string pid = holder.ok() ? std::string(absl::StripAsciiWhitespace(*holder)) : "unknown";
+    std::string pid = ReadTrimmedFile(owner);
+    if (pid.empty()) pid = "unknown";
     std::string command = pid != "unknown" ? ProcessCommandLine(std::atoi(pid.c_str())) : "";
     return FailedPreconditionError(absl::StrCat("storage path ", path, " is in use by another process (pid ", pid,
                                                 command.empty() ? "" : ": " + command, ")"));

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "common/process.h"
 #include "rpc/gcs_client.h"
 #include "support/test_env.h"
@@ -41,16 +40,10 @@ class Head {
   }
   CommandResult Stop() { return RunHalo({"stop", "--session-dir", session_dir_}); }
 
-  std::string address() const {
-    auto text = ReadFileToString(session_dir_ + "/gcs.address");
-    return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
-  }
+  std::string address() const { return ReadTrimmedFile(session_dir_ + "/gcs.address"); }
   pid_t GcsPid() const { return PidFile("gcs.pid"); }
   pid_t NodePid() const { return PidFile("node.pid"); }
-  std::string NodeId() const {
-    auto text = ReadFileToString(session_dir_ + "/node.id");
-    return text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : "";
-  }
+  std::string NodeId() const { return ReadTrimmedFile(session_dir_ + "/node.id"); }
   // Sends sig to the GCS and waits (bounded) until it is gone.
   bool KillGcs(int sig = SIGKILL) {
     pid_t pid = GcsPid();
@@ -68,8 +61,8 @@ class Head {
 
  private:
   pid_t PidFile(const std::string& name) const {
-    auto text = ReadFileToString(session_dir_ + "/" + name);
-    return text.ok() ? std::atoi(text->c_str()) : -1;
+    const std::string pid = ReadTrimmedFile(session_dir_ + "/" + name);
+    return pid.empty() ? -1 : std::atoi(pid.c_str());
   }
   TempDir dir_;
   std::vector<std::string> extra_args_;

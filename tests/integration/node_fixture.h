@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "common/process.h"
 #include "support/test_env.h"
 
@@ -25,10 +24,9 @@ class Node {
     std::vector<std::string> args = {"start", "--address", gcs_address, "--session-dir", dir_.path()};
     args.insert(args.end(), extra.begin(), extra.end());
     auto result = RunHalo(args);
-    auto pid = ReadFileToString(dir_.path() + "/node.pid");
-    pid_ = pid.ok() ? std::atoi(pid->c_str()) : -1;
-    auto id = ReadFileToString(dir_.path() + "/node.id");
-    id_ = id.ok() ? std::string(absl::StripAsciiWhitespace(*id)) : "";
+    const std::string pid = ReadTrimmedFile(dir_.path() + "/node.pid");
+    pid_ = pid.empty() ? -1 : std::atoi(pid.c_str());
+    id_ = ReadTrimmedFile(dir_.path() + "/node.id");
     return result;
   }
   pid_t pid() const { return pid_; }
