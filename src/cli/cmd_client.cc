@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "rpc/session.h"
 #include "rpc/gcs_client.h"
 
 namespace halo::cli {

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "rpc/session.h"
 #include "gcs/node_manager.h"
 #include "rpc/gcs_client.h"
 

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "rpc/session.h"
 #include "common/process.h"
 #include "rpc/gcs_client.h"
 

@@ -63,3 +63,19 @@ HALO_INT_SETTING(node_start_timeout_ms, 30000, 1, kNoMaximum, "how long `halo st
 // --- key-value store ---
 HALO_INT_SETTING(kv_value_max_bytes, 4000000, 1, kNoMaximum, "largest value the internal KV store accepts")
 HALO_INT_SETTING(kv_list_max_keys, 100000, 1, kNoMaximum, "most keys one KV list call returns")
+
+// --- tasks, workers and leases ---
+HALO_INT_SETTING(worker_start_timeout_ms, 30000, 1, kNoMaximum,
+             "a worker process that has not registered with its node agent this long after starting is killed")
+HALO_INT_SETTING(worker_idle_timeout_ms, 60000, 1, kNoMaximum,
+             "an idle worker beyond the prestarted ones is stopped after this long")
+HALO_INT_SETTING(workers_prestart, -1, -1, kNoMaximum,
+             "workers a node starts for a job on its first lease request; -1: one per CPU")
+HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
+             "a submitter keeps a leased worker with no work this long before returning it to its node")
+HALO_INT_SETTING(task_batch_max, 200, 1, kNoMaximum, "tasks a submitter pushes to a leased worker in one call")
+HALO_INT_SETTING(task_batches_in_flight_max, 2, 1, kNoMaximum, "calls of pushed tasks outstanding per leased worker")
+HALO_INT_SETTING(lease_requests_in_flight_max, 8, 1, kNoMaximum,
+             "worker lease requests one submitter has outstanding per resource shape")
+HALO_INT_SETTING(node_unreachable_timeout_ms, 10000, 1, kNoMaximum,
+             "a submitter that cannot reach its node agent this long fails the tasks waiting for it (NodeDied)")

@@ -15,6 +15,7 @@ template <typename T>
 using StatusOr = absl::StatusOr<T>;
 
 using absl::AlreadyExistsError;
+using absl::DataLossError;
 using absl::DeadlineExceededError;
 using absl::FailedPreconditionError;
 using absl::InternalError;

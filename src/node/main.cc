@@ -18,8 +18,14 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/random.h"
+#include <sys/wait.h>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "node/node_services.h"
+#include "node/process_worker_launcher.h"
 
 namespace {
 
@@ -84,7 +90,22 @@ int main(int argc, char** argv) {
                            &selected_port);
   builder.RegisterService(&health);
   agent = std::make_unique<halo::node::NodeAgent>(executor, clock, *gcs, self, agent_settings, on_exit);
-  halo::node::NodeAgentServiceImpl status_service(executor, *agent);
+  const std::string session_dir = settings.session_dir.empty() ? settings.session_root : settings.session_dir;
+  halo::node::ProcessWorkerLauncher launcher(session_dir + "/logs");
+  halo::node::GrpcExecutableStore executables(executor, session_dir + "/executables",
+                                              std::max<int64_t>(settings.worker_start_timeout_ms, 1));
+  halo::node::LeaseManagerSettings lease_settings;
+  lease_settings.node_id = self.node_id();
+  lease_settings.gcs_address = gcs_address;
+  lease_settings.resources = std::map<std::string, double>(self.resources().begin(), self.resources().end());
+  lease_settings.workers_prestart = settings.workers_prestart >= 0 ? settings.workers_prestart : cpus;
+  lease_settings.workers_max = std::max<int64_t>(64, 4 * cpus);
+  lease_settings.worker_start_timeout_ms = settings.worker_start_timeout_ms;
+  lease_settings.worker_idle_timeout_ms = settings.worker_idle_timeout_ms;
+  halo::SystemRandom lease_random;
+  auto leases = std::make_unique<halo::node::LeaseManager>(executor, clock, lease_random, launcher, executables,
+                                                           lease_settings);
+  halo::node::NodeAgentServiceImpl status_service(executor, *agent, *leases);
   builder.RegisterService(&status_service);
   auto server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
@@ -92,6 +113,31 @@ int main(int argc, char** argv) {
   }
   self.set_address(absl::StrCat(settings.host, ":", selected_port));
   agent->SetAddress(self.address());  // known only once the server listens
+  leases->SetNodeAddress(self.address());
+  agent->SetIdleCheck([&] { return leases->Idle(); });
+  leases->SetIdleListener([&] { agent->OnIdle(); });
+  agent->SetClusterListener([&, node_id = self.node_id()](const halo::rpc::PollNodeEventsReply& reply) {
+    leases->OnClusterUpdate(reply);
+    auto own = [&](const halo::rpc::NodeInfo& node) {
+      if (node.node_id() == node_id) leases->SetDraining(node.state() == halo::rpc::DRAINING);
+    };
+    for (const auto& node : reply.nodes()) own(node);
+    for (const auto& event : reply.events()) own(event.node());
+  });
+  // Worker exits arrive as SIGCHLD; each wakes one reap of every exited child.
+  boost::asio::signal_set children(executor.io_context(), SIGCHLD);
+  std::function<void()> reap = [&] {
+    children.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        leases->OnWorkerExited(pid, halo::node::DescribeExit(status));
+      }
+      reap();
+    });
+  };
+  reap();
 
   if (!settings.session_dir.empty()) {
     auto written = halo::WriteFileAtomically(settings.session_dir + "/node.pid", std::to_string(getpid()) + "\n");
@@ -119,6 +165,7 @@ int main(int argc, char** argv) {
   exited.wait(lock, [&] { return exit_reason.has_value(); });
   auto [code, why] = *exit_reason;
   lock.unlock();
+  executor.Post([&] { leases->Shutdown(); });
   health.SetServing(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   executor.Stop();

@@ -78,6 +78,7 @@ void NodeAgent::OnPoll(StatusOr<rpc::PollNodeEventsReply> reply) {
   const bool restarted = !incarnation_.empty() && reply->incarnation() != incarnation_;
   incarnation_ = reply->incarnation();
   after_sequence_ = reply->last_sequence();
+  if (cluster_listener_) cluster_listener_(*reply);
   if (reply->snapshot()) {
     bool found = false;
     for (const auto& node : reply->nodes()) {
@@ -108,6 +109,10 @@ void NodeAgent::ApplyOwnRecord(const rpc::NodeInfo& node) {
     return Exit(1, absl::StrCat("the GCS declared this node dead: ", node.death_message()));
   }
   if (node.state() == rpc::DRAINING && IsIdle()) LeaveDrained();
+}
+
+void NodeAgent::OnIdle() {
+  if (!exiting_ && state_ == rpc::DRAINING && IsIdle()) LeaveDrained();
 }
 
 void NodeAgent::LeaveDrained() {

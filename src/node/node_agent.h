@@ -48,8 +48,15 @@ class NodeAgent {
   int reregistrations() const { return reregistrations_; }
   // The GCS incarnation it last heard from (empty before its first poll answer).
   const std::string& incarnation() const { return incarnation_; }
-  // Nothing runs on this node yet; the tasks work makes this real.
-  bool IsIdle() const { return true; }
+  // Sees every poll answer (snapshots and events of all nodes), for the cluster view spillback uses.
+  void SetClusterListener(std::function<void(const rpc::PollNodeEventsReply&)> listener) {
+    cluster_listener_ = std::move(listener);
+  }
+  // Whether work runs on this node (a draining node leaves once idle); idle without a check.
+  void SetIdleCheck(std::function<bool()> is_idle) { is_idle_ = std::move(is_idle); }
+  bool IsIdle() const { return !is_idle_ || is_idle_(); }
+  // The node's last work ended: a draining node leaves now.
+  void OnIdle();
 
  private:
   void Register();
@@ -69,6 +76,8 @@ class NodeAgent {
   NodeAgentSettings settings_;
   std::function<void(int, const std::string&)> exit_;
   std::function<void()> registered_;
+  std::function<void(const rpc::PollNodeEventsReply&)> cluster_listener_;
+  std::function<bool()> is_idle_;
   ExponentialBackoff backoff_;
   std::string cluster_id_;
   std::string incarnation_;

@@ -35,6 +35,94 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetNodeStatus(grpc::CallbackServ
 
 namespace {
 
+// A held lease request; if its caller goes away first, the request is withdrawn.
+class LeaseReactor final : public grpc::ServerUnaryReactor {
+ public:
+  LeaseReactor(Executor& executor, LeaseManager& leases) : executor_(executor), leases_(leases) {}
+  // Executor thread only.
+  void Start(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply) {
+    request_id_ = leases_.RequestLease(request, [this, reply](const rpc::RequestWorkerLeaseReply& answer) {
+      *reply = answer;
+      answered_ = true;
+      Finish(grpc::Status::OK);
+    });
+  }
+  void OnCancel() override {
+    executor_.Post([this] {
+      if (!answered_ && leases_.CancelRequest(request_id_)) {
+        answered_ = true;
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "lease request withdrawn"));
+      }
+    });
+  }
+  void OnDone() override {
+    // OnDone can run on a gRPC thread; free on the executor, after any OnCancel work posted before it.
+    executor_.Post([this] { delete this; });
+  }
+
+ private:
+  Executor& executor_;
+  LeaseManager& leases_;
+  uint64_t request_id_ = 0;
+  bool answered_ = false;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::RequestWorkerLease(grpc::CallbackServerContext*,
+                                                                   const rpc::RequestWorkerLeaseRequest* request,
+                                                                   rpc::RequestWorkerLeaseReply* reply) {
+  auto* reactor = new LeaseReactor(executor_, leases_);
+  executor_.Post([reactor, request, reply] { reactor->Start(*request, reply); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::ReturnWorker(grpc::CallbackServerContext* context,
+                                                             const rpc::ReturnWorkerRequest* request,
+                                                             rpc::ReturnWorkerReply*) {
+  auto* reactor = context->DefaultReactor();
+  executor_.Post([this, reactor, request] {
+    leases_.ReturnWorker(request->lease_id(), request->worker_failed());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::RegisterWorker(grpc::CallbackServerContext* context,
+                                                               const rpc::RegisterWorkerRequest* request,
+                                                               rpc::RegisterWorkerReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  executor_.Post([this, reactor, request, reply] {
+    if (!leases_.RegisterWorker(request->worker_id(), request->address(), request->pid())) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                   "worker " + request->worker_id() + " was not started by this node agent"));
+      return;
+    }
+    reply->set_node_id(agent_.self().node_id());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetWorkerExit(grpc::CallbackServerContext* context,
+                                                              const rpc::GetWorkerExitRequest* request,
+                                                              rpc::GetWorkerExitReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  executor_.Post([this, reactor, request, reply] {
+    std::optional<std::string> exit = leases_.WorkerExit(request->worker_id());
+    if (!exit) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown worker " + request->worker_id()));
+      return;
+    }
+    reply->set_exited(!exit->empty());
+    reply->set_description(*exit);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+namespace {
+
 template <typename Value, typename Parse>
 StatusOr<std::map<std::string, Value>> ParsePairs(const std::string& text, const char* setting, Parse parse) {
   std::map<std::string, Value> out;

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "common/executor.h"
+#include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "proto/health.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
@@ -24,14 +25,29 @@ class HealthServiceImpl final : public grpc::health::v1::Health::CallbackService
 
 class NodeAgentServiceImpl final : public rpc::NodeAgentService::CallbackService {
  public:
-  NodeAgentServiceImpl(Executor& executor, NodeAgent& agent) : executor_(executor), agent_(agent) {}
+  NodeAgentServiceImpl(Executor& executor, NodeAgent& agent, LeaseManager& leases)
+      : executor_(executor), agent_(agent), leases_(leases) {}
   grpc::ServerUnaryReactor* GetNodeStatus(grpc::CallbackServerContext* context,
                                           const rpc::GetNodeStatusRequest* request,
                                           rpc::GetNodeStatusReply* reply) override;
+  // Held until granted, redirected or refused; a caller that goes away withdraws its request.
+  grpc::ServerUnaryReactor* RequestWorkerLease(grpc::CallbackServerContext* context,
+                                               const rpc::RequestWorkerLeaseRequest* request,
+                                               rpc::RequestWorkerLeaseReply* reply) override;
+  grpc::ServerUnaryReactor* ReturnWorker(grpc::CallbackServerContext* context,
+                                         const rpc::ReturnWorkerRequest* request,
+                                         rpc::ReturnWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* context,
+                                           const rpc::RegisterWorkerRequest* request,
+                                           rpc::RegisterWorkerReply* reply) override;
+  grpc::ServerUnaryReactor* GetWorkerExit(grpc::CallbackServerContext* context,
+                                          const rpc::GetWorkerExitRequest* request,
+                                          rpc::GetWorkerExitReply* reply) override;
 
  private:
   Executor& executor_;
   NodeAgent& agent_;
+  LeaseManager& leases_;
 };
 
 // Parses "NAME=AMOUNT,NAME=AMOUNT" (amounts may use exponents: memory=8e9). InvalidArgument names the bad item.

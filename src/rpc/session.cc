@@ -1,4 +1,4 @@
-#include "cli/session.h"
+#include "rpc/session.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/process.h"
 
-namespace halo::cli {
+namespace halo {
 
 std::string NewSessionDir(const Settings& settings) {
   if (!settings.session_dir.empty()) return settings.session_dir;
@@ -60,4 +60,4 @@ StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_fla
   return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);
 }
 
-}  // namespace halo::cli
+}  // namespace halo

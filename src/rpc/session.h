@@ -7,7 +7,7 @@
 #include "common/settings_loader.h"
 #include "rpc/gcs_client.h"
 
-namespace halo::cli {
+namespace halo {
 
 // The session directory a new head uses: the session_dir setting, else a new
 // <session_root>/session_<time>_<pid>.
@@ -21,4 +21,4 @@ StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Sett
 // Loads the settings and makes a client of the GCS FindGcsAddress names, with rpc_timeout_ms per call.
 StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs);
 
-}  // namespace halo::cli
+}  // namespace halo

@@ -1,0 +1,239 @@
+// Halo's C++ API. A program marks ordinary functions remote with HALO_REMOTE, calls halo::Init, and runs them
+// across the cluster with halo::Task(f).Remote(args...). The same executable runs as the driver (the user's
+// process) and, started by node agents, as workers: in a worker, Init never returns.
+//
+//   double Square(double x) { return x * x; }
+//   HALO_REMOTE(Square);
+//   int main(int argc, char** argv) {
+//     halo::Init(argc, argv);                      // --address HOST:PORT or HALO_ADDRESS; default: the local head
+//     halo::ObjectRef<double> ref = halo::Task(Square).Remote(3.0);
+//     double nine = *halo::Get(ref);
+//     halo::Shutdown();
+//   }
+//
+// Failures reach the caller from Get as the exceptions in halo/errors.h.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "halo/errors.h"
+#include "halo/internal/function_registry.h"
+#include "halo/internal/runtime.h"
+#include "halo/serialization.h"
+
+// Marks functions remote: HALO_REMOTE(Load, Sum). Put it at namespace scope in a file of the executable.
+#define HALO_REMOTE(...) HALO_INTERNAL_FOR_EACH(HALO_INTERNAL_REGISTER_ONE, __VA_ARGS__)
+
+namespace halo {
+
+// Connects this process to the cluster (driver) or, in a process a node agent started, serves tasks and exits
+// without returning. Reads --address (or HALO_ADDRESS); other Halo settings come from flags, HALO_* variables
+// and the config file as for the daemons. Throws halo::RuntimeError when the cluster cannot be joined.
+void Init(int argc, char** argv);
+// Init without command-line arguments (settings from HALO_* variables only).
+void Init();
+// Marks the job finished and releases what it holds. Objects and refs are unusable afterwards.
+void Shutdown();
+bool IsInitialized();
+
+namespace internal {
+
+// Shared by every copy of one ObjectRef; the runtime counts it as one local reference.
+class RefHandle {
+ public:
+  explicit RefHandle(std::string id) : id_(std::move(id)) {}
+  ~RefHandle() {
+    if (Runtime* runtime = CurrentRuntime()) runtime->RemoveLocalReference(id_);
+  }
+  RefHandle(const RefHandle&) = delete;
+  RefHandle& operator=(const RefHandle&) = delete;
+  const std::string& id() const { return id_; }
+
+ private:
+  std::string id_;
+};
+
+}  // namespace internal
+
+// A reference to a value that a task returns or Put stores; pass it to Get, Wait, or as an argument of another
+// task (the task then receives the value). Copies refer to the same object; the value is freed when no copy
+// anywhere refers to it.
+template <typename T>
+class ObjectRef {
+ public:
+  ObjectRef() = default;
+  // Adopts a reference the runtime already counted (what SubmitTask and Put return).
+  static ObjectRef Adopt(std::string id) {
+    ObjectRef ref;
+    ref.handle_ = std::make_shared<internal::RefHandle>(std::move(id));
+    return ref;
+  }
+  const std::string& ID() const {
+    static const std::string empty;
+    return handle_ ? handle_->id() : empty;
+  }
+  bool IsNil() const { return !handle_; }
+  bool operator==(const ObjectRef& other) const { return ID() == other.ID(); }
+
+ private:
+  std::shared_ptr<internal::RefHandle> handle_;
+};
+
+namespace internal {
+
+template <typename T>
+struct IsObjectRef : std::false_type {};
+template <typename T>
+struct IsObjectRef<ObjectRef<T>> : std::true_type {
+  using Value = T;
+};
+
+[[noreturn]] void ThrowError(const ErrorInfo& error);
+
+template <typename Param, typename Arg>
+TaskArgument MakeArgument(Arg&& arg) {
+  using A = std::decay_t<Arg>;
+  TaskArgument out;
+  if constexpr (IsObjectRef<A>::value) {
+    static_assert(std::is_convertible_v<typename IsObjectRef<A>::Value, std::decay_t<Param>>,
+                  "an ObjectRef<T> argument needs a parameter that a T converts to");
+    if (arg.IsNil()) throw RuntimeError("a nil ObjectRef was passed as a task argument");
+    out.is_ref = true;
+    out.object_id = arg.ID();
+  } else {
+    static_assert(std::is_convertible_v<A, std::decay_t<Param>>, "argument type does not match the parameter");
+    out.value = Pack(static_cast<std::decay_t<Param>>(std::forward<Arg>(arg)));
+  }
+  return out;
+}
+
+template <typename T>
+std::shared_ptr<T> Decode(const ObjectResult& result) {
+  if (result.error) ThrowError(*result.error);
+  if constexpr (std::is_void_v<T>) {
+    return nullptr;
+  } else {
+    return std::make_shared<T>(Unpack<T>(*result.value));
+  }
+}
+
+inline int64_t ToMs(std::chrono::milliseconds timeout) { return timeout.count(); }
+
+}  // namespace internal
+
+template <typename F>
+class TaskCaller;
+
+// Built by halo::Task(f); set options, then Remote(args...) submits.
+template <typename R, typename... Params>
+class TaskCaller<R (*)(Params...)> {
+ public:
+  explicit TaskCaller(R (*fn)(Params...)) : fn_(fn) {}
+
+  // Resources one run needs, e.g. {{"CPU", 2}, {"GPU", 1}}. Default {{"CPU", 1}}.
+  TaskCaller& SetResources(std::map<std::string, double> resources) {
+    options_.resources = std::move(resources);
+    return *this;
+  }
+  // How many times the task reruns after its worker or node dies (default 3; -1 without bound).
+  TaskCaller& SetMaxRetries(int max_retries) {
+    options_.max_retries = max_retries;
+    return *this;
+  }
+  // Also rerun when the task's own code throws (default false).
+  TaskCaller& SetRetryExceptions(bool retry) {
+    options_.retry_exceptions = retry;
+    return *this;
+  }
+  TaskCaller& SetName(std::string name) {
+    options_.name = std::move(name);
+    return *this;
+  }
+
+  template <typename... Args>
+  ObjectRef<R> Remote(Args&&... args) {
+    static_assert(sizeof...(Args) == sizeof...(Params), "Remote() takes exactly the function's parameters");
+    const std::string* name = internal::FunctionName(reinterpret_cast<const void*>(fn_));
+    if (name == nullptr) throw RuntimeError("this function was not marked remote with HALO_REMOTE");
+    if (options_.max_retries < -1) throw RuntimeError("SetMaxRetries: must be -1 (unlimited) or at least 0");
+    for (const auto& [resource, amount] : options_.resources) {
+      if (!(amount >= 0)) throw RuntimeError("SetResources: '" + resource + "' must not be negative");
+    }
+    std::vector<internal::TaskArgument> packed{internal::MakeArgument<Params>(std::forward<Args>(args))...};
+    return ObjectRef<R>::Adopt(internal::RequireRuntime().SubmitTask(*name, std::move(packed), options_));
+  }
+
+ private:
+  R (*fn_)(Params...);
+  internal::TaskOptions options_;
+};
+
+template <typename R, typename... Params>
+TaskCaller<R (*)(Params...)> Task(R (*fn)(Params...)) {
+  return TaskCaller<R (*)(Params...)>(fn);
+}
+
+// Stores a value in the cluster, owned by this process.
+template <typename T>
+ObjectRef<std::decay_t<T>> Put(const T& value) {
+  return ObjectRef<std::decay_t<T>>::Adopt(internal::RequireRuntime().Put(internal::Pack(value)));
+}
+
+// The object's value, waiting as long as it takes; throws the task's failure (halo/errors.h).
+template <typename T>
+std::shared_ptr<T> Get(const ObjectRef<T>& ref) {
+  auto results = internal::RequireRuntime().Get({ref.ID()}, -1);
+  return internal::Decode<T>(results[0]);
+}
+
+// As Get(ref), or GetTimeout after the timeout.
+template <typename T>
+std::shared_ptr<T> Get(const ObjectRef<T>& ref, std::chrono::milliseconds timeout) {
+  auto results = internal::RequireRuntime().Get({ref.ID()}, internal::ToMs(timeout));
+  return internal::Decode<T>(results[0]);
+}
+
+// Every value, in order; throws the first failure.
+template <typename T>
+std::vector<std::shared_ptr<T>> Get(const std::vector<ObjectRef<T>>& refs,
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(-1)) {
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  for (const auto& ref : refs) ids.push_back(ref.ID());
+  auto results = internal::RequireRuntime().Get(ids, internal::ToMs(timeout));
+  std::vector<std::shared_ptr<T>> values;
+  values.reserve(results.size());
+  for (const auto& result : results) values.push_back(internal::Decode<T>(result));
+  return values;
+}
+
+template <typename T>
+struct WaitResult {
+  std::vector<ObjectRef<T>> ready;
+  std::vector<ObjectRef<T>> pending;
+};
+
+// Waits until num_ready of refs are ready (a failed task counts as ready: Get then throws) or the timeout
+// passes. Keeps the order of refs within each part.
+template <typename T>
+WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, int num_ready, std::chrono::milliseconds timeout) {
+  if (num_ready < 0 || static_cast<size_t>(num_ready) > refs.size()) {
+    throw RuntimeError("Wait: num_ready must be between 0 and the number of refs (" + std::to_string(refs.size()) +
+                       ")");
+  }
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  for (const auto& ref : refs) ids.push_back(ref.ID());
+  std::vector<bool> ready = internal::RequireRuntime().Wait(ids, num_ready, internal::ToMs(timeout));
+  WaitResult<T> out;
+  for (size_t i = 0; i < refs.size(); ++i) (ready[i] ? out.ready : out.pending).push_back(refs[i]);
+  return out;
+}
+
+}  // namespace halo

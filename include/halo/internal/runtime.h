@@ -1,0 +1,67 @@
+// The seam between the header-only API templates and the runtime library (src/core). Users never call this
+// directly; halo.h does.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace halo::internal {
+
+// One argument of a remote call: msgpack bytes, or a reference to an object the runtime resolves first.
+struct TaskArgument {
+  bool is_ref = false;
+  std::string value;      // msgpack bytes when !is_ref
+  std::string object_id;  // when is_ref
+};
+
+struct TaskOptions {
+  std::map<std::string, double> resources;  // empty: {"CPU": 1}
+  int max_retries = 3;                      // -1: unlimited
+  bool retry_exceptions = false;
+  std::string name;
+};
+
+// A failure as the runtime records it; halo.h turns it into the matching exception type.
+struct ErrorInfo {
+  enum class Kind { kTaskException, kWorkerCrashed, kNodeDied, kObjectLost, kOwnerDied, kReconstructionFailed,
+                    kTaskUnschedulable, kGetTimeout, kRuntime };
+  Kind kind = Kind::kRuntime;
+  std::string type_name;
+  std::string message;
+  std::string where;
+};
+
+// A value's bytes, or why there is none.
+struct ObjectResult {
+  std::shared_ptr<const std::string> value;  // set when ok
+  std::optional<ErrorInfo> error;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // Returns the id of the task's return object; the caller holds one local reference to it.
+  virtual std::string SubmitTask(const std::string& function_name, std::vector<TaskArgument> args,
+                                 const TaskOptions& options) = 0;
+  // Stores a value owned by this process; returns its id with one local reference held.
+  virtual std::string Put(std::string value) = 0;
+  // Blocks until each object is ready or failed, or the timeout passes (then the missing ones carry kGetTimeout).
+  // timeout_ms < 0 waits without bound.
+  virtual std::vector<ObjectResult> Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) = 0;
+  // Blocks until num_ready objects are ready (or failed) or the timeout passes; returns one flag per object.
+  virtual std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) = 0;
+  virtual void AddLocalReference(const std::string& object_id) = 0;
+  virtual void RemoveLocalReference(const std::string& object_id) = 0;
+};
+
+// The process' runtime after halo::Init, else nullptr.
+Runtime* CurrentRuntime();
+// CurrentRuntime(), or throws halo::RuntimeError when Init has not run.
+Runtime& RequireRuntime();
+
+}  // namespace halo::internal

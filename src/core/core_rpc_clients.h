@@ -1,0 +1,32 @@
+// The calls an owner makes to node agents and leased workers, by address. gRPC in production (channels are
+// cached per address); fakes in unit tests. Every callback runs on the executor given to the implementation.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/executor.h"
+#include "common/status.h"
+#include "proto/core.pb.h"
+#include "proto/node.pb.h"
+
+namespace halo::core {
+
+class CoreRpcClients {
+ public:
+  virtual ~CoreRpcClients() = default;
+  // Held by the node until it grants, redirects or refuses; no deadline of its own.
+  virtual void RequestWorkerLease(const std::string& node_address, const rpc::RequestWorkerLeaseRequest& request,
+                                  std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done) = 0;
+  // Fire and forget: a node that misses it reclaims the worker when the lessee goes away.
+  virtual void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) = 0;
+  virtual void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
+                             std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) = 0;
+  virtual void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
+                         std::function<void(StatusOr<rpc::PushTasksReply>)> done) = 0;
+};
+
+std::unique_ptr<CoreRpcClients> MakeGrpcCoreRpcClients(Executor& executor);
+
+}  // namespace halo::core

@@ -1,0 +1,350 @@
+#include "core/core_worker.h"
+
+#include <fcntl.h>
+#include <future>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/random.h"
+#include "proto/core.grpc.pb.h"
+#include "proto/node.grpc.pb.h"
+#include "rpc/async_call.h"
+#include "rpc/gcs_client.h"
+
+namespace halo::core {
+namespace {
+
+constexpr size_t kExecutableChunkBytes = 1 << 20;
+
+// Streams the driver's executable to a node agent, one chunk per write.
+class ExecutableWriter final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
+ public:
+  ExecutableWriter(const std::string& path) : fd_(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) {
+      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot open the driver's executable " + path));
+      return;
+    }
+    total_ = static_cast<uint64_t>(lseek(fd_, 0, SEEK_END));
+    lseek(fd_, 0, SEEK_SET);
+    Next();
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the fetcher went away"));
+    Next();
+  }
+  void OnDone() override {
+    if (fd_ >= 0) close(fd_);
+    delete this;
+  }
+
+ private:
+  void Next() {
+    std::string data(kExecutableChunkBytes, '\0');
+    ssize_t got = read(fd_, data.data(), data.size());
+    if (got < 0) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "reading the executable failed"));
+    if (got == 0) return Finish(grpc::Status::OK);
+    data.resize(static_cast<size_t>(got));
+    chunk_.set_data(std::move(data));
+    chunk_.set_total_bytes(total_);
+    StartWrite(&chunk_);
+  }
+  int fd_;
+  uint64_t total_ = 0;
+  rpc::ExecutableChunk chunk_;
+};
+
+}  // namespace
+
+class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackService {
+ public:
+  CoreWorkerServiceImpl(CoreWorker& owner, Executor& executor, TaskExecutor* tasks, std::string executable_path,
+                        std::string executable_sha256)
+      : owner_(owner), executor_(executor), tasks_(tasks), executable_path_(std::move(executable_path)),
+        executable_sha256_(std::move(executable_sha256)) {}
+
+  grpc::ServerUnaryReactor* PushTasks(grpc::CallbackServerContext* context, const rpc::PushTasksRequest* request,
+                                      rpc::PushTasksReply* reply) override {
+    auto* reactor = context->DefaultReactor();
+    if (tasks_ == nullptr) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver does not run tasks"));
+      return reactor;
+    }
+    tasks_->Enqueue(request, reply, [reactor] { reactor->Finish(grpc::Status::OK); });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetObject(grpc::CallbackServerContext* context, const rpc::GetObjectRequest* request,
+                                      rpc::GetObjectReply* reply) override {
+    auto* reactor = context->DefaultReactor();
+    auto answered = std::make_shared<bool>(false);
+    auto answer = [this, reactor, reply, answered](const internal::ObjectResult* result) {
+      executor_.Post([reactor, reply, answered, copy = result ? std::optional<internal::ObjectResult>(*result)
+                                                              : std::nullopt] {
+        if (*answered) return;
+        *answered = true;
+        if (!copy) {
+          reply->set_state(rpc::GetObjectReply::PENDING);
+        } else if (copy->error) {
+          reply->set_state(copy->error->kind == internal::ErrorInfo::Kind::kRuntime ? rpc::GetObjectReply::UNKNOWN
+                                                                                    : rpc::GetObjectReply::FAILED);
+          reply->mutable_error()->set_message(copy->error->message);
+          reply->mutable_error()->set_type_name(copy->error->type_name);
+          reply->mutable_error()->set_where(copy->error->where);
+        } else {
+          reply->set_state(rpc::GetObjectReply::READY);
+          reply->set_value(*copy->value);
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+    };
+    owner_.objects().WhenComplete(request->object_id(),
+                                  [answer](const internal::ObjectResult& result) { answer(&result); });
+    const int64_t wait_ms = std::max<int64_t>(request->wait_ms(), 0);
+    executor_.Post([this, wait_ms, answer] { executor_.RunAfter(wait_ms, [answer] { answer(nullptr); }); });
+    return reactor;
+  }
+
+  grpc::ServerWriteReactor<rpc::ExecutableChunk>* FetchExecutable(
+      grpc::CallbackServerContext*, const rpc::FetchExecutableRequest* request) override {
+    if (executable_path_.empty() || request->sha256() != executable_sha256_) {
+      class Refusal final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
+       public:
+        explicit Refusal(const std::string& sha) {
+          Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this process does not serve executable " + sha));
+        }
+        void OnDone() override { delete this; }
+      };
+      return new Refusal(request->sha256());
+    }
+    return new ExecutableWriter(executable_path_);
+  }
+
+ private:
+  CoreWorker& owner_;
+  Executor& executor_;
+  TaskExecutor* tasks_;
+  std::string executable_path_;
+  std::string executable_sha256_;
+};
+
+CoreWorker::CoreWorker(CoreWorkerOptions options) : options_(std::move(options)) {
+  SystemRandom random;
+  id_prefix_ = random.HexId(8);
+}
+
+CoreWorker::~CoreWorker() = default;
+
+StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions options) {
+  std::unique_ptr<CoreWorker> worker(new CoreWorker(std::move(options)));
+  if (worker->options_.is_driver) {
+    HALO_RETURN_IF_ERROR(worker->ChooseNode());
+  } else {
+    worker->task_executor_ = std::make_unique<TaskExecutor>(
+        absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid()));
+  }
+  HALO_RETURN_IF_ERROR(worker->Serve());
+  if (worker->options_.is_driver) {
+    HALO_RETURN_IF_ERROR(worker->RegisterDriver());
+  } else {
+    HALO_RETURN_IF_ERROR(worker->RegisterWorker());
+  }
+  const Settings& s = worker->options_.settings;
+  worker->clients_ = MakeGrpcCoreRpcClients(worker->executor_);
+  SubmitterSettings submitter;
+  submitter.local_node_address = worker->options_.node_address;
+  submitter.job_id = worker->options_.job_id;
+  submitter.executable_sha256 = worker->options_.executable_sha256;
+  submitter.driver_address = worker->options_.driver_address;
+  submitter.batch_max = s.task_batch_max;
+  submitter.batches_in_flight_max = s.task_batches_in_flight_max;
+  submitter.lease_requests_in_flight_max = s.lease_requests_in_flight_max;
+  submitter.lease_idle_ms = s.worker_lease_idle_ms;
+  submitter.node_unreachable_timeout_ms = s.node_unreachable_timeout_ms;
+  submitter.retry_initial_ms = s.gcs_retry_initial_ms;
+  submitter.retry_max_ms = s.gcs_retry_max_ms;
+  submitter.rpc_timeout_ms = s.rpc_timeout_ms;
+  worker->submitter_ = std::make_unique<TaskSubmitter>(worker->executor_, worker->clock_, worker->objects_,
+                                                       *worker->clients_, submitter);
+  worker->executor_.RunInThread();
+  worker->gcs_events_ = node::MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
+  worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
+  return worker;
+}
+
+Status CoreWorker::Serve() {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), grpc::InsecureServerCredentials(), &port);
+  service_ = std::make_unique<CoreWorkerServiceImpl>(*this, executor_, task_executor_.get(),
+                                                     options_.is_driver ? options_.executable_path : "",
+                                                     options_.executable_sha256);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) {
+    return UnavailableError(absl::StrCat("cannot serve on ", options_.settings.host, ":0"));
+  }
+  address_ = absl::StrCat(options_.settings.host, ":", port);
+  if (options_.is_driver) options_.driver_address = address_;
+  return OkStatus();
+}
+
+Status CoreWorker::ChooseNode() {
+  GcsClient gcs(options_.gcs_address, options_.settings.rpc_timeout_ms);
+  auto nodes = gcs.GetAllNodes();
+  if (!nodes.ok()) {
+    return UnavailableError(
+        absl::StrCat("cannot reach the GCS at ", options_.gcs_address, ": ", nodes.status().message()));
+  }
+  const rpc::NodeInfo* chosen = nullptr;
+  for (const auto& node : *nodes) {
+    if (node.state() != rpc::ALIVE) continue;
+    if (!options_.node_address.empty()) {
+      if (node.address() == options_.node_address) chosen = &node;
+      continue;
+    }
+    if (chosen == nullptr || (node.is_head() && !chosen->is_head())) chosen = &node;
+  }
+  if (chosen == nullptr) {
+    return UnavailableError(options_.node_address.empty()
+                                ? absl::StrCat("the cluster at ", options_.gcs_address, " has no live node")
+                                : absl::StrCat("no live node serves at ", options_.node_address));
+  }
+  options_.node_address = chosen->address();
+  options_.node_id = chosen->node_id();
+  return OkStatus();
+}
+
+Status CoreWorker::RegisterDriver() {
+  GcsClient gcs(options_.gcs_address, options_.settings.rpc_timeout_ms);
+  auto job = gcs.AddJob(options_.entrypoint, getpid(), address_);
+  if (!job.ok()) {
+    return UnavailableError(absl::StrCat("cannot register the job with the GCS at ", options_.gcs_address, ": ",
+                                         job.status().message()));
+  }
+  options_.job_id = job->job_id();
+  return OkStatus();
+}
+
+Status CoreWorker::RegisterWorker() {
+  auto channel = grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials());
+  auto stub = rpc::NodeAgentService::NewStub(channel);
+  grpc::ClientContext context;
+  rpc_util::SetDeadline(context, options_.settings.rpc_timeout_ms);
+  rpc::RegisterWorkerRequest request;
+  request.set_worker_id(options_.worker_id);
+  request.set_address(address_);
+  request.set_pid(getpid());
+  rpc::RegisterWorkerReply reply;
+  grpc::Status status = stub->RegisterWorker(&context, request, &reply);
+  if (!status.ok()) {
+    return UnavailableError(absl::StrCat("cannot register with the node agent at ", options_.node_address, ": ",
+                                         status.error_message()));
+  }
+  return OkStatus();
+}
+
+void CoreWorker::FollowNodeEvents() {
+  if (shut_down_) return;
+  rpc::PollNodeEventsRequest request;
+  request.set_subscriber_id(absl::StrCat("core-", id_prefix_));
+  request.set_incarnation(events_incarnation_);
+  request.set_after_sequence(events_after_);
+  request.set_wait_ms(options_.settings.pubsub_poll_wait_ms);
+  gcs_events_->AsyncPoll(request, options_.settings.pubsub_poll_wait_ms + options_.settings.rpc_timeout_ms,
+                         [this](StatusOr<rpc::PollNodeEventsReply> reply) {
+                           if (shut_down_) return;
+                           if (!reply.ok()) {
+                             executor_.RunAfter(options_.settings.gcs_retry_max_ms, [this] { FollowNodeEvents(); });
+                             return;
+                           }
+                           events_incarnation_ = reply->incarnation();
+                           events_after_ = reply->last_sequence();
+                           for (const auto& node : reply->nodes()) {
+                             if (node.state() == rpc::DEAD) submitter_->OnNodeDead(node.node_id());
+                           }
+                           for (const auto& event : reply->events()) {
+                             if (event.node().state() == rpc::DEAD) submitter_->OnNodeDead(event.node().node_id());
+                           }
+                           FollowNodeEvents();
+                         });
+}
+
+std::string CoreWorker::NewObjectId() {
+  return absl::StrCat(id_prefix_, absl::Hex(next_object_.fetch_add(1), absl::kZeroPad12));
+}
+
+std::string CoreWorker::SubmitTask(const std::string& function_name, std::vector<internal::TaskArgument> args,
+                                   const internal::TaskOptions& options) {
+  const std::string id = NewObjectId();
+  objects_.AddPending(id);
+  rpc::TaskSpec spec;
+  spec.set_task_id(id);
+  spec.set_job_id(options_.job_id);
+  spec.set_function_name(function_name);
+  spec.set_owner_address(address_);
+  spec.set_max_retries(options.max_retries);
+  spec.set_retry_exceptions(options.retry_exceptions);
+  spec.set_name(options.name);
+  if (options.resources.empty()) {
+    (*spec.mutable_resources())["CPU"] = 1;
+  } else {
+    for (const auto& [name, amount] : options.resources) {
+      if (amount > 0) (*spec.mutable_resources())[name] = amount;
+    }
+  }
+  for (auto& arg : args) {
+    rpc::TaskArg* out = spec.add_args();
+    if (arg.is_ref) {
+      objects_.AddReference(arg.object_id);  // held until the submitter has the value
+      out->mutable_ref()->set_object_id(arg.object_id);
+      out->mutable_ref()->set_owner_address(address_);
+    } else {
+      out->set_value(std::move(arg.value));
+    }
+  }
+  executor_.Post([this, spec = std::move(spec)]() mutable { submitter_->Submit(std::move(spec)); });
+  return id;
+}
+
+std::string CoreWorker::Put(std::string value) {
+  const std::string id = NewObjectId();
+  objects_.AddReady(id, std::make_shared<const std::string>(std::move(value)));
+  return id;
+}
+
+std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) {
+  return objects_.Get(object_ids, timeout_ms);
+}
+
+std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) {
+  return objects_.Wait(object_ids, static_cast<size_t>(num_ready), timeout_ms);
+}
+
+void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }
+void CoreWorker::RemoveLocalReference(const std::string& object_id) { objects_.RemoveReference(object_id); }
+
+void CoreWorker::RunTasks() { task_executor_->Run(); }
+
+void CoreWorker::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  std::promise<void> drained;
+  executor_.Post([this, &drained] {
+    submitter_->FailAll("halo::Shutdown was called");
+    drained.set_value();
+  });
+  drained.get_future().wait();
+  if (options_.is_driver) {
+    GcsClient gcs(options_.gcs_address, options_.settings.rpc_timeout_ms);
+    Status finished = gcs.MarkJobFinished(options_.job_id);
+    if (!finished.ok()) HALO_LOG_WARN("could not mark job {} finished: {}", options_.job_id, std::string(finished.message()));
+  }
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  gcs_events_.reset();
+  executor_.Stop();
+}
+
+}  // namespace halo::core

@@ -1,0 +1,90 @@
+// The runtime inside every driver and worker process: the object table of what the process owns, the task
+// submitter, and the process' gRPC server (CoreWorkerService: tasks pushed to a worker, objects asked of their
+// owner, and the driver's executable for node agents). A driver registers a job with the GCS; a worker
+// registers with the node agent that started it and runs pushed tasks on the thread that calls RunTasks().
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/asio_executor.h"
+#include "common/settings.h"
+#include "core/core_rpc_clients.h"
+#include "core/object_table.h"
+#include "core/task_executor.h"
+#include "core/task_submitter.h"
+#include "halo/internal/runtime.h"
+#include "node/gcs_node_client.h"
+
+namespace halo::core {
+
+struct CoreWorkerOptions {
+  bool is_driver = true;
+  std::string gcs_address;
+  std::string node_address;  // the local node agent
+  std::string node_id;
+  uint32_t job_id = 0;        // drivers: assigned by the GCS at Start
+  std::string worker_id;      // workers: given by the node agent
+  std::string entrypoint;     // drivers: the command line, shown by `halo list jobs`
+  std::string executable_path;
+  std::string executable_sha256;
+  std::string driver_address;  // workers: where the job's driver serves
+  Settings settings;
+};
+
+class CoreWorkerServiceImpl;
+
+class CoreWorker : public internal::Runtime {
+ public:
+  // Serves, registers (job or worker), and starts following node deaths. Errors name what failed.
+  static StatusOr<std::unique_ptr<CoreWorker>> Start(CoreWorkerOptions options);
+  ~CoreWorker() override;
+
+  std::string SubmitTask(const std::string& function_name, std::vector<internal::TaskArgument> args,
+                         const internal::TaskOptions& options) override;
+  std::string Put(std::string value) override;
+  std::vector<internal::ObjectResult> Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) override;
+  std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) override;
+  void AddLocalReference(const std::string& object_id) override;
+  void RemoveLocalReference(const std::string& object_id) override;
+
+  // Workers: runs pushed tasks on this thread until the process ends.
+  void RunTasks();
+  // Drivers: marks the job finished; both: fails unfinished work and stops serving.
+  void Shutdown();
+
+  const std::string& address() const { return address_; }
+  uint32_t job_id() const { return options_.job_id; }
+  ObjectTable& objects() { return objects_; }
+
+ private:
+  explicit CoreWorker(CoreWorkerOptions options);
+  Status Serve();
+  Status RegisterDriver();
+  Status RegisterWorker();
+  Status ChooseNode();
+  void FollowNodeEvents();
+  std::string NewObjectId();
+
+  CoreWorkerOptions options_;
+  AsioExecutor executor_;
+  SystemClock clock_;
+  ObjectTable objects_;
+  std::unique_ptr<CoreRpcClients> clients_;
+  std::unique_ptr<TaskSubmitter> submitter_;
+  std::unique_ptr<TaskExecutor> task_executor_;
+  std::unique_ptr<CoreWorkerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<node::GcsNodeClient> gcs_events_;
+  std::string events_incarnation_;
+  uint64_t events_after_ = 0;
+  std::string address_;
+  std::string id_prefix_;
+  std::atomic<uint64_t> next_object_ = 1;
+  std::atomic<bool> shut_down_ = false;
+};
+
+}  // namespace halo::core

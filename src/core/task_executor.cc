@@ -1,0 +1,104 @@
+#include "core/task_executor.h"
+
+#include <cxxabi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include "halo/internal/function_registry.h"
+
+namespace halo::core {
+namespace {
+
+std::string CurrentExceptionTypeName() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  if (type == nullptr) return "unknown";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(type->name(), nullptr, nullptr, &status),
+                                                    std::free);
+  return status == 0 && demangled ? std::string(demangled.get()) : std::string(type->name());
+}
+
+rpc::TaskResult Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::string type_name, std::string message,
+                        const std::string& where) {
+  rpc::TaskResult result;
+  result.set_task_id(spec.task_id());
+  result.set_failed(true);
+  result.mutable_error()->set_kind(kind);
+  result.mutable_error()->set_type_name(std::move(type_name));
+  result.mutable_error()->set_message(std::move(message));
+  result.mutable_error()->set_where(where);
+  return result;
+}
+
+}  // namespace
+
+rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::string& where) {
+  const internal::Invoker* invoker = internal::FindInvoker(spec.function_name());
+  if (invoker == nullptr) {
+    return Failure(spec, rpc::TASK_UNSCHEDULABLE, "", "function '" + spec.function_name() +
+                   "' is not registered with HALO_REMOTE in the worker's executable", where);
+  }
+  std::vector<std::string_view> args;
+  args.reserve(spec.args_size());
+  for (const auto& arg : spec.args()) {
+    if (!arg.has_ref()) {
+      args.emplace_back(arg.value());
+      continue;
+    }
+    return Failure(spec, rpc::TASK_UNSCHEDULABLE, "",
+                   "argument object " + arg.ref().object_id() + " reached the worker unresolved", where);
+  }
+  try {
+    rpc::TaskResult result;
+    result.set_task_id(spec.task_id());
+    result.set_value((*invoker)(args));
+    return result;
+  } catch (const std::exception& error) {
+    return Failure(spec, rpc::TASK_EXCEPTION, CurrentExceptionTypeName(), error.what(), where);
+  } catch (...) {
+    return Failure(spec, rpc::TASK_EXCEPTION, CurrentExceptionTypeName(), "a non-standard exception was thrown",
+                   where);
+  }
+}
+
+void TaskExecutor::Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply,
+                           std::function<void()> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(Work{request, reply, std::move(done)});
+  }
+  changed_.notify_one();
+}
+
+void TaskExecutor::Run() {
+  for (;;) {
+    Work work;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
+      if (stopped_) return;
+      work = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto& spec : work.request->tasks()) *work.reply->add_results() = Execute(spec, where_);
+    work.reply->set_run_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+    work.done();
+  }
+}
+
+void TaskExecutor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+}
+
+}  // namespace halo::core

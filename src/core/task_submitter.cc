@@ -1,0 +1,392 @@
+#include "core/task_submitter.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace halo::core {
+namespace {
+
+// A batch should keep a worker busy about this long: many tiny tasks share one call, long ones go one by one
+// so that every leased worker gets some.
+constexpr double kTargetBatchUs = 2000;
+
+}  // namespace
+
+std::string ShapeKey(const std::map<std::string, double>& resources) {
+  std::string key;
+  for (const auto& [name, amount] : resources) {
+    if (!key.empty()) key += ",";
+    absl::StrAppend(&key, name, "=", amount);
+  }
+  return key;
+}
+
+internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind) {
+  using Kind = internal::ErrorInfo::Kind;
+  switch (kind) {
+    case rpc::TASK_EXCEPTION: return Kind::kTaskException;
+    case rpc::WORKER_CRASHED: return Kind::kWorkerCrashed;
+    case rpc::NODE_DIED: return Kind::kNodeDied;
+    case rpc::OBJECT_LOST: return Kind::kObjectLost;
+    case rpc::OWNER_DIED: return Kind::kOwnerDied;
+    case rpc::RECONSTRUCTION_FAILED: return Kind::kReconstructionFailed;
+    case rpc::TASK_UNSCHEDULABLE: return Kind::kTaskUnschedulable;
+    default: return Kind::kRuntime;
+  }
+}
+
+TaskSubmitter::TaskSubmitter(Executor& executor, Clock& clock, ObjectTable& objects, CoreRpcClients& clients,
+                             SubmitterSettings settings)
+    : executor_(executor),
+      clock_(clock),
+      objects_(objects),
+      clients_(clients),
+      settings_(std::move(settings)),
+      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms) {}
+
+size_t TaskSubmitter::leases() const {
+  size_t count = 0;
+  for (const auto& [key, shape] : shapes_) count += shape.leases.size();
+  return count;
+}
+
+void TaskSubmitter::Submit(rpc::TaskSpec spec) {
+  std::vector<std::pair<int, std::string>> refs;
+  for (int i = 0; i < spec.args_size(); ++i) {
+    if (spec.args(i).has_ref()) refs.emplace_back(i, spec.args(i).ref().object_id());
+  }
+  if (refs.empty()) {
+    Enqueue(std::move(spec));
+    return;
+  }
+  const std::string task_id = spec.task_id();
+  Resolving& resolving = resolving_[task_id];
+  resolving.spec = std::move(spec);
+  resolving.unresolved = static_cast<int>(refs.size());
+  for (const auto& [index, object_id] : refs) {
+    objects_.WhenComplete(object_id, [this, task_id, index = index](const ObjectResult& result) {
+      executor_.Post([this, task_id, index, result] { OnArgumentReady(task_id, index, result); });
+    });
+  }
+}
+
+void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const ObjectResult& result) {
+  auto it = resolving_.find(task_id);
+  if (it == resolving_.end()) return;
+  Resolving& resolving = it->second;
+  rpc::TaskArg* arg = resolving.spec.mutable_args(index);
+  const std::string object_id = arg->ref().object_id();
+  if (result.error) {
+    if (!resolving.failed) resolving.failed = result.error;
+  } else {
+    arg->set_value(*result.value);  // replaces the ref
+  }
+  objects_.RemoveReference(object_id);
+  if (--resolving.unresolved > 0) return;
+  rpc::TaskSpec spec = std::move(resolving.spec);
+  std::optional<internal::ErrorInfo> failed = std::move(resolving.failed);
+  resolving_.erase(it);
+  if (failed) {
+    // A failed dependency fails the task the same way, so Get names the root cause.
+    objects_.Fail(spec.task_id(), *failed);
+    return;
+  }
+  Enqueue(std::move(spec));
+}
+
+void TaskSubmitter::Enqueue(rpc::TaskSpec spec) {
+  std::map<std::string, double> resources(spec.resources().begin(), spec.resources().end());
+  const std::string key = ShapeKey(resources);
+  Shape& shape = shapes_[key];
+  if (shape.key.empty()) {
+    shape.key = key;
+    shape.resources = std::move(resources);
+  }
+  shape.queue.push_back(std::move(spec));
+  Pump(shape);
+}
+
+int64_t TaskSubmitter::BatchSize(const Shape& shape) const {
+  if (shape.task_us_estimate < 0) return 1;
+  const double fit = kTargetBatchUs / std::max(shape.task_us_estimate, 1.0);
+  return std::clamp<int64_t>(static_cast<int64_t>(fit), 1, settings_.batch_max);
+}
+
+void TaskSubmitter::Pump(Shape& shape) {
+  const int64_t batch_size = BatchSize(shape);
+  // Long tasks go one call at a time per worker, so queued work stays free for workers that finish first.
+  const int64_t in_flight_max = batch_size > 1 ? settings_.batches_in_flight_max : 1;
+  for (auto& [lease_id, lease] : shape.leases) {
+    while (!shape.queue.empty() && lease.batches_in_flight < in_flight_max) SendBatch(shape, lease);
+  }
+  // Ask for more workers while queued work exceeds what outstanding requests could take.
+  const int64_t wanted = std::min<int64_t>(static_cast<int64_t>(shape.queue.size()),
+                                           settings_.lease_requests_in_flight_max);
+  while (shape.lease_requests_in_flight < wanted && !shape.retry_scheduled) {
+    RequestLease(shape, settings_.local_node_address, /*spilled=*/false);
+  }
+  // Idle leases go back to their node after lease_idle_ms.
+  std::vector<std::string> to_return;
+  for (auto& [lease_id, lease] : shape.leases) {
+    if (lease.batches_in_flight > 0 || !shape.queue.empty() || lease.idle_timer) continue;
+    if (settings_.lease_idle_ms == 0) {
+      to_return.push_back(lease_id);
+      continue;
+    }
+    lease.idle_timer = executor_.RunAfter(settings_.lease_idle_ms, [this, key = shape.key, id = lease_id] {
+      auto shape_it = shapes_.find(key);
+      if (shape_it == shapes_.end()) return;
+      auto lease_it = shape_it->second.leases.find(id);
+      if (lease_it == shape_it->second.leases.end()) return;
+      lease_it->second.idle_timer.reset();
+      if (lease_it->second.batches_in_flight == 0 && shape_it->second.queue.empty()) {
+        DropLease(shape_it->second, id, /*worker_failed=*/false);
+      }
+    });
+  }
+  for (const auto& id : to_return) DropLease(shape, id, false);
+}
+
+void TaskSubmitter::SendBatch(Shape& shape, Lease& lease) {
+  if (lease.idle_timer) {
+    executor_.Cancel(*lease.idle_timer);
+    lease.idle_timer.reset();
+  }
+  const int64_t size = BatchSize(shape);
+  const uint64_t batch_id = next_batch_id_++;
+  Batch& batch = batches_[batch_id];
+  batch.shape_key = shape.key;
+  batch.lease_id = lease.id;
+  rpc::PushTasksRequest request;
+  request.set_lease_id(lease.id);
+  while (!shape.queue.empty() && static_cast<int64_t>(batch.tasks.size()) < size) {
+    *request.add_tasks() = shape.queue.front();
+    batch.tasks.push_back(std::move(shape.queue.front()));
+    shape.queue.pop_front();
+  }
+  lease.batches_in_flight += 1;
+  clients_.PushTasks(lease.worker_address, std::move(request),
+                     [this, batch_id](StatusOr<rpc::PushTasksReply> reply) { OnPushed(batch_id, std::move(reply)); });
+}
+
+void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> reply) {
+  auto batch_it = batches_.find(batch_id);
+  if (batch_it == batches_.end()) return;  // already failed over (its node died)
+  auto shape_it = shapes_.find(batch_it->second.shape_key);
+  Shape& shape = shape_it->second;
+  auto lease_it = shape.leases.find(batch_it->second.lease_id);
+  if (!reply.ok() || reply->results_size() != static_cast<int>(batch_it->second.tasks.size())) {
+    if (lease_it == shape.leases.end()) {
+      FailBatch(batch_id, rpc::WORKER_CRASHED, "the worker's lease ended");
+      return;
+    }
+    // The worker (or its node) is gone or broken: ask its node which, then retry or fail its tasks.
+    Lease lease = lease_it->second;
+    DropLease(shape, lease.id, /*worker_failed=*/true);
+    const std::string call_error = reply.ok() ? "malformed reply" : std::string(reply.status().message());
+    clients_.GetWorkerExit(
+        lease.node_address, lease.worker_id, settings_.rpc_timeout_ms,
+        [this, batch_id, lease, call_error](StatusOr<rpc::GetWorkerExitReply> exit) {
+          if (!exit.ok()) {
+            FailBatch(batch_id, rpc::NODE_DIED,
+                      absl::StrCat("node ", lease.node_id, " at ", lease.node_address, " is unreachable (",
+                                   exit.status().message(), ")"));
+          } else {
+            FailBatch(batch_id, rpc::WORKER_CRASHED,
+                      absl::StrCat("worker ", lease.worker_id, " on node ", lease.node_id, " died",
+                                   exit->exited() ? absl::StrCat(" (", exit->description(), ")")
+                                                  : absl::StrCat(" (its call failed: ", call_error, ")")));
+          }
+        });
+    return;
+  }
+  Batch batch = std::move(batch_it->second);
+  batches_.erase(batch_it);
+  if (lease_it != shape.leases.end()) lease_it->second.batches_in_flight -= 1;
+  const double per_task = static_cast<double>(reply->run_us()) / std::max<size_t>(batch.tasks.size(), 1);
+  shape.task_us_estimate = shape.task_us_estimate < 0 ? per_task : 0.8 * shape.task_us_estimate + 0.2 * per_task;
+  for (size_t i = 0; i < batch.tasks.size(); ++i) {
+    const rpc::TaskResult& result = reply->results(static_cast<int>(i));
+    rpc::TaskSpec& spec = batch.tasks[i];
+    if (result.failed() && result.error().kind() == rpc::TASK_EXCEPTION && spec.retry_exceptions() &&
+        (spec.max_retries() < 0 || spec.attempt() < spec.max_retries())) {
+      RetryOrFail(shape, std::move(spec), rpc::TASK_EXCEPTION, result.error().message(), result.error().where());
+      continue;
+    }
+    Finish(spec, result);
+  }
+  Pump(shape);
+}
+
+void TaskSubmitter::FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message) {
+  auto batch_it = batches_.find(batch_id);
+  if (batch_it == batches_.end()) return;
+  Batch batch = std::move(batch_it->second);
+  batches_.erase(batch_it);
+  Shape& shape = shapes_[batch.shape_key];
+  auto lease_it = shape.leases.find(batch.lease_id);
+  if (lease_it != shape.leases.end()) lease_it->second.batches_in_flight -= 1;
+  SPDLOG_WARN("{} task(s) failed: {}", batch.tasks.size(), message);
+  // Requeue in the original order, ahead of newer work.
+  for (auto it = batch.tasks.rbegin(); it != batch.tasks.rend(); ++it) {
+    RetryOrFail(shape, std::move(*it), kind, message, "");
+  }
+  Pump(shape);
+}
+
+void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind kind, const std::string& message,
+                                const std::string& where) {
+  if (spec.max_retries() < 0 || spec.attempt() < spec.max_retries()) {
+    spec.set_attempt(spec.attempt() + 1);
+    retries_ += 1;
+    shape.queue.push_front(std::move(spec));
+    return;
+  }
+  rpc::TaskResult result;
+  result.set_task_id(spec.task_id());
+  result.set_failed(true);
+  result.mutable_error()->set_kind(kind);
+  std::string detail = message;
+  if (kind != rpc::TASK_EXCEPTION) {
+    detail = absl::StrCat(message, "; task ", spec.name().empty() ? spec.function_name() : spec.name(), " ran ",
+                          spec.attempt() + 1, " time(s), max_retries=", spec.max_retries());
+  }
+  result.mutable_error()->set_message(detail);
+  result.mutable_error()->set_where(where);
+  Finish(spec, result);
+}
+
+void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result) {
+  if (!result.failed()) {
+    objects_.Complete(spec.task_id(), std::make_shared<const std::string>(result.value()));
+    return;
+  }
+  internal::ErrorInfo error;
+  error.kind = ToErrorKind(result.error().kind());
+  error.type_name = result.error().type_name();
+  error.message = result.error().message();
+  error.where = result.error().where();
+  objects_.Fail(spec.task_id(), std::move(error));
+}
+
+void TaskSubmitter::RequestLease(Shape& shape, const std::string& node_address, bool spilled) {
+  rpc::RequestWorkerLeaseRequest request;
+  request.set_job_id(settings_.job_id);
+  request.set_executable_sha256(settings_.executable_sha256);
+  request.set_driver_address(settings_.driver_address);
+  for (const auto& [name, amount] : shape.resources) (*request.mutable_resources())[name] = amount;
+  request.set_spilled(spilled);
+  shape.lease_requests_in_flight += 1;
+  clients_.RequestWorkerLease(node_address, request,
+                              [this, key = shape.key, node_address](StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+                                OnLeaseReply(key, node_address, std::move(reply));
+                              });
+}
+
+void TaskSubmitter::OnLeaseReply(const std::string& shape_key, const std::string& node_address,
+                                 StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+  Shape& shape = shapes_[shape_key];
+  if (!reply.ok()) {
+    shape.lease_requests_in_flight -= 1;
+    if (node_address != settings_.local_node_address) {
+      Pump(shape);  // the node we were sent to is gone: start over at our own
+      return;
+    }
+    const int64_t now = clock_.MonotonicMs();
+    if (!shape.node_unreachable_since_ms) shape.node_unreachable_since_ms = now;
+    if (now - *shape.node_unreachable_since_ms >= settings_.node_unreachable_timeout_ms) {
+      FailQueued(shape, internal::ErrorInfo::Kind::kNodeDied,
+                 absl::StrCat("the local node agent at ", node_address, " has been unreachable for ",
+                              now - *shape.node_unreachable_since_ms, " ms: ", reply.status().message()));
+      shape.node_unreachable_since_ms.reset();
+      return;
+    }
+    if (!shape.retry_scheduled) {
+      shape.retry_scheduled = true;
+      executor_.RunAfter(backoff_.NextDelayMs(), [this, shape_key] {
+        Shape& retry_shape = shapes_[shape_key];
+        retry_shape.retry_scheduled = false;
+        Pump(retry_shape);
+      });
+    }
+    return;
+  }
+  shape.node_unreachable_since_ms.reset();
+  backoff_.Reset();
+  if (!reply->spillback_address().empty()) {
+    shape.lease_requests_in_flight -= 1;
+    if (shape.queue.empty()) return;
+    RequestLease(shape, reply->spillback_address(), /*spilled=*/true);
+    return;
+  }
+  shape.lease_requests_in_flight -= 1;
+  if (!reply->granted()) {
+    FailQueued(shape, internal::ErrorInfo::Kind::kTaskUnschedulable, reply->error());
+    return;
+  }
+  Lease& lease = shape.leases[reply->lease_id()];
+  lease.id = reply->lease_id();
+  lease.worker_id = reply->worker_id();
+  lease.worker_address = reply->worker_address();
+  lease.node_address = node_address;
+  lease.node_id = reply->node_id();
+  Pump(shape);
+}
+
+void TaskSubmitter::DropLease(Shape& shape, const std::string& lease_id, bool worker_failed) {
+  auto it = shape.leases.find(lease_id);
+  if (it == shape.leases.end()) return;
+  if (it->second.idle_timer) executor_.Cancel(*it->second.idle_timer);
+  clients_.ReturnWorker(it->second.node_address, lease_id, worker_failed);
+  shape.leases.erase(it);
+}
+
+void TaskSubmitter::FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, const std::string& message) {
+  std::deque<rpc::TaskSpec> queue;
+  queue.swap(shape.queue);
+  for (const auto& spec : queue) objects_.Fail(spec.task_id(), internal::ErrorInfo{kind, "", message, ""});
+}
+
+void TaskSubmitter::OnNodeDead(const std::string& node_id) {
+  std::vector<uint64_t> doomed;
+  for (auto& [key, shape] : shapes_) {
+    std::vector<std::string> leases;
+    for (const auto& [id, lease] : shape.leases) {
+      if (lease.node_id == node_id) leases.push_back(id);
+    }
+    for (const auto& id : leases) {
+      for (const auto& [batch_id, batch] : batches_) {
+        if (batch.lease_id == id) doomed.push_back(batch_id);
+      }
+      shape.leases.erase(id);  // its node is gone: nothing to return
+    }
+  }
+  for (uint64_t batch_id : doomed) {
+    FailBatch(batch_id, rpc::NODE_DIED, absl::StrCat("node ", node_id, " died"));
+  }
+}
+
+void TaskSubmitter::FailAll(const std::string& why) {
+  for (auto& [key, shape] : shapes_) {
+    FailQueued(shape, internal::ErrorInfo::Kind::kRuntime, why);
+    for (auto& [id, lease] : shape.leases) {
+      if (lease.idle_timer) executor_.Cancel(*lease.idle_timer);
+      clients_.ReturnWorker(lease.node_address, id, false);
+    }
+    shape.leases.clear();
+  }
+  for (auto& [batch_id, batch] : batches_) {
+    for (const auto& spec : batch.tasks) {
+      objects_.Fail(spec.task_id(), internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "", why, ""});
+    }
+  }
+  batches_.clear();
+  for (auto& [task_id, resolving] : resolving_) {
+    objects_.Fail(task_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "", why, ""});
+  }
+  resolving_.clear();
+}
+
+}  // namespace halo::core

@@ -1,0 +1,121 @@
+// Runs an owner's tasks: waits for each task's argument objects and inlines their values, leases workers from
+// the local node agent (following spillback to other nodes), pushes tasks to leased workers in batches sized
+// to the task duration, and records each result in the ObjectTable exactly once. A task whose worker or node
+// dies is retried while max_retries allows; an exception from the task's own code only if retry_exceptions.
+// Leases are reused while work of the same resource shape remains and returned after lease_idle_ms idle.
+// Event-driven on one executor; time, peers and the object table are handed in.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/backoff.h"
+#include "common/executor.h"
+#include "core/core_rpc_clients.h"
+#include "core/object_table.h"
+#include "proto/core.pb.h"
+
+namespace halo::core {
+
+struct SubmitterSettings {
+  std::string local_node_address;
+  uint32_t job_id = 0;
+  std::string executable_sha256;
+  std::string driver_address;
+  int64_t batch_max = 200;
+  int64_t batches_in_flight_max = 2;
+  int64_t lease_requests_in_flight_max = 8;
+  int64_t lease_idle_ms = 100;
+  int64_t node_unreachable_timeout_ms = 10000;
+  int64_t retry_initial_ms = 100;
+  int64_t retry_max_ms = 2000;
+  int64_t rpc_timeout_ms = 10000;
+};
+
+class TaskSubmitter {
+ public:
+  TaskSubmitter(Executor& executor, Clock& clock, ObjectTable& objects, CoreRpcClients& clients,
+                SubmitterSettings settings);
+
+  // The task's return object (named by its task id) must already be pending in the table, and the caller must
+  // hold one table reference per ref argument; the submitter releases those once it has the values.
+  void Submit(rpc::TaskSpec spec);
+  // The GCS declared the node dead: tasks running there fail over now rather than wait for their calls.
+  void OnNodeDead(const std::string& node_id);
+  // Fails every task not yet finished (shutdown).
+  void FailAll(const std::string& why);
+
+  size_t leases() const;
+  int64_t retries() const { return retries_; }
+
+ private:
+  struct Lease {
+    std::string id;
+    std::string worker_id;
+    std::string worker_address;
+    std::string node_address;
+    std::string node_id;
+    int batches_in_flight = 0;
+    std::optional<TimerId> idle_timer;
+  };
+  struct Shape {
+    std::string key;
+    std::map<std::string, double> resources;
+    std::deque<rpc::TaskSpec> queue;
+    std::map<std::string, Lease> leases;  // by lease id
+    int lease_requests_in_flight = 0;
+    std::optional<int64_t> node_unreachable_since_ms;
+    double task_us_estimate = -1;  // running mean of one task's run time; <0: unknown yet
+    bool retry_scheduled = false;
+  };
+  struct Batch {
+    std::string shape_key;
+    std::string lease_id;
+    std::vector<rpc::TaskSpec> tasks;
+  };
+  struct Resolving {
+    rpc::TaskSpec spec;
+    int unresolved = 0;
+    std::optional<internal::ErrorInfo> failed;
+  };
+
+  void OnArgumentReady(const std::string& task_id, int index, const ObjectResult& result);
+  void Enqueue(rpc::TaskSpec spec);
+  void Pump(Shape& shape);
+  int64_t BatchSize(const Shape& shape) const;
+  void SendBatch(Shape& shape, Lease& lease);
+  void OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> reply);
+  void FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message);
+  void RequestLease(Shape& shape, const std::string& node_address, bool spilled);
+  void OnLeaseReply(const std::string& shape_key, const std::string& node_address,
+                    StatusOr<rpc::RequestWorkerLeaseReply> reply);
+  void DropLease(Shape& shape, const std::string& lease_id, bool worker_failed);
+  void RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind kind, const std::string& message,
+                   const std::string& where);
+  void Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result);
+  void FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, const std::string& message);
+
+  Executor& executor_;
+  Clock& clock_;
+  ObjectTable& objects_;
+  CoreRpcClients& clients_;
+  SubmitterSettings settings_;
+  ExponentialBackoff backoff_;
+  std::map<std::string, Shape> shapes_;
+  std::unordered_map<std::string, Resolving> resolving_;
+  std::unordered_map<uint64_t, Batch> batches_;
+  uint64_t next_batch_id_ = 1;
+  int64_t retries_ = 0;
+};
+
+// "CPU=1,GPU=0.5": the canonical key of a resource shape.
+std::string ShapeKey(const std::map<std::string, double>& resources);
+internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind);
+
+}  // namespace halo::core

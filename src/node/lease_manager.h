@@ -1,0 +1,149 @@
+// A node's workers and the leases on them. Owners ask for a worker with some resources; the manager grants a
+// worker of the owner's job when the resources are free here, redirects (spillback) to another live node that
+// could run it when this one is busy or too small, or holds the request until resources free up. Workers are
+// started from the job's executable (fetched once per node), prestarted on a job's first request, reused
+// across leases, and killed when a lessee reports them failed. A worker that exits frees its lease; the exit
+// is remembered so owners can ask why their call failed.
+// Event-driven on one executor; time, randomness, process launching and executables are handed in.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/executor.h"
+#include "common/random.h"
+#include "node/worker_launcher.h"
+#include "proto/node.pb.h"
+
+namespace halo::node {
+
+struct LeaseManagerSettings {
+  std::string node_id;
+  std::string node_address;
+  std::string gcs_address;
+  std::map<std::string, double> resources;  // what this node offers
+  int64_t workers_prestart = 1;
+  int64_t workers_max = 64;
+  int64_t worker_start_timeout_ms = 30000;
+  int64_t worker_idle_timeout_ms = 60000;
+  int64_t worker_start_failures_max = 3;     // consecutive, per job: then waiting requests fail
+  size_t worker_exits_remembered = 10000;
+};
+
+class LeaseManager {
+ public:
+  using ReplyFn = std::function<void(const rpc::RequestWorkerLeaseReply&)>;
+
+  LeaseManager(Executor& executor, Clock& clock, RandomSource& random, WorkerLauncher& launcher,
+               ExecutableStore& executables, LeaseManagerSettings settings);
+
+  // Returns a request id (for CancelRequest). reply runs exactly once unless cancelled.
+  uint64_t RequestLease(const rpc::RequestWorkerLeaseRequest& request, ReplyFn reply);
+  // The requester went away. True if the request was still waiting (its reply will never run).
+  bool CancelRequest(uint64_t request_id);
+  void ReturnWorker(const std::string& lease_id, bool worker_failed);
+  // A worker process announced itself. False if it is not one this manager started (it should exit).
+  bool RegisterWorker(const std::string& worker_id, const std::string& address, int pid);
+  // The process exited (reaped by the agent).
+  void OnWorkerExited(int pid, const std::string& description);
+  // nullopt if the worker is unknown; "" if it is still running; else how it exited.
+  std::optional<std::string> WorkerExit(const std::string& worker_id) const;
+  // From the node agent's poll answers: which other nodes exist, what they offer, which are alive.
+  void OnClusterUpdate(const rpc::PollNodeEventsReply& reply);
+  // A draining node takes no new leases; waiting requests are redirected or refused.
+  void SetDraining(bool draining);
+  // Known once the agent's server listens; before any request.
+  void SetNodeAddress(const std::string& address) { settings_.node_address = address; }
+  // Kills every worker (the agent is stopping).
+  void Shutdown();
+
+  bool Idle() const { return leases_.empty(); }
+  const std::map<std::string, double>& available() const { return available_; }
+  size_t num_workers() const { return workers_.size(); }
+  size_t num_leases() const { return leases_.size(); }
+  size_t num_waiting() const { return waiting_.size(); }
+  // Called after the last lease ends (a draining node then leaves).
+  void SetIdleListener(std::function<void()> listener) { on_idle_ = std::move(listener); }
+
+ private:
+  enum class WorkerState { kStarting, kIdle, kLeased };
+  struct Worker {
+    std::string id;
+    uint32_t job_id = 0;
+    int pid = 0;
+    std::string address;
+    WorkerState state = WorkerState::kStarting;
+    std::optional<TimerId> timer;  // start deadline, or idle timeout
+  };
+  struct Request {
+    uint64_t id = 0;
+    rpc::RequestWorkerLeaseRequest request;
+    ReplyFn reply;
+    bool reserved = false;  // resources set aside; waiting for a worker
+  };
+  struct Job {
+    std::string executable;  // local path once fetched
+    std::string executable_sha256;
+    std::string driver_address;
+    bool fetching = false;
+    std::string fetch_error;
+    int64_t start_failures = 0;
+    std::string last_start_failure;
+    bool prestarted = false;
+  };
+  struct Lease {
+    std::string worker_id;
+    std::map<std::string, double> resources;
+  };
+  struct PeerNode {
+    std::string address;
+    std::map<std::string, double> resources;
+  };
+
+  void Dispatch();
+  // True when the request was answered (granted, redirected or refused).
+  bool TryServe(Request& request);
+  bool Fits(const std::map<std::string, double>& need, const std::map<std::string, double>& have) const;
+  std::optional<std::string> SpillbackTarget(const std::map<std::string, double>& need);
+  void Grant(Request& request, Worker& worker);
+  void Refuse(Request& request, const std::string& why);
+  void Release(const std::map<std::string, double>& resources);
+  void StartWorkers(uint32_t job_id, int64_t count);
+  void EnsureExecutable(uint32_t job_id, const rpc::RequestWorkerLeaseRequest& request);
+  void OnWorkerStartTimeout(const std::string& worker_id);
+  void RemoveWorker(const std::string& worker_id, const std::string& description);
+  void MakeIdle(Worker& worker);
+  void RememberExit(const std::string& worker_id, const std::string& description);
+  Worker* FindIdle(uint32_t job_id);
+  int64_t StartingFor(uint32_t job_id) const;
+  int64_t ReservedWaitingFor(uint32_t job_id) const;
+
+  Executor& executor_;
+  Clock& clock_;
+  RandomSource& random_;
+  WorkerLauncher& launcher_;
+  ExecutableStore& executables_;
+  LeaseManagerSettings settings_;
+  std::map<std::string, double> available_;
+  std::unordered_map<std::string, Worker> workers_;
+  std::unordered_map<int, std::string> worker_by_pid_;
+  std::map<uint32_t, Job> jobs_;
+  std::deque<Request> waiting_;
+  std::unordered_map<std::string, Lease> leases_;
+  std::map<std::string, PeerNode> peers_;  // other ALIVE nodes
+  size_t spill_cursor_ = 0;
+  std::unordered_map<std::string, std::string> exits_;
+  std::deque<std::string> exit_order_;
+  uint64_t next_request_id_ = 1;
+  bool draining_ = false;
+  bool dispatching_ = false;
+  std::function<void()> on_idle_;
+};
+
+}  // namespace halo::node

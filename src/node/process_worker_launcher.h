@@ -1,0 +1,43 @@
+// The production WorkerLauncher and ExecutableStore: worker processes that die with their node agent and log
+// to the session, and executables fetched from drivers over gRPC into a content-addressed cache.
+#pragma once
+
+#include <string>
+
+#include "common/executor.h"
+#include "node/worker_launcher.h"
+
+namespace halo::node {
+
+class ProcessWorkerLauncher : public WorkerLauncher {
+ public:
+  explicit ProcessWorkerLauncher(std::string log_dir) : log_dir_(std::move(log_dir)) {}
+  StatusOr<int> Start(const std::string& executable, const std::map<std::string, std::string>& env,
+                      const std::string& worker_id) override;
+  void Kill(int pid) override;
+
+ private:
+  std::string log_dir_;
+};
+
+// Keeps <cache_dir>/<sha256>; a fetch streams the file from the driver, checks its SHA-256, and renames it
+// into place. Fetches run on their own thread; results are posted to the executor.
+class GrpcExecutableStore : public ExecutableStore {
+ public:
+  GrpcExecutableStore(Executor& executor, std::string cache_dir, int64_t timeout_ms)
+      : executor_(executor), cache_dir_(std::move(cache_dir)), timeout_ms_(timeout_ms) {}
+  void Fetch(const std::string& sha256, const std::string& driver_address,
+             std::function<void(StatusOr<std::string>)> done) override;
+
+ private:
+  StatusOr<std::string> FetchNow(const std::string& sha256, const std::string& driver_address);
+
+  Executor& executor_;
+  std::string cache_dir_;
+  int64_t timeout_ms_;
+};
+
+// "exit code 3", "killed by signal 9 (Killed)": a waitpid status for people.
+std::string DescribeExit(int wait_status);
+
+}  // namespace halo::node

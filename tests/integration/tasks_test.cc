@@ -1,0 +1,242 @@
+// Tasks and objects on a real cluster: a head and two node agents on loopback, this test process as the
+// driver. Workers are this same executable, started by the node agents in worker mode (see main below).
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/process.h"
+#include "halo/halo.h"
+#include "integration/head_fixture.h"
+#include "integration/node_fixture.h"
+
+namespace {
+
+int Square(int x) { return x * x; }
+int Add(int a, int b) { return a + b; }
+int64_t SumAll(std::vector<int> values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }
+int Increment(int x) { return x + 1; }
+std::string Greet(std::string name) { return "hello " + name; }
+
+struct Point {
+  double x = 0;
+  double y = 0;
+  MSGPACK_DEFINE(x, y);
+};
+Point Scale(Point p, double factor) { return Point{p.x * factor, p.y * factor}; }
+
+// Submits tasks from inside a task: the worker owns them.
+int SumOfSquares(int n) {
+  std::vector<halo::ObjectRef<int>> refs;
+  for (int i = 1; i <= n; ++i) refs.push_back(halo::Task(Square).Remote(i));
+  int total = 0;
+  for (const auto& value : halo::Get(refs)) total += *value;
+  return total;
+}
+
+// Appends a line to path on every run, then throws.
+int AlwaysThrows(std::string path) {
+  std::ofstream(path, std::ios::app) << "run\n";
+  throw std::out_of_range("index 7 is past the end");
+}
+
+// Records its pid in path, then waits to be killed (at most 60 s).
+int WaitToBeKilled(std::string path, int value) {
+  const std::string marker = path + ".done";
+  if (access(marker.c_str(), F_OK) == 0) return value;  // a retry after the kill
+  std::ofstream(marker) << "";
+  (void)halo::WriteFileAtomically(path, std::to_string(getpid()) + "\n");
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+  return -1;
+}
+
+int SleepMs(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
+int Pid() { return getpid(); }
+
+HALO_REMOTE(Square, Add, SumAll, Increment, Greet, Scale, SumOfSquares, AlwaysThrows, WaitToBeKilled, SleepMs, Pid);
+
+std::string ReadFileToStringOrEmpty(const std::string& path) {
+  auto text = halo::ReadFileToString(path);
+  return text.ok() ? *text : "";
+}
+
+using halo::testing::Head;
+using halo::testing::Node;
+
+// One cluster for the whole suite: a head and two more node agents, two CPUs each.
+class TasksTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    head_ = new Head({"--num-cpus", "2"});
+    auto started = head_->Start();
+    ASSERT_EQ(started.exit_code, 0) << started.output;
+    for (auto*& node : nodes_) {
+      node = new Node;
+      auto joined = node->Start(head_->address(), {"--num-cpus", "2"});
+      ASSERT_EQ(joined.exit_code, 0) << joined.output;
+    }
+    std::string address = head_->address();
+    std::string flag = "--address";
+    char program[] = "tasks_test";
+    char* argv[] = {program, flag.data(), address.data(), nullptr};
+    halo::Init(3, argv);
+  }
+  static void TearDownTestSuite() {
+    halo::Shutdown();
+    for (auto*& node : nodes_) delete node;
+    delete head_;
+  }
+  static Head* head_;
+  static Node* nodes_[2];
+  halo::testing::TempDir dir_;
+};
+Head* TasksTest::head_ = nullptr;
+Node* TasksTest::nodes_[2] = {nullptr, nullptr};
+
+TEST_F(TasksTest, OneTaskReturnsItsResult) {
+  EXPECT_EQ(*halo::Get(halo::Task(Square).Remote(7)), 49);
+  EXPECT_EQ(*halo::Get(halo::Task(Greet).Remote(std::string("halo"))), "hello halo");
+  Point scaled = *halo::Get(halo::Task(Scale).Remote(Point{1.5, -2}, 2.0));
+  EXPECT_DOUBLE_EQ(scaled.x, 3.0);
+  EXPECT_DOUBLE_EQ(scaled.y, -4.0);
+}
+
+TEST_F(TasksTest, FanOutThenFanIn) {
+  std::vector<halo::ObjectRef<int>> squares;
+  for (int i = 0; i < 100; ++i) squares.push_back(halo::Task(Square).Remote(i));
+  // Fan in by pairs through refs passed as arguments.
+  while (squares.size() > 1) {
+    std::vector<halo::ObjectRef<int>> next;
+    for (size_t i = 0; i + 1 < squares.size(); i += 2) next.push_back(halo::Task(Add).Remote(squares[i], squares[i + 1]));
+    if (squares.size() % 2 == 1) next.push_back(squares.back());
+    squares = std::move(next);
+  }
+  EXPECT_EQ(*halo::Get(squares[0]), 328350);  // sum of i^2 for i < 100
+}
+
+TEST_F(TasksTest, ChainOfTwentyDependentTasks) {
+  halo::ObjectRef<int> value = halo::Task(Increment).Remote(0);
+  for (int i = 1; i < 20; ++i) value = halo::Task(Increment).Remote(value);
+  EXPECT_EQ(*halo::Get(value), 20);
+}
+
+TEST_F(TasksTest, TasksSubmitTasks) {
+  EXPECT_EQ(*halo::Get(halo::Task(SumOfSquares).Remote(10)), 385);
+}
+
+TEST_F(TasksTest, TenThousandSmallTasks) {
+  std::vector<halo::ObjectRef<int>> refs;
+  refs.reserve(10000);
+  for (int i = 0; i < 10000; ++i) refs.push_back(halo::Task(Add).Remote(i, 1));
+  int64_t total = 0;
+  for (const auto& value : halo::Get(refs)) total += *value;
+  EXPECT_EQ(total, int64_t{10000} * 10001 / 2);
+}
+
+TEST_F(TasksTest, TasksRunOnEveryNode) {
+  // Long enough tasks that one node's two CPUs cannot take them all: the overflow spills to other nodes.
+  std::vector<halo::ObjectRef<int>> sleepers;
+  for (int i = 0; i < 12; ++i) sleepers.push_back(halo::Task(SleepMs).Remote(300));
+  std::vector<halo::ObjectRef<int>> pids;
+  for (int i = 0; i < 12; ++i) pids.push_back(halo::Task(Pid).Remote());
+  halo::Get(sleepers);
+  std::set<int> distinct;
+  for (const auto& pid : halo::Get(pids)) distinct.insert(*pid);
+  EXPECT_GE(distinct.size(), 3u) << "expected workers on more than one node";
+}
+
+TEST_F(TasksTest, PutValuesAreArguments) {
+  halo::ObjectRef<std::vector<int>> values = halo::Put(std::vector<int>{1, 2, 3, 4});
+  EXPECT_EQ(*halo::Get(halo::Task(SumAll).Remote(values)), 10);
+  EXPECT_EQ(halo::Get(values)->size(), 4u);
+}
+
+TEST_F(TasksTest, ExceptionReachesCallerAndIsNotRetried) {
+  const std::string runs = dir_.path() + "/runs";
+  auto ref = halo::Task(AlwaysThrows).SetMaxRetries(3).Remote(runs);
+  try {
+    halo::Get(ref);
+    FAIL() << "expected TaskException";
+  } catch (const halo::TaskException& error) {
+    EXPECT_EQ(error.type_name(), "std::out_of_range");
+    EXPECT_EQ(error.remote_message(), "index 7 is past the end");
+    EXPECT_NE(error.where().find("worker"), std::string::npos) << error.where();
+  }
+  EXPECT_EQ(ReadFileToStringOrEmpty(runs), "run\n");
+}
+
+TEST_F(TasksTest, ExceptionRetriedWhenAsked) {
+  const std::string runs = dir_.path() + "/runs";
+  auto ref = halo::Task(AlwaysThrows).SetMaxRetries(2).SetRetryExceptions(true).Remote(runs);
+  EXPECT_THROW(halo::Get(ref), halo::TaskException);
+  EXPECT_EQ(ReadFileToStringOrEmpty(runs), "run\nrun\nrun\n");
+}
+
+TEST_F(TasksTest, KilledWorkerIsRetried) {
+  const std::string pid_file = dir_.path() + "/pid";
+  auto ref = halo::Task(WaitToBeKilled).Remote(pid_file, 42);
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return !halo::ReadTrimmedFile(pid_file).empty(); },
+                                       std::chrono::seconds(30)));
+  ASSERT_EQ(kill(std::stoi(halo::ReadTrimmedFile(pid_file)), SIGKILL), 0);
+  EXPECT_EQ(*halo::Get(ref, std::chrono::seconds(60)), 42);
+}
+
+TEST_F(TasksTest, KilledWorkerWithoutRetriesIsWorkerCrashed) {
+  const std::string pid_file = dir_.path() + "/pid";
+  auto ref = halo::Task(WaitToBeKilled).SetMaxRetries(0).Remote(pid_file, 42);
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return !halo::ReadTrimmedFile(pid_file).empty(); },
+                                       std::chrono::seconds(30)));
+  ASSERT_EQ(kill(std::stoi(halo::ReadTrimmedFile(pid_file)), SIGKILL), 0);
+  try {
+    halo::Get(ref, std::chrono::seconds(60));
+    FAIL() << "expected WorkerCrashed";
+  } catch (const halo::WorkerCrashed& error) {
+    EXPECT_NE(std::string(error.what()).find("signal 9"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("max_retries=0"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(TasksTest, WaitAndTimeouts) {
+  auto slow = halo::Task(SleepMs).Remote(1500);
+  auto fast = halo::Task(SleepMs).Remote(1);
+  auto [ready, pending] = halo::Wait(std::vector<halo::ObjectRef<int>>{slow, fast}, 1, std::chrono::seconds(30));
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0], fast);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0], slow);
+  EXPECT_THROW(halo::Get(slow, std::chrono::milliseconds(10)), halo::GetTimeout);
+  EXPECT_EQ(*halo::Get(slow, std::chrono::seconds(30)), 1500);
+}
+
+TEST_F(TasksTest, ImpossibleResourcesAreUnschedulable) {
+  auto ref = halo::Task(Square).SetResources({{"GPU", 1}}).Remote(2);
+  try {
+    halo::Get(ref, std::chrono::seconds(30));
+    FAIL() << "expected TaskUnschedulable";
+  } catch (const halo::TaskUnschedulable& error) {
+    EXPECT_NE(std::string(error.what()).find("GPU"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(TasksTest, BadOptionsAreRefusedAtOnce) {
+  EXPECT_THROW(halo::Task(Square).SetMaxRetries(-2).Remote(1), halo::RuntimeError);
+  EXPECT_THROW(halo::Task(Square).SetResources({{"CPU", -1}}).Remote(1), halo::RuntimeError);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A node agent starts this executable as a worker: Init then serves tasks and never returns.
+  if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
