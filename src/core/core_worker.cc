@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <future>
+#include <thread>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/random.h"
+#include "node/node_services.h"
 #include "proto/core.grpc.pb.h"
+#include "proto/health.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/gcs_client.h"
@@ -183,6 +186,8 @@ Status CoreWorker::Serve() {
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
   builder.RegisterService(service_.get());
+  health_ = std::make_unique<node::HealthServiceImpl>();
+  builder.RegisterService(health_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
     return UnavailableError(absl::StrCat("cannot serve on ", options_.settings.host, ":0"));
@@ -327,7 +332,35 @@ std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, i
 void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }
 void CoreWorker::RemoveLocalReference(const std::string& object_id) { objects_.RemoveReference(object_id); }
 
-void CoreWorker::RunTasks() { task_executor_->Run(); }
+void CoreWorker::RunTasks() {
+  if (!options_.driver_address.empty()) {
+    std::thread([this] { WatchDriver(); }).detach();
+  }
+  task_executor_->Run();
+}
+
+void CoreWorker::WatchDriver() {
+  // A worker belongs to its job: once the driver is gone for good, the worker leaves (its node frees its lease).
+  constexpr int kFailuresToLeave = 3;
+  constexpr auto kPeriod = std::chrono::seconds(1);
+  auto channel = grpc::CreateChannel(options_.driver_address, grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  int failures = 0;
+  while (!shut_down_) {
+    grpc::ClientContext context;
+    rpc_util::SetDeadline(context, 1000);
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    failures = stub->Check(&context, request, &response).ok() ? 0 : failures + 1;
+    if (failures >= kFailuresToLeave) {
+      HALO_LOG_INFO("the driver of job {} at {} is gone; this worker exits", options_.job_id,
+                    options_.driver_address);
+      spdlog::default_logger()->flush();
+      _exit(0);
+    }
+    std::this_thread::sleep_for(kPeriod);
+  }
+}
 
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;

@@ -67,6 +67,7 @@ class CoreWorker : public internal::Runtime {
   Status RegisterWorker();
   Status ChooseNode();
   void FollowNodeEvents();
+  void WatchDriver();
   std::string NewObjectId();
 
   CoreWorkerOptions options_;
@@ -77,6 +78,7 @@ class CoreWorker : public internal::Runtime {
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<TaskExecutor> task_executor_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
+  std::unique_ptr<grpc::Service> health_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<node::GcsNodeClient> gcs_events_;
   std::string events_incarnation_;

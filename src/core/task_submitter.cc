@@ -183,12 +183,16 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
       return;
     }
     // The worker (or its node) is gone or broken: ask its node which, then retry or fail its tasks.
+    // The lease leaves at once (nothing more goes to it); it is returned after the node says how the worker
+    // ended, so the node's answer is about the worker's own exit, not the kill that returning it brings.
     Lease lease = lease_it->second;
-    DropLease(shape, lease.id, /*worker_failed=*/true);
+    if (lease.idle_timer) executor_.Cancel(*lease.idle_timer);
+    shape.leases.erase(lease_it);
     const std::string call_error = reply.ok() ? "malformed reply" : std::string(reply.status().message());
     clients_.GetWorkerExit(
         lease.node_address, lease.worker_id, settings_.rpc_timeout_ms,
         [this, batch_id, lease, call_error](StatusOr<rpc::GetWorkerExitReply> exit) {
+          clients_.ReturnWorker(lease.node_address, lease.id, /*worker_failed=*/true);
           if (!exit.ok()) {
             FailBatch(batch_id, rpc::NODE_DIED,
                       absl::StrCat("node ", lease.node_id, " at ", lease.node_address, " is unreachable (",

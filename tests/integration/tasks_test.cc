@@ -232,6 +232,59 @@ TEST_F(TasksTest, BadOptionsAreRefusedAtOnce) {
   EXPECT_THROW(halo::Task(Square).SetResources({{"CPU", -1}}).Remote(1), halo::RuntimeError);
 }
 
+// A cluster whose head offers no CPUs, so tasks run on the two node agents, one of which the test kills.
+class NodeFailureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = head_.Start();
+    ASSERT_EQ(started.exit_code, 0) << started.output;
+    for (auto& node : nodes_) {
+      auto joined = node.Start(head_.address(), {"--num-cpus", "2"});
+      ASSERT_EQ(joined.exit_code, 0) << joined.output;
+    }
+    std::string address = head_.address();
+    std::string flag = "--address";
+    char program[] = "tasks_test";
+    char* argv[] = {program, flag.data(), address.data(), nullptr};
+    halo::Init(3, argv);
+  }
+  void TearDown() override { halo::Shutdown(); }
+
+  // Waits for the task to record its worker's pid, then SIGKILLs that worker's node agent.
+  void KillNodeRunning(const std::string& pid_file) {
+    ASSERT_TRUE(halo::testing::WaitUntil([&] { return !halo::ReadTrimmedFile(pid_file).empty(); },
+                                         std::chrono::seconds(30)));
+    const int worker = std::stoi(halo::ReadTrimmedFile(pid_file));
+    auto stat = halo::ReadFileToString("/proc/" + std::to_string(worker) + "/stat");
+    ASSERT_TRUE(stat.ok());
+    // /proc/PID/stat: "pid (comm) state ppid ..."
+    const std::string after_comm = stat->substr(stat->rfind(')') + 2);
+    const int node_pid = std::stoi(after_comm.substr(after_comm.find(' ') + 1));
+    ASSERT_TRUE(node_pid == nodes_[0].pid() || node_pid == nodes_[1].pid()) << node_pid;
+    ASSERT_EQ(kill(node_pid, SIGKILL), 0);
+  }
+
+  Head head_{{"--num-cpus", "0"}};
+  Node nodes_[2];
+  halo::testing::TempDir dir_;
+};
+
+TEST_F(NodeFailureTest, TaskOnAKilledNodeIsRetriedOnAnother) {
+  const std::string pid_file = dir_.path() + "/pid";
+  auto ref = halo::Task(WaitToBeKilled).Remote(pid_file, 7);
+  KillNodeRunning(pid_file);
+  EXPECT_EQ(*halo::Get(ref, std::chrono::seconds(60)), 7);
+  // The survivor keeps serving new work.
+  EXPECT_EQ(*halo::Get(halo::Task(Square).Remote(12), std::chrono::seconds(60)), 144);
+}
+
+TEST_F(NodeFailureTest, TaskOnAKilledNodeWithoutRetriesIsNodeDied) {
+  const std::string pid_file = dir_.path() + "/pid";
+  auto ref = halo::Task(WaitToBeKilled).SetMaxRetries(0).Remote(pid_file, 7);
+  KillNodeRunning(pid_file);
+  EXPECT_THROW(halo::Get(ref, std::chrono::seconds(60)), halo::NodeDied);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
