@@ -24,6 +24,7 @@ demo: build
 	./examples/demo.sh
 
 bench: build
+	./scripts/install-deps.sh bench
 	./bench/run_all.sh
 
 clean:

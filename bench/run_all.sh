@@ -3,7 +3,8 @@
 #  1. KV put/get through the GCS per backend (single client, and 8 clients), ops/s, p50, p99;
 #  2. redis-benchmark SET/GET against the same redis-server, single client, for reference;
 #  3. GCS restart-to-serving with 100,000 KV entries per backend (median of RESTART_TRIALS kill -9 + start);
-#  4. membership: failure detection (SIGKILL, SIGSTOP), GCS restart with 100 node agents, health-check CPU.
+#  4. membership: failure detection (SIGKILL, SIGSTOP), GCS restart with 100 node agents, health-check CPU;
+#  5. `halo microbenchmark` and the same workloads on Dask distributed (bench/peers/).
 # Everything runs on loopback; redis-server is started here on a free port and stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,3 +88,10 @@ echo "## Membership"
 build/bench/membership_bench detection --trials "${DETECTION_TRIALS:-20}"
 build/bench/membership_bench reregister --nodes 100 --trials 10
 build/bench/membership_bench health-cpu --nodes 1000 --seconds 10
+
+echo
+echo "## Tasks and objects: halo microbenchmark beside the same workloads on Dask distributed"
+echo "### halo"
+"$HALO" microbenchmark --duration-s "${MICRO_DURATION_S:-2}" 2>/dev/null
+echo "### dask (bench/peers/dask_microbenchmark.py, Debian python3-distributed)"
+/usr/bin/python3 bench/peers/dask_microbenchmark.py --duration-s "${MICRO_DURATION_S:-2}" 2>/dev/null

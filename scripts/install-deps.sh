@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Halo builds and tests with. Idempotent: when every
 # package is already present it does nothing (and needs neither root nor network).
+# `install-deps.sh bench` also installs what the benchmark peers need (Dask distributed).
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +12,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools procps
 )
+if [[ "${1:-}" == "bench" ]]; then
+  PACKAGES+=(python3-distributed python3-dask)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -35,6 +35,13 @@ int RunDrain(const std::string& node_id, const std::string& reason, double deadl
              const SettingsInputs& inputs);
 int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs);
 
+struct MicrobenchmarkOptions {
+  std::string address;     // empty: start a local cluster for the run
+  double duration_s = 2;   // per metric
+  int clients = 2;         // multi_client_tasks_async
+};
+int RunMicrobenchmark(const MicrobenchmarkOptions& options);
+
 // Prints "halo: error: <message>" to stderr and returns 1.
 int Fail(const std::string& message);
 

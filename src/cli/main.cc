@@ -1,10 +1,15 @@
 // halo: the command line. Subcommands: start, stop, status, config, kv, jobs, storage cleanup.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+
 #include "cli/commands.h"
 #include "common/settings_flags.h"
+#include "halo/halo.h"
 
 int main(int argc, char** argv) {
+  // `halo microbenchmark` runs its tasks in workers started from this executable: they never get past here.
+  if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
   using namespace halo::cli;
   CLI::App app{"halo: run and inspect a Halo cluster"};
   app.require_subcommand(1);
@@ -84,6 +89,16 @@ int main(int argc, char** argv) {
       "cleanup", "remove every key of one namespace (--storage-namespace) from Redis (--storage)");
   halo::SettingFlags cleanup_flags(cleanup);
 
+  auto* micro = app.add_subcommand("microbenchmark",
+                                   "measure task and object throughput (Ray's metric names); starts a local "
+                                   "cluster unless --address is given");
+  MicrobenchmarkOptions micro_options;
+  micro->add_option("--address", micro_options.address, "GCS address of a running cluster");
+  micro->add_option("--duration-s", micro_options.duration_s, "seconds per metric")->capture_default_str();
+  micro->add_option("--clients", micro_options.clients, "clients of multi_client_tasks_async")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -107,6 +122,7 @@ int main(int argc, char** argv) {
   if (cleanup->parsed()) return RunStorageCleanup(cleanup_flags.Inputs());
   if (list_nodes->parsed()) return RunListNodes(address, json, list_flags.Inputs());
   if (drain->parsed()) return RunDrain(drain_node, drain_reason, drain_deadline_s, address, drain_flags.Inputs());
+  if (micro->parsed()) return RunMicrobenchmark(micro_options);
   if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());
   return Fail("no command given; see `halo --help`");
 }
