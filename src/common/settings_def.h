@@ -69,7 +69,7 @@ HALO_INT_SETTING(worker_start_timeout_ms, 30000, 1, kNoMaximum,
              "a worker process that has not registered with its node agent this long after starting is killed")
 HALO_INT_SETTING(worker_idle_timeout_ms, 60000, 1, kNoMaximum,
              "an idle worker beyond the prestarted ones is stopped after this long")
-HALO_INT_SETTING(workers_prestart, -1, -1, kNoMaximum,
+HALO_INT_SETTING(num_prestart_workers, -1, -1, kNoMaximum,
              "workers a node starts for a job on its first lease request; -1: one per CPU")
 HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
              "a submitter keeps a leased worker with no work this long before returning it to its node")
@@ -79,3 +79,11 @@ HALO_INT_SETTING(lease_requests_in_flight_max, 8, 1, kNoMaximum,
              "worker lease requests one submitter has outstanding per resource shape")
 HALO_INT_SETTING(node_unreachable_timeout_ms, 10000, 1, kNoMaximum,
              "a submitter that cannot reach its node agent this long fails the tasks waiting for it (NodeDied)")
+
+// --- objects ---
+HALO_INT_SETTING(object_inline_max_bytes, 100 * 1024, 0, kNoMaximum,
+             "task results and Put values up to this size travel inline with their owner; larger ones stay in a "
+             "node's object store")
+HALO_INT_SETTING(object_store_memory_bytes, 2LL * 1024 * 1024 * 1024, 1, kNoMaximum,
+             "memory a node's object store uses before it spills objects to local disk")
+HALO_INT_SETTING(object_chunk_bytes, 1024 * 1024, 1024, kNoMaximum, "objects move between processes in chunks of this size")

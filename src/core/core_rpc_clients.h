@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/executor.h"
 #include "common/status.h"
@@ -23,6 +24,8 @@ class CoreRpcClients {
   virtual void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) = 0;
   virtual void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
                              std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) = 0;
+  // Fire and forget: drops the node's copies of objects nobody refers to any more.
+  virtual void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) = 0;
   virtual void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
                          std::function<void(StatusOr<rpc::PushTasksReply>)> done) = 0;
 };

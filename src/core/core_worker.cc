@@ -14,6 +14,8 @@
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/gcs_client.h"
+#include "rpc/object_transfer.h"
+#include "halo/errors.h"
 
 namespace halo::core {
 namespace {
@@ -61,9 +63,8 @@ class ExecutableWriter final : public grpc::ServerWriteReactor<rpc::ExecutableCh
 
 class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackService {
  public:
-  CoreWorkerServiceImpl(CoreWorker& owner, Executor& executor, TaskExecutor* tasks, std::string executable_path,
-                        std::string executable_sha256)
-      : owner_(owner), executor_(executor), tasks_(tasks), executable_path_(std::move(executable_path)),
+  CoreWorkerServiceImpl(TaskExecutor* tasks, std::string executable_path, std::string executable_sha256)
+      : tasks_(tasks), executable_path_(std::move(executable_path)),
         executable_sha256_(std::move(executable_sha256)) {}
 
   grpc::ServerUnaryReactor* PushTasks(grpc::CallbackServerContext* context, const rpc::PushTasksRequest* request,
@@ -74,37 +75,6 @@ class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackServi
       return reactor;
     }
     tasks_->Enqueue(request, reply, [reactor] { reactor->Finish(grpc::Status::OK); });
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* GetObject(grpc::CallbackServerContext* context, const rpc::GetObjectRequest* request,
-                                      rpc::GetObjectReply* reply) override {
-    auto* reactor = context->DefaultReactor();
-    auto answered = std::make_shared<bool>(false);
-    auto answer = [this, reactor, reply, answered](const internal::ObjectResult* result) {
-      executor_.Post([reactor, reply, answered, copy = result ? std::optional<internal::ObjectResult>(*result)
-                                                              : std::nullopt] {
-        if (*answered) return;
-        *answered = true;
-        if (!copy) {
-          reply->set_state(rpc::GetObjectReply::PENDING);
-        } else if (copy->error) {
-          reply->set_state(copy->error->kind == internal::ErrorInfo::Kind::kRuntime ? rpc::GetObjectReply::UNKNOWN
-                                                                                    : rpc::GetObjectReply::FAILED);
-          reply->mutable_error()->set_message(copy->error->message);
-          reply->mutable_error()->set_type_name(copy->error->type_name);
-          reply->mutable_error()->set_where(copy->error->where);
-        } else {
-          reply->set_state(rpc::GetObjectReply::READY);
-          reply->set_value(*copy->value);
-        }
-        reactor->Finish(grpc::Status::OK);
-      });
-    };
-    owner_.objects().WhenComplete(request->object_id(),
-                                  [answer](const internal::ObjectResult& result) { answer(&result); });
-    const int64_t wait_ms = std::max<int64_t>(request->wait_ms(), 0);
-    executor_.Post([this, wait_ms, answer] { executor_.RunAfter(wait_ms, [answer] { answer(nullptr); }); });
     return reactor;
   }
 
@@ -124,8 +94,6 @@ class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackServi
   }
 
  private:
-  CoreWorker& owner_;
-  Executor& executor_;
   TaskExecutor* tasks_;
   std::string executable_path_;
   std::string executable_sha256_;
@@ -140,11 +108,15 @@ CoreWorker::~CoreWorker() = default;
 
 StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions options) {
   std::unique_ptr<CoreWorker> worker(new CoreWorker(std::move(options)));
-  if (worker->options_.is_driver) {
-    HALO_RETURN_IF_ERROR(worker->ChooseNode());
-  } else {
+  const Settings& s = worker->options_.settings;
+  if (worker->options_.is_driver) HALO_RETURN_IF_ERROR(worker->ChooseNode());
+  worker->object_access_ = std::make_unique<NodeObjectAccess>(
+      worker->options_.node_id, worker->options_.node_address, s.object_chunk_bytes, s.object_inline_max_bytes,
+      s.rpc_timeout_ms);
+  if (!worker->options_.is_driver) {
     worker->task_executor_ = std::make_unique<TaskExecutor>(
-        absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid()));
+        absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid()),
+        worker->object_access_.get());
   }
   HALO_RETURN_IF_ERROR(worker->Serve());
   if (worker->options_.is_driver) {
@@ -152,8 +124,10 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   } else {
     HALO_RETURN_IF_ERROR(worker->RegisterWorker());
   }
-  const Settings& s = worker->options_.settings;
   worker->clients_ = MakeGrpcCoreRpcClients(worker->executor_);
+  worker->objects_.SetFreeListener(
+      [raw = worker.get()](const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
+                           const std::optional<rpc::TaskSpec>& lineage) { raw->OnFreed(id, copies, lineage); });
   SubmitterSettings submitter;
   submitter.local_node_address = worker->options_.node_address;
   submitter.job_id = worker->options_.job_id;
@@ -182,7 +156,7 @@ Status CoreWorker::Serve() {
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), grpc::InsecureServerCredentials(), &port);
-  service_ = std::make_unique<CoreWorkerServiceImpl>(*this, executor_, task_executor_.get(),
+  service_ = std::make_unique<CoreWorkerServiceImpl>(task_executor_.get(),
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
   builder.RegisterService(service_.get());
@@ -317,12 +291,101 @@ std::string CoreWorker::SubmitTask(const std::string& function_name, std::vector
 
 std::string CoreWorker::Put(std::string value) {
   const std::string id = NewObjectId();
-  objects_.AddReady(id, std::make_shared<const std::string>(std::move(value)));
+  if (value.size() <= object_access_->inline_max_bytes()) {
+    objects_.AddReady(id, std::make_shared<const std::string>(std::move(value)));
+    return id;
+  }
+  // Large: the only copy goes to the local node's store (lost with that node: Put objects have no lineage).
+  auto location = object_access_->Store(id, value);
+  if (!location.ok()) {
+    throw RuntimeError(absl::StrCat("halo::Put: the local node's object store refused ", value.size(),
+                                    " bytes: ", location.status().message()));
+  }
+  objects_.AddStored(id, std::move(*location));
   return id;
 }
 
 std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) {
-  return objects_.Get(object_ids, timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Each round fetches stored values; a copy that cannot be fetched is rebuilt and the next round waits for it.
+  // Bounded: every rebuild spends one of its task's retries.
+  constexpr int kRoundsMax = 1000;
+  std::vector<internal::ObjectResult> results(object_ids.size());
+  std::vector<size_t> open(object_ids.size());
+  for (size_t i = 0; i < open.size(); ++i) open[i] = i;
+  for (int round = 0; round < kRoundsMax && !open.empty(); ++round) {
+    int64_t remaining = -1;
+    if (timeout_ms >= 0) {
+      remaining = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           deadline - std::chrono::steady_clock::now())
+                                           .count());
+    }
+    std::vector<std::string> ids;
+    for (size_t i : open) ids.push_back(object_ids[i]);
+    std::vector<ObjectLookup> lookups = objects_.Get(ids, remaining);
+    std::vector<size_t> again;
+    for (size_t k = 0; k < open.size(); ++k) {
+      ObjectLookup& lookup = lookups[k];
+      if (!lookup.stored()) {
+        results[open[k]] = std::move(lookup.result);
+        continue;
+      }
+      rpc::ObjectRefInfo ref;
+      ref.set_object_id(ids[k]);
+      for (const auto& location : lookup.locations) *ref.add_locations() = location;
+      auto value = object_access_->Fetch(ref);
+      if (value.ok()) {
+        auto shared = std::make_shared<const std::string>(std::move(*value));
+        objects_.CacheValue(ids[k], shared);
+        results[open[k]].value = std::move(shared);
+        continue;
+      }
+      // Rebuild before looking again, so the next round waits for the rerun rather than refetching.
+      std::promise<void> rebuilt;
+      executor_.Post([this, &rebuilt, id = ids[k], why = std::string(value.status().message())] {
+        submitter_->Rebuild(id, why);
+        rebuilt.set_value();
+      });
+      rebuilt.get_future().wait();
+      again.push_back(open[k]);
+    }
+    open = std::move(again);
+  }
+  for (size_t i : open) {
+    results[i].error = internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
+                                           "object " + object_ids[i] + " could not be fetched or rebuilt", ""};
+  }
+  return results;
+}
+
+void CoreWorker::OnFreed(const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
+                         const std::optional<rpc::TaskSpec>& lineage) {
+  for (const auto& copy : copies) clients_->FreeObjects(copy.node_address(), {id});
+  if (!lineage) return;
+  for (const auto& arg : lineage->args()) {
+    if (arg.has_ref()) objects_.RemoveReference(arg.ref().object_id());
+  }
+}
+
+StatusOr<std::string> NodeObjectAccess::Fetch(const rpc::ObjectRefInfo& ref) {
+  std::vector<rpc::ObjectSource> sources;
+  for (const auto& location : ref.locations()) {
+    rpc::ObjectSource source;
+    source.set_node_id(location.node_id());
+    source.set_node_address(location.node_address());
+    sources.push_back(std::move(source));
+  }
+  return FetchObject(ObjectStoreStub(node_address_), ref.object_id(), sources, timeout_ms_);
+}
+
+StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, const std::string& value) {
+  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, chunk_bytes_, timeout_ms_);
+  if (!node.ok()) return node.status();
+  rpc::ObjectLocation location;
+  location.set_node_id(*node);
+  location.set_node_address(node_address_);
+  location.set_size_bytes(value.size());
+  return location;
 }
 
 std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) {

@@ -37,6 +37,25 @@ struct CoreWorkerOptions {
 
 class CoreWorkerServiceImpl;
 
+// Objects in the local node's store, for this process' tasks, Get and Put.
+class NodeObjectAccess : public ObjectAccess {
+ public:
+  NodeObjectAccess(std::string node_id, std::string node_address, int64_t chunk_bytes, int64_t inline_max_bytes,
+                   int64_t timeout_ms)
+      : node_id_(std::move(node_id)), node_address_(std::move(node_address)), chunk_bytes_(chunk_bytes),
+        inline_max_bytes_(inline_max_bytes), timeout_ms_(timeout_ms) {}
+  StatusOr<std::string> Fetch(const rpc::ObjectRefInfo& ref) override;
+  StatusOr<rpc::ObjectLocation> Store(const std::string& id, const std::string& value) override;
+  size_t inline_max_bytes() const override { return static_cast<size_t>(inline_max_bytes_); }
+
+ private:
+  std::string node_id_;
+  std::string node_address_;
+  int64_t chunk_bytes_;
+  int64_t inline_max_bytes_;
+  int64_t timeout_ms_;
+};
+
 class CoreWorker : public internal::Runtime {
  public:
   // Serves, registers (job or worker), and starts following node deaths. Errors name what failed.
@@ -69,6 +88,8 @@ class CoreWorker : public internal::Runtime {
   void FollowNodeEvents();
   void WatchDriver();
   std::string NewObjectId();
+  void OnFreed(const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
+               const std::optional<rpc::TaskSpec>& lineage);
 
   CoreWorkerOptions options_;
   AsioExecutor executor_;
@@ -76,6 +97,7 @@ class CoreWorker : public internal::Runtime {
   ObjectTable objects_;
   std::unique_ptr<CoreRpcClients> clients_;
   std::unique_ptr<TaskSubmitter> submitter_;
+  std::unique_ptr<NodeObjectAccess> object_access_;
   std::unique_ptr<TaskExecutor> task_executor_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<grpc::Service> health_;

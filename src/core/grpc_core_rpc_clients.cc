@@ -67,6 +67,19 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) override {
+    auto* call = new Call<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>;
+    for (const auto& id : object_ids) call->request.add_object_ids(id);
+    SetDeadline(call->context, 10000);
+    auto* stub = Peer(node_address).store.get();
+    StartCall<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>(
+        in_flight_, call,
+        [stub](auto* context, auto* req, auto* reply, auto callback) {
+          stub->async()->FreeObjects(context, req, reply, std::move(callback));
+        },
+        [](StatusOr<rpc::FreeObjectsReply>) {});
+  }
+
   void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
                  std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
     auto* call = new Call<rpc::PushTasksRequest, rpc::PushTasksReply>;
@@ -85,6 +98,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<rpc::NodeAgentService::Stub> node;
     std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
+    std::unique_ptr<rpc::ObjectStoreService::Stub> store;
   };
 
   PeerStubs& Peer(const std::string& address) {
@@ -99,6 +113,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
       peer.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
       peer.node = rpc::NodeAgentService::NewStub(peer.channel);
       peer.worker = rpc::CoreWorkerService::NewStub(peer.channel);
+      peer.store = rpc::ObjectStoreService::NewStub(peer.channel);
     }
     return peer;
   }

@@ -1,8 +1,12 @@
 #include "core/object_table.h"
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 
 namespace halo::core {
+
+using Freed = std::vector<std::tuple<std::string, std::vector<rpc::ObjectLocation>, std::optional<rpc::TaskSpec>>>;
 
 void ObjectTable::AddPending(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -14,43 +18,115 @@ void ObjectTable::AddReady(const std::string& id, std::shared_ptr<const std::str
   Entry& entry = entries_[id];
   entry.references += 1;
   entry.complete = true;
-  entry.result.value = std::move(value);
+  entry.made_by_put = true;
+  entry.lookup.result.value = std::move(value);
+}
+
+void ObjectTable::AddStored(const std::string& id, rpc::ObjectLocation location) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Entry& entry = entries_[id];
+  entry.references += 1;
+  entry.complete = true;
+  entry.made_by_put = true;
+  entry.lookup.locations.push_back(std::move(location));
 }
 
 void ObjectTable::Complete(const std::string& id, std::shared_ptr<const std::string> value) {
-  ObjectResult result;
-  result.value = std::move(value);
-  Finish(id, std::move(result));
+  ObjectLookup lookup;
+  lookup.result.value = std::move(value);
+  Finish(id, std::move(lookup), std::nullopt, nullptr);
+}
+
+bool ObjectTable::CompleteStored(const std::string& id, rpc::ObjectLocation location, rpc::TaskSpec lineage) {
+  ObjectLookup lookup;
+  lookup.locations.push_back(std::move(location));
+  bool kept = false;
+  Finish(id, std::move(lookup), std::move(lineage), &kept);
+  return kept;
 }
 
 void ObjectTable::Fail(const std::string& id, ErrorInfo error) {
-  ObjectResult result;
-  result.error = std::move(error);
-  Finish(id, std::move(result));
+  ObjectLookup lookup;
+  lookup.result.error = std::move(error);
+  Finish(id, std::move(lookup), std::nullopt, nullptr);
 }
 
-void ObjectTable::Finish(const std::string& id, ObjectResult result) {
-  std::vector<std::function<void(const ObjectResult&)>> watchers;
+void ObjectTable::Finish(const std::string& id, ObjectLookup lookup, std::optional<rpc::TaskSpec> lineage,
+                         bool* kept) {
+  std::vector<std::function<void(const ObjectLookup&)>> watchers;
+  Freed freed;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(id);
     if (it == entries_.end() || it->second.complete) return;
     it->second.complete = true;
-    it->second.result = result;
+    it->second.lookup = lookup;
+    it->second.lineage = std::move(lineage);
+    if (kept != nullptr) *kept = true;
     watchers.swap(it->second.watchers);
-    if (it->second.references <= 0) entries_.erase(it);
+    if (it->second.references <= 0) EraseLocked(it, &freed);
   }
   changed_.notify_all();
-  for (auto& watcher : watchers) watcher(result);
+  for (auto& watcher : watchers) watcher(lookup);
+  NotifyFreed(freed);
 }
 
-ObjectResult ObjectTable::Unknown(const std::string& id) {
-  ObjectResult result;
-  result.error = ErrorInfo{ErrorInfo::Kind::kRuntime, "", "object " + id + " is not known to this process", ""};
-  return result;
+void ObjectTable::CacheValue(const std::string& id, std::shared_ptr<const std::string> value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.complete || !it->second.lookup.stored()) return;
+  it->second.lookup.result.value = std::move(value);
 }
 
-std::vector<ObjectResult> ObjectTable::Get(const std::vector<std::string>& ids, int64_t timeout_ms) {
+std::optional<rpc::TaskSpec> ObjectTable::ResetForRebuild(const std::string& id, bool* made_by_put) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(id);
+  *made_by_put = false;
+  if (it == entries_.end()) return std::nullopt;
+  Entry& entry = it->second;
+  *made_by_put = entry.made_by_put;
+  if (!entry.complete || !entry.lookup.stored() || !entry.lineage) return std::nullopt;
+  entry.complete = false;
+  entry.lookup = ObjectLookup{};
+  std::optional<rpc::TaskSpec> lineage = std::move(entry.lineage);
+  entry.lineage.reset();
+  return lineage;
+}
+
+void ObjectTable::MarkLost(const std::string& id, ErrorInfo error) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !it->second.complete || !it->second.lookup.stored()) return;
+    it->second.lookup.locations.clear();
+    it->second.lookup.result.error = std::move(error);
+  }
+  changed_.notify_all();
+}
+
+std::vector<std::string> ObjectTable::DropLocations(const std::string& node_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> lost;
+  for (auto& [id, entry] : entries_) {
+    auto& locations = entry.lookup.locations;
+    const size_t before = locations.size();
+    locations.erase(std::remove_if(locations.begin(), locations.end(),
+                                   [&](const rpc::ObjectLocation& l) { return l.node_id() == node_id; }),
+                    locations.end());
+    if (before != locations.size() && locations.empty() && entry.complete && entry.lookup.stored()) {
+      lost.push_back(id);
+    }
+  }
+  return lost;
+}
+
+ObjectLookup ObjectTable::Unknown(const std::string& id) {
+  ObjectLookup lookup;
+  lookup.result.error = ErrorInfo{ErrorInfo::Kind::kRuntime, "", "object " + id + " is not known to this process", ""};
+  return lookup;
+}
+
+std::vector<ObjectLookup> ObjectTable::Get(const std::vector<std::string>& ids, int64_t timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   auto all_complete = [&] {
@@ -65,19 +141,20 @@ std::vector<ObjectResult> ObjectTable::Get(const std::vector<std::string>& ids, 
   } else {
     changed_.wait_until(lock, deadline, all_complete);
   }
-  std::vector<ObjectResult> results;
+  std::vector<ObjectLookup> results;
   results.reserve(ids.size());
   for (const auto& id : ids) {
     auto it = entries_.find(id);
     if (it == entries_.end()) {
       results.push_back(Unknown(id));
     } else if (!it->second.complete) {
-      ObjectResult timed_out;
-      timed_out.error = ErrorInfo{ErrorInfo::Kind::kGetTimeout, "",
-                                  "object " + id + " was not ready within " + std::to_string(timeout_ms) + " ms", ""};
+      ObjectLookup timed_out;
+      timed_out.result.error = ErrorInfo{
+          ErrorInfo::Kind::kGetTimeout, "",
+          "object " + id + " was not ready within " + std::to_string(timeout_ms) + " ms", ""};
       results.push_back(std::move(timed_out));
     } else {
-      results.push_back(it->second.result);
+      results.push_back(it->second.lookup);
     }
   }
   return results;
@@ -112,39 +189,45 @@ void ObjectTable::AddReference(const std::string& id) {
 }
 
 void ObjectTable::RemoveReference(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return;
-  if (--it->second.references <= 0 && it->second.complete) entries_.erase(it);
-  // A pending object without references is erased when it completes.
+  Freed freed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    // A pending object without references is erased when it completes.
+    if (--it->second.references <= 0 && it->second.complete) EraseLocked(it, &freed);
+  }
+  NotifyFreed(freed);
 }
 
-void ObjectTable::WhenComplete(const std::string& id, std::function<void(const ObjectResult&)> done) {
-  ObjectResult result;
+void ObjectTable::EraseLocked(std::unordered_map<std::string, Entry>::iterator it, Freed* freed) {
+  Entry& entry = it->second;
+  if (!entry.lookup.locations.empty() || entry.lineage) {
+    freed->emplace_back(it->first, std::move(entry.lookup.locations), std::move(entry.lineage));
+  }
+  entries_.erase(it);
+}
+
+void ObjectTable::NotifyFreed(Freed& freed) {
+  if (!on_free_) return;
+  for (auto& [id, copies, lineage] : freed) on_free_(id, copies, lineage);
+}
+
+void ObjectTable::WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done) {
+  ObjectLookup lookup;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(id);
     if (it == entries_.end()) {
-      result = Unknown(id);
+      lookup = Unknown(id);
     } else if (!it->second.complete) {
       it->second.watchers.push_back(std::move(done));
       return;
     } else {
-      result = it->second.result;
+      lookup = it->second.lookup;
     }
   }
-  done(result);
-}
-
-void ObjectTable::FailAllPending(const ErrorInfo& error) {
-  std::vector<std::string> pending;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [id, entry] : entries_) {
-      if (!entry.complete) pending.push_back(id);
-    }
-  }
-  for (const auto& id : pending) Fail(id, error);
+  done(lookup);
 }
 
 size_t ObjectTable::size() const {

@@ -37,33 +37,60 @@ rpc::TaskResult Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::str
 
 }  // namespace
 
-rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::string& where) {
+rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects) {
   const internal::Invoker* invoker = internal::FindInvoker(spec.function_name());
   if (invoker == nullptr) {
     return Failure(spec, rpc::TASK_UNSCHEDULABLE, "", "function '" + spec.function_name() +
                    "' is not registered with HALO_REMOTE in the worker's executable", where);
   }
+  std::vector<std::string> fetched;  // owns the bytes of argument objects while the task runs
+  fetched.reserve(spec.args_size());
+  for (const auto& arg : spec.args()) {
+    if (!arg.has_ref()) continue;
+    StatusOr<std::string> value = objects == nullptr
+                                      ? StatusOr<std::string>(UnavailableError("no object store here"))
+                                      : objects->Fetch(arg.ref());
+    if (!value.ok()) {
+      rpc::TaskResult lost = Failure(spec, rpc::OBJECT_LOST, "",
+                                     "argument object " + arg.ref().object_id() + " could not be fetched: " +
+                                         std::string(value.status().message()),
+                                     where);
+      lost.mutable_error()->set_lost_object_id(arg.ref().object_id());
+      return lost;
+    }
+    fetched.push_back(std::move(*value));
+  }
   std::vector<std::string_view> args;
   args.reserve(spec.args_size());
+  size_t next_fetched = 0;
   for (const auto& arg : spec.args()) {
-    if (!arg.has_ref()) {
-      args.emplace_back(arg.value());
-      continue;
-    }
-    return Failure(spec, rpc::TASK_UNSCHEDULABLE, "",
-                   "argument object " + arg.ref().object_id() + " reached the worker unresolved", where);
+    args.emplace_back(arg.has_ref() ? std::string_view(fetched[next_fetched++]) : std::string_view(arg.value()));
   }
+  std::string value;
   try {
-    rpc::TaskResult result;
-    result.set_task_id(spec.task_id());
-    result.set_value((*invoker)(args));
-    return result;
+    value = (*invoker)(args);
   } catch (const std::exception& error) {
     return Failure(spec, rpc::TASK_EXCEPTION, CurrentExceptionTypeName(), error.what(), where);
   } catch (...) {
     return Failure(spec, rpc::TASK_EXCEPTION, CurrentExceptionTypeName(), "a non-standard exception was thrown",
                    where);
   }
+  rpc::TaskResult result;
+  result.set_task_id(spec.task_id());
+  if (objects != nullptr && value.size() > objects->inline_max_bytes()) {
+    auto location = objects->Store(spec.task_id(), value);
+    if (!location.ok()) {
+      return Failure(spec, rpc::WORKER_CRASHED, "",
+                     "the result could not be stored in the node's object store: " +
+                         std::string(location.status().message()),
+                     where);
+    }
+    *result.mutable_location() = std::move(*location);
+    result.set_stored(true);
+    return result;
+  }
+  result.set_value(std::move(value));
+  return result;
 }
 
 void TaskExecutor::Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply,
@@ -86,7 +113,14 @@ void TaskExecutor::Run() {
       queue_.pop_front();
     }
     const auto start = std::chrono::steady_clock::now();
-    for (const auto& spec : work.request->tasks()) *work.reply->add_results() = Execute(spec, where_);
+    for (const auto& spec : work.request->tasks()) {
+      const auto task_start = std::chrono::steady_clock::now();
+      rpc::TaskResult* result = work.reply->add_results();
+      *result = Execute(spec, where_, objects_);
+      result->set_run_us(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                               task_start)
+                             .count());
+    }
     work.reply->set_run_us(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
     work.done();

@@ -9,13 +9,24 @@
 #include <mutex>
 #include <string>
 
+#include "common/status.h"
 #include "proto/core.pb.h"
 
 namespace halo::core {
 
+// How an executing task reaches objects in node stores: argument objects passed by reference, and results
+// too large to travel inline.
+class ObjectAccess {
+ public:
+  virtual ~ObjectAccess() = default;
+  virtual StatusOr<std::string> Fetch(const rpc::ObjectRefInfo& ref) = 0;
+  virtual StatusOr<rpc::ObjectLocation> Store(const std::string& id, const std::string& value) = 0;
+  virtual size_t inline_max_bytes() const = 0;
+};
+
 class TaskExecutor {
  public:
-  explicit TaskExecutor(std::string where) : where_(std::move(where)) {}
+  TaskExecutor(std::string where, ObjectAccess* objects) : where_(std::move(where)), objects_(objects) {}
 
   // Thread-safe. done() runs on the executing thread once every task of the batch has a result in *reply.
   void Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply, std::function<void()> done);
@@ -23,8 +34,9 @@ class TaskExecutor {
   void Run();
   void Stop();
 
-  // Runs one task through the function registry.
-  static rpc::TaskResult Execute(const rpc::TaskSpec& spec, const std::string& where);
+  // Runs one task through the function registry. Without object access, ref arguments fail and results
+  // always travel inline.
+  static rpc::TaskResult Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects);
 
  private:
   struct Work {
@@ -33,6 +45,7 @@ class TaskExecutor {
     std::function<void()> done;
   };
   std::string where_;
+  ObjectAccess* objects_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Work> queue_;

@@ -53,6 +53,15 @@ size_t TaskSubmitter::leases() const {
 }
 
 void TaskSubmitter::Submit(rpc::TaskSpec spec) {
+  std::vector<std::string> pins;
+  for (const auto& arg : spec.args()) {
+    if (arg.has_ref()) pins.push_back(arg.ref().object_id());
+  }
+  if (!pins.empty()) pinned_[spec.task_id()] = std::move(pins);
+  Resolve(std::move(spec));
+}
+
+void TaskSubmitter::Resolve(rpc::TaskSpec spec) {
   std::vector<std::pair<int, std::string>> refs;
   for (int i = 0; i < spec.args_size(); ++i) {
     if (spec.args(i).has_ref()) refs.emplace_back(i, spec.args(i).ref().object_id());
@@ -65,25 +74,29 @@ void TaskSubmitter::Submit(rpc::TaskSpec spec) {
   Resolving& resolving = resolving_[task_id];
   resolving.spec = std::move(spec);
   resolving.unresolved = static_cast<int>(refs.size());
+  resolving.failed.reset();
   for (const auto& [index, object_id] : refs) {
-    objects_.WhenComplete(object_id, [this, task_id, index = index](const ObjectResult& result) {
-      executor_.Post([this, task_id, index, result] { OnArgumentReady(task_id, index, result); });
+    objects_.WhenComplete(object_id, [this, task_id, index = index](const ObjectLookup& lookup) {
+      executor_.Post([this, task_id, index, lookup] { OnArgumentReady(task_id, index, lookup); });
     });
   }
 }
 
-void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const ObjectResult& result) {
+void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const ObjectLookup& lookup) {
   auto it = resolving_.find(task_id);
   if (it == resolving_.end()) return;
   Resolving& resolving = it->second;
   rpc::TaskArg* arg = resolving.spec.mutable_args(index);
-  const std::string object_id = arg->ref().object_id();
-  if (result.error) {
-    if (!resolving.failed) resolving.failed = result.error;
+  if (lookup.result.error) {
+    if (!resolving.failed) resolving.failed = lookup.result.error;
+  } else if (!lookup.locations.empty()) {
+    // Stays a ref: the executing worker's node pulls it from one of these copies.
+    auto* locations = arg->mutable_ref()->mutable_locations();
+    locations->Clear();
+    for (const auto& location : lookup.locations) *locations->Add() = location;
   } else {
-    arg->set_value(*result.value);  // replaces the ref
+    arg->set_value(*lookup.result.value);  // small: travels inside the task
   }
-  objects_.RemoveReference(object_id);
   if (--resolving.unresolved > 0) return;
   rpc::TaskSpec spec = std::move(resolving.spec);
   std::optional<internal::ErrorInfo> failed = std::move(resolving.failed);
@@ -91,9 +104,51 @@ void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const
   if (failed) {
     // A failed dependency fails the task the same way, so Get names the root cause.
     objects_.Fail(spec.task_id(), *failed);
+    ReleasePins(spec.task_id());
     return;
   }
   Enqueue(std::move(spec));
+}
+
+void TaskSubmitter::ReleasePins(const std::string& task_id) {
+  auto it = pinned_.find(task_id);
+  if (it == pinned_.end()) return;
+  std::vector<std::string> pins = std::move(it->second);
+  pinned_.erase(it);
+  for (const auto& id : pins) objects_.RemoveReference(id);
+}
+
+void TaskSubmitter::Rebuild(const std::string& object_id, const std::string& why) {
+  bool made_by_put = false;
+  std::optional<rpc::TaskSpec> lineage = objects_.ResetForRebuild(object_id, &made_by_put);
+  if (!lineage) {
+    if (made_by_put) {
+      objects_.MarkLost(object_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
+                                                       "object " + object_id + " was made by Put and cannot be "
+                                                       "rebuilt: " + why, ""});
+    }
+    return;
+  }
+  rpc::TaskSpec spec = std::move(*lineage);
+  std::vector<std::string> pins;
+  for (auto& arg : *spec.mutable_args()) {
+    if (arg.has_ref()) pins.push_back(arg.ref().object_id());
+  }
+  if (!pins.empty()) pinned_[spec.task_id()] = std::move(pins);  // the lineage's references pass to the rerun
+  if (spec.max_retries() >= 0 && spec.attempt() >= spec.max_retries()) {
+    objects_.Fail(object_id, internal::ErrorInfo{
+                                 internal::ErrorInfo::Kind::kReconstructionFailed, "",
+                                 absl::StrCat("object ", object_id, " was lost (", why, ") and cannot be rebuilt: ",
+                                              "its task ", spec.function_name(), " already ran ", spec.attempt() + 1,
+                                              " time(s), max_retries=", spec.max_retries()),
+                                 ""});
+    ReleasePins(spec.task_id());
+    return;
+  }
+  SPDLOG_INFO("rebuilding object {} from its lineage ({}): rerunning {}", object_id, why, spec.function_name());
+  spec.set_attempt(spec.attempt() + 1);
+  retries_ += 1;
+  Resolve(std::move(spec));
 }
 
 void TaskSubmitter::Enqueue(rpc::TaskSpec spec) {
@@ -108,18 +163,22 @@ void TaskSubmitter::Enqueue(rpc::TaskSpec spec) {
   Pump(shape);
 }
 
-int64_t TaskSubmitter::BatchSize(const Shape& shape) const {
-  if (shape.task_us_estimate < 0) return 1;
-  const double fit = kTargetBatchUs / std::max(shape.task_us_estimate, 1.0);
-  return std::clamp<int64_t>(static_cast<int64_t>(fit), 1, settings_.batch_max);
+std::optional<double> TaskSubmitter::EstimateUs(const rpc::TaskSpec& spec) const {
+  auto it = run_us_by_function_.find(spec.function_name());
+  if (it == run_us_by_function_.end()) return std::nullopt;
+  return it->second;
 }
 
 void TaskSubmitter::Pump(Shape& shape) {
-  const int64_t batch_size = BatchSize(shape);
-  // Long tasks go one call at a time per worker, so queued work stays free for workers that finish first.
-  const int64_t in_flight_max = batch_size > 1 ? settings_.batches_in_flight_max : 1;
   for (auto& [lease_id, lease] : shape.leases) {
-    while (!shape.queue.empty() && lease.batches_in_flight < in_flight_max) SendBatch(shape, lease);
+    while (!shape.queue.empty()) {
+      // Long (or not yet measured) tasks go one call at a time per worker, so queued work stays free for
+      // workers that finish first; short ones may have calls queued behind the running one.
+      const std::optional<double> next = EstimateUs(shape.queue.front());
+      const int64_t in_flight_max = next && *next < kTargetBatchUs ? settings_.batches_in_flight_max : 1;
+      if (lease.batches_in_flight >= in_flight_max) break;
+      SendBatch(shape, lease);
+    }
   }
   // Ask for more workers while queued work exceeds what outstanding requests could take.
   const int64_t wanted = std::min<int64_t>(static_cast<int64_t>(shape.queue.size()),
@@ -154,14 +213,17 @@ void TaskSubmitter::SendBatch(Shape& shape, Lease& lease) {
     executor_.Cancel(*lease.idle_timer);
     lease.idle_timer.reset();
   }
-  const int64_t size = BatchSize(shape);
   const uint64_t batch_id = next_batch_id_++;
   Batch& batch = batches_[batch_id];
   batch.shape_key = shape.key;
   batch.lease_id = lease.id;
   rpc::PushTasksRequest request;
   request.set_lease_id(lease.id);
-  while (!shape.queue.empty() && static_cast<int64_t>(batch.tasks.size()) < size) {
+  // Fill the call up to about kTargetBatchUs of expected work; an unmeasured task counts as a full call.
+  double expected_us = 0;
+  while (!shape.queue.empty() && static_cast<int64_t>(batch.tasks.size()) < settings_.batch_max &&
+         expected_us < kTargetBatchUs) {
+    expected_us += EstimateUs(shape.queue.front()).value_or(kTargetBatchUs);
     *request.add_tasks() = shape.queue.front();
     batch.tasks.push_back(std::move(shape.queue.front()));
     shape.queue.pop_front();
@@ -209,11 +271,20 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
   Batch batch = std::move(batch_it->second);
   batches_.erase(batch_it);
   if (lease_it != shape.leases.end()) lease_it->second.batches_in_flight -= 1;
-  const double per_task = static_cast<double>(reply->run_us()) / std::max<size_t>(batch.tasks.size(), 1);
-  shape.task_us_estimate = shape.task_us_estimate < 0 ? per_task : 0.8 * shape.task_us_estimate + 0.2 * per_task;
+  for (size_t i = 0; i < batch.tasks.size(); ++i) {
+    const double run_us = static_cast<double>(reply->results(static_cast<int>(i)).run_us());
+    auto [it, added] = run_us_by_function_.try_emplace(batch.tasks[i].function_name(), run_us);
+    if (!added) it->second = 0.8 * it->second + 0.2 * run_us;
+  }
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
     const rpc::TaskResult& result = reply->results(static_cast<int>(i));
     rpc::TaskSpec& spec = batch.tasks[i];
+    if (result.failed() && result.error().kind() == rpc::OBJECT_LOST && !result.error().lost_object_id().empty()) {
+      const std::string lost = result.error().lost_object_id();
+      Rebuild(lost, result.error().message());
+      Resolve(std::move(spec));
+      continue;
+    }
     if (result.failed() && result.error().kind() == rpc::TASK_EXCEPTION && spec.retry_exceptions() &&
         (spec.max_retries() < 0 || spec.attempt() < spec.max_retries())) {
       RetryOrFail(shape, std::move(spec), rpc::TASK_EXCEPTION, result.error().message(), result.error().where());
@@ -263,6 +334,19 @@ void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind
 }
 
 void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result) {
+  if (!result.failed() && result.stored()) {
+    if (objects_.CompleteStored(spec.task_id(), result.location(), spec)) {
+      pinned_.erase(spec.task_id());  // the lineage holds those references now
+    } else {
+      ReleasePins(spec.task_id());
+    }
+    if (dead_nodes_.count(result.location().node_id()) > 0) {
+      objects_.DropLocations(result.location().node_id());
+      Rebuild(spec.task_id(), "its node died as it finished");
+    }
+    return;
+  }
+  ReleasePins(spec.task_id());
   if (!result.failed()) {
     objects_.Complete(spec.task_id(), std::make_shared<const std::string>(result.value()));
     return;
@@ -350,10 +434,17 @@ void TaskSubmitter::DropLease(Shape& shape, const std::string& lease_id, bool wo
 void TaskSubmitter::FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, const std::string& message) {
   std::deque<rpc::TaskSpec> queue;
   queue.swap(shape.queue);
-  for (const auto& spec : queue) objects_.Fail(spec.task_id(), internal::ErrorInfo{kind, "", message, ""});
+  for (const auto& spec : queue) {
+    objects_.Fail(spec.task_id(), internal::ErrorInfo{kind, "", message, ""});
+    ReleasePins(spec.task_id());
+  }
 }
 
 void TaskSubmitter::OnNodeDead(const std::string& node_id) {
+  if (!dead_nodes_.insert(node_id).second) return;
+  for (const auto& lost : objects_.DropLocations(node_id)) {
+    Rebuild(lost, absl::StrCat("its copy was on node ", node_id, ", which died"));
+  }
   std::vector<uint64_t> doomed;
   for (auto& [key, shape] : shapes_) {
     std::vector<std::string> leases;
@@ -391,6 +482,9 @@ void TaskSubmitter::FailAll(const std::string& why) {
     objects_.Fail(task_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "", why, ""});
   }
   resolving_.clear();
+  std::vector<std::string> pinned;
+  for (const auto& [task_id, pins] : pinned_) pinned.push_back(task_id);
+  for (const auto& task_id : pinned) ReleasePins(task_id);
 }
 
 }  // namespace halo::core

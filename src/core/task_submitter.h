@@ -44,8 +44,13 @@ class TaskSubmitter {
                 SubmitterSettings settings);
 
   // The task's return object (named by its task id) must already be pending in the table, and the caller must
-  // hold one table reference per ref argument; the submitter releases those once it has the values.
+  // hold one table reference per ref argument; the submitter keeps them while the task runs, then releases
+  // them, or hands them to the result's lineage when the result stays in a node's store.
   void Submit(rpc::TaskSpec spec);
+  // Rebuilds a stored object whose copies are all gone by rerunning its task (which first rebuilds its own
+  // lost arguments). An object made by Put fails with OBJECT_LOST; one whose task has no retries left fails
+  // with RECONSTRUCTION_FAILED.
+  void Rebuild(const std::string& object_id, const std::string& why);
   // The GCS declared the node dead: tasks running there fail over now rather than wait for their calls.
   void OnNodeDead(const std::string& node_id);
   // Fails every task not yet finished (shutdown).
@@ -71,7 +76,6 @@ class TaskSubmitter {
     std::map<std::string, Lease> leases;  // by lease id
     int lease_requests_in_flight = 0;
     std::optional<int64_t> node_unreachable_since_ms;
-    double task_us_estimate = -1;  // running mean of one task's run time; <0: unknown yet
     bool retry_scheduled = false;
   };
   struct Batch {
@@ -85,10 +89,14 @@ class TaskSubmitter {
     std::optional<internal::ErrorInfo> failed;
   };
 
-  void OnArgumentReady(const std::string& task_id, int index, const ObjectResult& result);
+  // Waits for the spec's ref arguments, inlining values and attaching the copies' locations of stored ones.
+  void Resolve(rpc::TaskSpec spec);
+  void OnArgumentReady(const std::string& task_id, int index, const ObjectLookup& lookup);
+  void ReleasePins(const std::string& task_id);
   void Enqueue(rpc::TaskSpec spec);
   void Pump(Shape& shape);
-  int64_t BatchSize(const Shape& shape) const;
+  // A task's expected run time: the running mean for its function, or nullopt before its first run.
+  std::optional<double> EstimateUs(const rpc::TaskSpec& spec) const;
   void SendBatch(Shape& shape, Lease& lease);
   void OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> reply);
   void FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message);
@@ -109,7 +117,11 @@ class TaskSubmitter {
   ExponentialBackoff backoff_;
   std::map<std::string, Shape> shapes_;
   std::unordered_map<std::string, Resolving> resolving_;
+  // Per unfinished task: the argument objects it holds references to.
+  std::unordered_map<std::string, std::vector<std::string>> pinned_;
+  std::set<std::string> dead_nodes_;
   std::unordered_map<uint64_t, Batch> batches_;
+  std::unordered_map<std::string, double> run_us_by_function_;
   uint64_t next_batch_id_ = 1;
   int64_t retries_ = 0;
 };

@@ -217,7 +217,7 @@ void LeaseManager::EnsureExecutable(uint32_t job_id, const rpc::RequestWorkerLea
                          fetched.executable = *path;
                          if (!fetched.prestarted) {
                            fetched.prestarted = true;
-                           StartWorkers(job_id, settings_.workers_prestart);
+                           StartWorkers(job_id, settings_.num_prestart_workers);
                          }
                        }
                        Dispatch();
@@ -275,7 +275,7 @@ void LeaseManager::MakeIdle(Worker& worker) {
     it->second.timer.reset();
     int64_t of_job = 0;
     for (const auto& [other_id, other] : workers_) of_job += other.job_id == it->second.job_id ? 1 : 0;
-    if (of_job > settings_.workers_prestart) {
+    if (of_job > settings_.num_prestart_workers) {
       launcher_.Kill(it->second.pid);
       RemoveWorker(id, "stopped after being idle");
     } else {

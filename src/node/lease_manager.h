@@ -28,7 +28,7 @@ struct LeaseManagerSettings {
   std::string node_address;
   std::string gcs_address;
   std::map<std::string, double> resources;  // what this node offers
-  int64_t workers_prestart = 1;
+  int64_t num_prestart_workers = 1;
   int64_t workers_max = 64;
   int64_t worker_start_timeout_ms = 30000;
   int64_t worker_idle_timeout_ms = 60000;

@@ -25,6 +25,7 @@
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "node/node_services.h"
+#include "node/object_store_service.h"
 #include "node/process_worker_launcher.h"
 
 namespace {
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   lease_settings.node_id = self.node_id();
   lease_settings.gcs_address = gcs_address;
   lease_settings.resources = std::map<std::string, double>(self.resources().begin(), self.resources().end());
-  lease_settings.workers_prestart = settings.workers_prestart >= 0 ? settings.workers_prestart : cpus;
+  lease_settings.num_prestart_workers = settings.num_prestart_workers >= 0 ? settings.num_prestart_workers : cpus;
   lease_settings.workers_max = std::max<int64_t>(64, 4 * cpus);
   lease_settings.worker_start_timeout_ms = settings.worker_start_timeout_ms;
   lease_settings.worker_idle_timeout_ms = settings.worker_idle_timeout_ms;
@@ -107,6 +108,14 @@ int main(int argc, char** argv) {
                                                            lease_settings);
   halo::node::NodeAgentServiceImpl status_service(executor, *agent, *leases);
   builder.RegisterService(&status_service);
+  halo::node::ObjectStore object_store(
+      static_cast<uint64_t>(settings.object_store_memory_bytes),
+      std::make_unique<halo::node::FileSpillStorage>(session_dir + "/spill/" + self.node_id()));
+  halo::node::ObjectStoreServiceImpl object_service(object_store, self.node_id(), settings.object_chunk_bytes,
+                                                    settings.rpc_timeout_ms);
+  builder.RegisterService(&object_service);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
   auto server = builder.BuildAndStart();
   if (!server || selected_port == 0) {
     return Fail(absl::StrCat("cannot serve on ", settings.host, ":", settings.node_port, " (port in use?)"));

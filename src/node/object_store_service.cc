@@ -1,0 +1,87 @@
+#include "node/object_store_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "rpc/object_transfer.h"
+
+namespace halo::node {
+
+grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::ServerReader<rpc::ObjectChunk>* reader,
+                                               rpc::PutObjectReply* reply) {
+  rpc::ObjectChunk chunk;
+  if (!reader->Read(&chunk) || chunk.object_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first chunk must name the object");
+  }
+  const std::string id = chunk.object_id();
+  const uint64_t total = chunk.total_bytes();
+  auto data = std::make_shared<std::string>();
+  data->reserve(total);
+  *data += chunk.data();
+  while (reader->Read(&chunk)) *data += chunk.data();
+  if (data->size() != total) {
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("object arrived with ", data->size(), " bytes, not ", total));
+  }
+  Status stored = store_.Put(id, std::move(data));
+  if (!stored.ok()) return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(stored.message()));
+  reply->set_node_id(node_id_);
+  return grpc::Status::OK;
+}
+
+grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext*, const rpc::GetObjectChunksRequest* request,
+                                                     grpc::ServerWriter<rpc::ObjectChunk>* writer) {
+  auto data = store_.Get(request->object_id());
+  std::string pull_errors;
+  for (int i = 0; !data.ok() && i < request->sources_size(); ++i) {
+    const auto& source = request->sources(i);
+    if (source.node_id() == node_id_) continue;
+    auto pulled = FetchObject(ObjectStoreStub(source.node_address()), request->object_id(), {}, timeout_ms_);
+    if (!pulled.ok()) {
+      absl::StrAppend(&pull_errors, "; node ", source.node_id(), ": ", pulled.status().message());
+      continue;
+    }
+    auto shared = std::make_shared<const std::string>(std::move(*pulled));
+    (void)store_.Put(request->object_id(), shared);  // a full disk only costs the cached copy
+    store_.CountPull();
+    data = std::shared_ptr<const std::string>(shared);
+  }
+  if (!data.ok()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("node ", node_id_, " has no copy of the object", pull_errors));
+  }
+  const std::string& bytes = **data;
+  size_t offset = 0;
+  bool first = true;
+  while (first || offset < bytes.size()) {
+    rpc::ObjectChunk chunk;
+    if (first) {
+      chunk.set_object_id(request->object_id());
+      chunk.set_total_bytes(bytes.size());
+    }
+    const size_t n = std::min<size_t>(static_cast<size_t>(chunk_bytes_), bytes.size() - offset);
+    chunk.set_data(bytes.substr(offset, n));
+    offset += n;
+    first = false;
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "the reader went away");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ObjectStoreServiceImpl::FreeObjects(grpc::ServerContext*, const rpc::FreeObjectsRequest* request,
+                                                 rpc::FreeObjectsReply*) {
+  for (const auto& id : request->object_ids()) store_.Free(id);
+  return grpc::Status::OK;
+}
+
+grpc::Status ObjectStoreServiceImpl::GetStoreStats(grpc::ServerContext*, const rpc::GetStoreStatsRequest*,
+                                                   rpc::GetStoreStatsReply* reply) {
+  ObjectStoreStats stats = store_.stats();
+  reply->set_objects(stats.objects);
+  reply->set_memory_bytes(stats.memory_bytes);
+  reply->set_spilled_objects(stats.spilled_objects);
+  reply->set_spills(stats.spills);
+  reply->set_restores(stats.restores);
+  reply->set_pulls(stats.pulls);
+  return grpc::Status::OK;
+}
+
+}  // namespace halo::node

@@ -1,0 +1,23 @@
+// Moving objects to and from a node's object store in chunks (blocking calls; any thread).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "proto/node.grpc.pb.h"
+
+namespace halo {
+
+// Makes (and caches) a stub for the object store at address; thread-safe.
+rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address);
+
+// Writes data as object id into the store; returns the store's node id.
+StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
+                                  const std::string& data, int64_t chunk_bytes, int64_t timeout_ms);
+// Reads object id; a store that lacks it first pulls it from one of sources.
+StatusOr<std::string> FetchObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
+                                  const std::vector<rpc::ObjectSource>& sources, int64_t timeout_ms);
+
+}  // namespace halo
