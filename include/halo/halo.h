@@ -42,6 +42,10 @@ void Init();
 void Shutdown();
 bool IsInitialized();
 
+using RuntimeStats = internal::RuntimeCounters;
+// Counts of what this process' runtime did: tasks submitted, runs lost to failures, retries, rebuilt objects.
+RuntimeStats Stats();
+
 namespace internal {
 
 // Shared by every copy of one ObjectRef; the runtime counts it as one local reference.

@@ -10,6 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include "common/logging.h"
 #include "common/settings_loader.h"
 #include "common/sha256.h"
@@ -81,6 +83,9 @@ std::string AddressFlag(int argc, char** argv) {
 }  // namespace
 
 void Init(int argc, char** argv) {
+  // The runtime's own messages go to standard error, leaving standard output to the program (unless the
+  // program set up spdlog's default logger itself).
+  if (spdlog::default_logger()->name().empty()) spdlog::set_default_logger(spdlog::stderr_color_mt("halo"));
   if (Env("HALO_WORKER_MODE") == "1") RunWorker();
   std::lock_guard<std::mutex> lock(g_init_mutex);
   if (g_runtime.load() != nullptr) throw RuntimeError("halo::Init: already initialised");
@@ -116,6 +121,8 @@ void Shutdown() {
 }
 
 bool IsInitialized() { return g_runtime.load() != nullptr; }
+
+RuntimeStats Stats() { return internal::RequireRuntime().Counters(); }
 
 namespace internal {
 

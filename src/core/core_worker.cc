@@ -259,6 +259,7 @@ std::string CoreWorker::NewObjectId() {
 std::string CoreWorker::SubmitTask(const std::string& function_name, std::vector<internal::TaskArgument> args,
                                    const internal::TaskOptions& options) {
   const std::string id = NewObjectId();
+  tasks_submitted_.fetch_add(1);
   objects_.AddPending(id);
   rpc::TaskSpec spec;
   spec.set_task_id(id);
@@ -394,6 +395,15 @@ std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, i
 
 void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }
 void CoreWorker::RemoveLocalReference(const std::string& object_id) { objects_.RemoveReference(object_id); }
+
+internal::RuntimeCounters CoreWorker::Counters() const {
+  internal::RuntimeCounters counters;
+  counters.tasks_submitted = tasks_submitted_.load();
+  counters.task_failures = submitter_->failures();
+  counters.tasks_retried = submitter_->retries();
+  counters.objects_rebuilt = submitter_->rebuilds();
+  return counters;
+}
 
 void CoreWorker::RunTasks() {
   if (!options_.driver_address.empty()) {

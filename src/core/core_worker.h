@@ -69,6 +69,7 @@ class CoreWorker : public internal::Runtime {
   std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) override;
   void AddLocalReference(const std::string& object_id) override;
   void RemoveLocalReference(const std::string& object_id) override;
+  internal::RuntimeCounters Counters() const override;
 
   // Workers: runs pushed tasks on this thread until the process ends.
   void RunTasks();
@@ -108,6 +109,7 @@ class CoreWorker : public internal::Runtime {
   std::string address_;
   std::string id_prefix_;
   std::atomic<uint64_t> next_object_ = 1;
+  std::atomic<int64_t> tasks_submitted_ = 0;
   std::atomic<bool> shut_down_ = false;
 };
 

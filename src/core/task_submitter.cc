@@ -147,7 +147,7 @@ void TaskSubmitter::Rebuild(const std::string& object_id, const std::string& why
   }
   SPDLOG_INFO("rebuilding object {} from its lineage ({}): rerunning {}", object_id, why, spec.function_name());
   spec.set_attempt(spec.attempt() + 1);
-  retries_ += 1;
+  rebuilds_ += 1;
   Resolve(std::move(spec));
 }
 
@@ -304,6 +304,7 @@ void TaskSubmitter::FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std:
   auto lease_it = shape.leases.find(batch.lease_id);
   if (lease_it != shape.leases.end()) lease_it->second.batches_in_flight -= 1;
   SPDLOG_WARN("{} task(s) failed: {}", batch.tasks.size(), message);
+  failures_ += static_cast<int64_t>(batch.tasks.size());
   // Requeue in the original order, ahead of newer work.
   for (auto it = batch.tasks.rbegin(); it != batch.tasks.rend(); ++it) {
     RetryOrFail(shape, std::move(*it), kind, message, "");

@@ -6,6 +6,7 @@
 // Event-driven on one executor; time, peers and the object table are handed in.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -57,7 +58,10 @@ class TaskSubmitter {
   void FailAll(const std::string& why);
 
   size_t leases() const;
-  int64_t retries() const { return retries_; }
+  // Thread-safe counters.
+  int64_t retries() const { return retries_.load(); }
+  int64_t rebuilds() const { return rebuilds_.load(); }
+  int64_t failures() const { return failures_.load(); }
 
  private:
   struct Lease {
@@ -123,7 +127,9 @@ class TaskSubmitter {
   std::unordered_map<uint64_t, Batch> batches_;
   std::unordered_map<std::string, double> run_us_by_function_;
   uint64_t next_batch_id_ = 1;
-  int64_t retries_ = 0;
+  std::atomic<int64_t> retries_ = 0;
+  std::atomic<int64_t> rebuilds_ = 0;
+  std::atomic<int64_t> failures_ = 0;
 };
 
 // "CPU=1,GPU=0.5": the canonical key of a resource shape.

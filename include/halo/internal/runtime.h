@@ -42,8 +42,17 @@ struct ObjectResult {
   std::optional<ErrorInfo> error;
 };
 
+// What this process' runtime has done so far.
+struct RuntimeCounters {
+  int64_t tasks_submitted = 0;
+  int64_t task_failures = 0;    // runs lost to a dead worker or node (each then retried or failed)
+  int64_t tasks_retried = 0;    // reruns after such failures or retried exceptions
+  int64_t objects_rebuilt = 0;  // lost objects rerun from their lineage
+};
+
 class Runtime {
  public:
+  virtual RuntimeCounters Counters() const = 0;
   virtual ~Runtime() = default;
   // Returns the id of the task's return object; the caller holds one local reference to it.
   virtual std::string SubmitTask(const std::string& function_name, std::vector<TaskArgument> args,
