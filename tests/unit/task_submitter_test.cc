@@ -1,0 +1,250 @@
+// TaskSubmitter on a fake executor with fake node agents and workers: retries, failures named, spillback,
+// lineage rebuilds, and an unreachable node.
+#include <gtest/gtest.h>
+
+#include "core/task_submitter.h"
+#include "support/fake_executor.h"
+
+namespace halo::core {
+namespace {
+
+class FakeClients : public CoreRpcClients {
+ public:
+  struct LeaseCall {
+    std::string node;
+    rpc::RequestWorkerLeaseRequest request;
+    std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done;
+  };
+  struct PushCall {
+    std::string worker;
+    rpc::PushTasksRequest request;
+    std::function<void(StatusOr<rpc::PushTasksReply>)> done;
+  };
+  void RequestWorkerLease(const std::string& node_address, const rpc::RequestWorkerLeaseRequest& request,
+                          std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done) override {
+    leases.push_back({node_address, request, std::move(done)});
+  }
+  void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) override {
+    returned.push_back(lease_id + (worker_failed ? ":failed" : ""));
+  }
+  void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
+                     std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) override {
+    if (node_reachable) {
+      rpc::GetWorkerExitReply reply;
+      reply.set_exited(true);
+      reply.set_description("killed by signal 9 (Killed)");
+      done(reply);
+    } else {
+      done(UnavailableError("connection refused"));
+    }
+  }
+  void FreeObjects(const std::string&, const std::vector<std::string>&) override {}
+  void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
+                 std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
+    pushes.push_back({worker_address, std::move(request), std::move(done)});
+  }
+
+  // Grants the oldest outstanding lease request with a worker named worker.
+  void Grant(const std::string& worker) {
+    LeaseCall call = std::move(leases.front());
+    leases.erase(leases.begin());
+    rpc::RequestWorkerLeaseReply reply;
+    reply.set_granted(true);
+    reply.set_lease_id("lease-" + worker);
+    reply.set_worker_id(worker);
+    reply.set_worker_address(worker + ":1");
+    reply.set_node_id("node-" + call.node);
+    call.done(reply);
+  }
+  // Answers the oldest push: every task returns value, or the call fails with error.
+  void AnswerPush(const std::string& value, std::optional<Status> error = std::nullopt) {
+    PushCall call = std::move(pushes.front());
+    pushes.erase(pushes.begin());
+    if (error) return call.done(*error);
+    rpc::PushTasksReply reply;
+    for (const auto& task : call.request.tasks()) {
+      rpc::TaskResult* result = reply.add_results();
+      result->set_task_id(task.task_id());
+      result->set_value(value);
+    }
+    call.done(reply);
+  }
+
+  std::vector<LeaseCall> leases;
+  std::vector<PushCall> pushes;
+  std::vector<std::string> returned;
+  bool node_reachable = true;
+};
+
+class TaskSubmitterTest : public ::testing::Test {
+ protected:
+  TaskSubmitterTest() {
+    settings_.local_node_address = "local";
+    settings_.lease_idle_ms = 50;
+    settings_.node_unreachable_timeout_ms = 1000;
+    submitter_ = std::make_unique<TaskSubmitter>(executor_, executor_, objects_, clients_, settings_);
+  }
+  rpc::TaskSpec Spec(const std::string& id, int max_retries = 3) {
+    rpc::TaskSpec spec;
+    spec.set_task_id(id);
+    spec.set_function_name("F");
+    spec.set_max_retries(max_retries);
+    (*spec.mutable_resources())["CPU"] = 1;
+    objects_.AddPending(id);
+    return spec;
+  }
+  ObjectLookup Lookup(const std::string& id) { return objects_.Get({id}, 0)[0]; }
+
+  testing::FakeExecutor executor_;
+  ObjectTable objects_;
+  FakeClients clients_;
+  SubmitterSettings settings_;
+  std::unique_ptr<TaskSubmitter> submitter_;
+};
+
+TEST_F(TaskSubmitterTest, LeasesPushesAndReturnsTheIdleLease) {
+  submitter_->Submit(Spec("t1"));
+  ASSERT_EQ(clients_.leases.size(), 1u);
+  EXPECT_EQ(clients_.leases[0].node, "local");
+  clients_.Grant("w1");
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  clients_.AnswerPush("v1");
+  EXPECT_EQ(*Lookup("t1").result.value, "v1");
+  EXPECT_TRUE(clients_.returned.empty());  // kept for lease_idle_ms in case more work comes
+  executor_.AdvanceMs(60);
+  EXPECT_EQ(clients_.returned, std::vector<std::string>{"lease-w1"});
+}
+
+TEST_F(TaskSubmitterTest, WorkerDeathIsRetriedThenNamedWhenRetriesRunOut) {
+  submitter_->Submit(Spec("t1", /*max_retries=*/1));
+  clients_.Grant("w1");
+  clients_.AnswerPush("", UnavailableError("socket closed"));
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->retries(), 1);
+  ASSERT_EQ(clients_.leases.size(), 1u);  // a new worker for the rerun
+  clients_.Grant("w2");
+  clients_.AnswerPush("", UnavailableError("socket closed"));
+  executor_.RunUntilIdle();
+  auto lookup = Lookup("t1");
+  ASSERT_TRUE(lookup.result.error.has_value());
+  EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kWorkerCrashed);
+  EXPECT_NE(lookup.result.error->message.find("signal 9"), std::string::npos) << lookup.result.error->message;
+  EXPECT_NE(lookup.result.error->message.find("ran 2 time(s)"), std::string::npos) << lookup.result.error->message;
+  EXPECT_EQ(clients_.returned, (std::vector<std::string>{"lease-w1:failed", "lease-w2:failed"}));
+}
+
+TEST_F(TaskSubmitterTest, UnreachableNodeOfTheWorkerIsNodeDied) {
+  submitter_->Submit(Spec("t1", /*max_retries=*/0));
+  clients_.Grant("w1");
+  clients_.node_reachable = false;
+  clients_.AnswerPush("", UnavailableError("socket closed"));
+  executor_.RunUntilIdle();
+  auto lookup = Lookup("t1");
+  ASSERT_TRUE(lookup.result.error.has_value());
+  EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kNodeDied);
+}
+
+TEST_F(TaskSubmitterTest, SpillbackIsFollowedOnce) {
+  submitter_->Submit(Spec("t1"));
+  auto call = std::move(clients_.leases.front());
+  clients_.leases.clear();
+  rpc::RequestWorkerLeaseReply redirect;
+  redirect.set_spillback_address("other");
+  call.done(redirect);
+  ASSERT_EQ(clients_.leases.size(), 1u);
+  EXPECT_EQ(clients_.leases[0].node, "other");
+  EXPECT_TRUE(clients_.leases[0].request.spilled());
+}
+
+TEST_F(TaskSubmitterTest, LocalNodeUnreachableFailsQueuedTasksAfterTheBound) {
+  submitter_->Submit(Spec("t1"));
+  auto still_pending = [&] {
+    auto lookup = Lookup("t1");
+    return lookup.result.error && lookup.result.error->kind == internal::ErrorInfo::Kind::kGetTimeout;
+  };
+  for (int i = 0; i < 50 && still_pending(); ++i) {
+    while (!clients_.leases.empty()) {
+      auto call = std::move(clients_.leases.front());
+      clients_.leases.erase(clients_.leases.begin());
+      call.done(UnavailableError("connection refused"));
+    }
+    executor_.AdvanceMs(200);
+  }
+  auto lookup = Lookup("t1");
+  ASSERT_TRUE(lookup.result.error.has_value());
+  EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kNodeDied);
+  EXPECT_GE(executor_.MonotonicMs(), settings_.node_unreachable_timeout_ms);
+}
+
+TEST_F(TaskSubmitterTest, LostArgumentIsRebuiltFromLineageThenTheTaskReruns) {
+  // "a" was made by a task and its only copy is on a node that is gone.
+  rpc::TaskSpec made_a = Spec("a");
+  rpc::ObjectLocation location;
+  location.set_node_id("dead");
+  location.set_node_address("dead:1");
+  ASSERT_TRUE(objects_.CompleteStored("a", location, made_a));
+  rpc::TaskSpec uses_a = Spec("b");
+  uses_a.add_args()->mutable_ref()->set_object_id("a");
+  objects_.AddReference("a");  // the submitter's reference for the argument
+  submitter_->Submit(uses_a);
+  executor_.RunUntilIdle();
+  clients_.Grant("w1");
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  ASSERT_EQ(clients_.pushes[0].request.tasks(0).args(0).ref().locations(0).node_id(), "dead");
+  // The worker could not fetch "a".
+  auto push = std::move(clients_.pushes.front());
+  clients_.pushes.clear();
+  rpc::PushTasksReply reply;
+  rpc::TaskResult* result = reply.add_results();
+  result->set_task_id("b");
+  result->set_failed(true);
+  result->mutable_error()->set_kind(rpc::OBJECT_LOST);
+  result->mutable_error()->set_lost_object_id("a");
+  push.done(reply);
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->rebuilds(), 1);
+  // "a" reruns first; then "b" runs with its value.
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).task_id(), "a");
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).attempt(), 1);
+  clients_.AnswerPush("value-of-a");
+  executor_.RunUntilIdle();
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).task_id(), "b");
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).args(0).value(), "value-of-a");
+  clients_.AnswerPush("value-of-b");
+  EXPECT_EQ(*Lookup("b").result.value, "value-of-b");
+}
+
+TEST_F(TaskSubmitterTest, ExceptionsAreNotRetriedUnlessAsked) {
+  for (bool retry : {false, true}) {
+    const std::string id = retry ? "retried" : "plain";
+    rpc::TaskSpec spec = Spec(id, 2);
+    spec.set_retry_exceptions(retry);
+    submitter_->Submit(spec);
+    executor_.RunUntilIdle();
+    if (!clients_.leases.empty()) clients_.Grant("w-" + id);
+    int runs = 0;
+    while (!clients_.pushes.empty() && runs < 10) {
+      ++runs;
+      auto push = std::move(clients_.pushes.front());
+      clients_.pushes.erase(clients_.pushes.begin());
+      rpc::PushTasksReply reply;
+      rpc::TaskResult* result = reply.add_results();
+      result->set_task_id(id);
+      result->set_failed(true);
+      result->mutable_error()->set_kind(rpc::TASK_EXCEPTION);
+      result->mutable_error()->set_type_name("std::runtime_error");
+      push.done(reply);
+      executor_.RunUntilIdle();
+    }
+    EXPECT_EQ(runs, retry ? 3 : 1) << id;
+    auto lookup = Lookup(id);
+    ASSERT_TRUE(lookup.result.error.has_value());
+    EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kTaskException);
+    EXPECT_EQ(lookup.result.error->type_name, "std::runtime_error");
+  }
+}
+
+}  // namespace
+}  // namespace halo::core
