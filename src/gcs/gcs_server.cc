@@ -130,6 +130,12 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
   nodes_->SetStorageFailureHandler([this](Status status) {
     RequestStop(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
   });
+  drivers_ = std::make_unique<DriverMonitor>(
+      executor_, *prober_, *jobs_,
+      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
+                          settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
+  jobs_->SetListener([this](const rpc::JobInfo& job) { drivers_->OnJobChanged(job); });
+  jobs_->AnnounceLoaded();
   HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));
   // Every node not known dead is health-checked again: one that died while the GCS was down is found.
   nodes_->Start();
@@ -219,6 +225,7 @@ void GcsServer::Shutdown() {
   // No closure runs after this, so the managers and the store can go in any order, on this thread;
   // late callbacks from gRPC or the storage thread are dropped.
   executor_.Stop();
+  drivers_.reset();
   health_.reset();
   publisher_.reset();
   nodes_.reset();

@@ -12,6 +12,7 @@
 #include "common/random.h"
 #include "common/settings.h"
 #include "gcs/cluster_manager.h"
+#include "gcs/driver_monitor.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
 #include "gcs/health_check_manager.h"
@@ -68,6 +69,7 @@ class GcsServer {
   std::unique_ptr<NodeManager> nodes_;
   std::unique_ptr<NodeEventPublisher> publisher_;
   std::unique_ptr<HealthCheckManager> health_;
+  std::unique_ptr<DriverMonitor> drivers_;
   std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
   std::unique_ptr<KvServiceImpl> kv_service_;
   std::unique_ptr<JobServiceImpl> job_service_;

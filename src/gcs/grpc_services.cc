@@ -91,7 +91,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::MarkJobFinished(grpc::CallbackServerCo
                                                           const rpc::MarkJobFinishedRequest* request,
                                                           rpc::MarkJobFinishedReply*) {
   return OnExecutor(context, executor_, [this, request](grpc::ServerUnaryReactor* reactor) {
-    jobs_.HandleMarkJobFinished(request->job_id(), [reactor](Status status) { reactor->Finish(ToGrpcStatus(status)); });
+    jobs_.HandleMarkJobFinished(request->job_id(), "the driver called Shutdown", [reactor](Status status) { reactor->Finish(ToGrpcStatus(status)); });
   });
 }
 

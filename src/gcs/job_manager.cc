@@ -36,23 +36,31 @@ void JobManager::HandleAddJob(const std::string& entrypoint, int32_t driver_pid,
   auto tracker = WriteTracker::Create(2, [this, job, done = std::move(done)](Status status) {
     if (!status.ok()) return done(status);
     jobs_[job.job_id()] = job;
+    if (listener_) listener_(job);
     done(job);
   });
   store_.AsyncPut(kMetaTable, kMetaJobCounter, std::to_string(counter_), true, tracker->Callback<bool>(tracker));
   store_.AsyncPut(kJobTable, JobKey(job.job_id()), job.SerializeAsString(), true, tracker->Callback<bool>(tracker));
 }
 
-void JobManager::HandleMarkJobFinished(uint32_t job_id, std::function<void(Status)> done) {
+void JobManager::AnnounceLoaded() const {
+  if (!listener_) return;
+  for (const auto& [id, job] : jobs_) listener_(job);
+}
+
+void JobManager::HandleMarkJobFinished(uint32_t job_id, const std::string& reason, std::function<void(Status)> done) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return done(NotFoundError(absl::StrCat("no job with id ", job_id)));
   if (it->second.is_finished()) return done(OkStatus());
   rpc::JobInfo job = it->second;
   job.set_is_finished(true);
   job.set_end_time_ms(clock_.WallMs());
+  job.set_end_reason(reason);
   store_.AsyncPut(kJobTable, JobKey(job_id), job.SerializeAsString(), true,
                   [this, job, done = std::move(done)](StatusOr<bool> written) {
                     if (!written.ok()) return done(written.status());
                     jobs_[job.job_id()] = job;
+                    if (listener_) listener_(job);
                     done(OkStatus());
                   });
 }

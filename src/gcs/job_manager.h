@@ -23,7 +23,11 @@ class JobManager {
   void HandleAddJob(const std::string& entrypoint, int32_t driver_pid, const std::string& driver_address,
                     std::function<void(StatusOr<rpc::JobInfo>)> done);
   // NotFound for an unknown id. Marking a finished job again is a no-op.
-  void HandleMarkJobFinished(uint32_t job_id, std::function<void(Status)> done);
+  void HandleMarkJobFinished(uint32_t job_id, const std::string& reason, std::function<void(Status)> done);
+  // Hears of every job once it is durable: added, loaded at startup, or finished.
+  void SetListener(std::function<void(const rpc::JobInfo&)> listener) { listener_ = std::move(listener); }
+  // Tells the listener of every job loaded from storage.
+  void AnnounceLoaded() const;
   void HandleGetAllJobs(std::function<void(std::vector<rpc::JobInfo>)> done) const;
 
   uint32_t job_counter() const { return counter_; }
@@ -34,6 +38,7 @@ class JobManager {
   Clock& clock_;
   uint32_t counter_ = 0;
   std::map<uint32_t, rpc::JobInfo> jobs_;  // as acknowledged
+  std::function<void(const rpc::JobInfo&)> listener_;
 };
 
 }  // namespace halo::gcs

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <set>
@@ -60,9 +62,13 @@ int SleepMs(int ms) {
   return ms;
 }
 
-int Pid() { return getpid(); }
+// The pid of the node agent that started this worker.
+int SleepThenNodePid(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return getppid();
+}
 
-HALO_REMOTE(Square, Add, SumAll, Increment, Greet, Scale, SumOfSquares, AlwaysThrows, WaitToBeKilled, SleepMs, Pid);
+HALO_REMOTE(Square, Add, SumAll, Increment, Greet, Scale, SumOfSquares, AlwaysThrows, WaitToBeKilled, SleepMs, SleepThenNodePid);
 
 std::string ReadFileToStringOrEmpty(const std::string& path) {
   auto text = halo::ReadFileToString(path);
@@ -142,16 +148,13 @@ TEST_F(TasksTest, TenThousandSmallTasks) {
   EXPECT_EQ(total, int64_t{10000} * 10001 / 2);
 }
 
-TEST_F(TasksTest, TasksRunOnEveryNode) {
-  // Long enough tasks that one node's two CPUs cannot take them all: the overflow spills to other nodes.
-  std::vector<halo::ObjectRef<int>> sleepers;
-  for (int i = 0; i < 12; ++i) sleepers.push_back(halo::Task(SleepMs).Remote(300));
-  std::vector<halo::ObjectRef<int>> pids;
-  for (int i = 0; i < 12; ++i) pids.push_back(halo::Task(Pid).Remote());
-  halo::Get(sleepers);
+TEST_F(TasksTest, OverflowSpillsToOtherNodes) {
+  // More long tasks than the head node's two CPUs: the overflow is leased on the other nodes.
+  std::vector<halo::ObjectRef<int>> nodes;
+  for (int i = 0; i < 12; ++i) nodes.push_back(halo::Task(SleepThenNodePid).Remote(300));
   std::set<int> distinct;
-  for (const auto& pid : halo::Get(pids)) distinct.insert(*pid);
-  EXPECT_GE(distinct.size(), 3u) << "expected workers on more than one node";
+  for (const auto& pid : halo::Get(nodes)) distinct.insert(*pid);
+  EXPECT_GE(distinct.size(), 2u) << "every task ran under one node agent";
 }
 
 TEST_F(TasksTest, PutValuesAreArguments) {
@@ -230,6 +233,67 @@ TEST_F(TasksTest, ImpossibleResourcesAreUnschedulable) {
 TEST_F(TasksTest, BadOptionsAreRefusedAtOnce) {
   EXPECT_THROW(halo::Task(Square).SetMaxRetries(-2).Remote(1), halo::RuntimeError);
   EXPECT_THROW(halo::Task(Square).SetResources({{"CPU", -1}}).Remote(1), halo::RuntimeError);
+}
+
+// Workers belong to a job: if its driver dies without Shutdown, the GCS marks the job finished (naming why)
+// and the job's workers leave their nodes.
+TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
+  halo::SpawnOptions spawn;
+  spawn.argv = {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_->address()};
+  spawn.output_path = dir_.path() + "/driver.out";
+  spawn.die_with_parent = true;
+  auto pid = halo::Spawn(spawn);
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE(halo::testing::WaitUntil(
+      [&] { return ReadFileToStringOrEmpty(dir_.path() + "/driver.out").find("ready 42") != std::string::npos; },
+      std::chrono::seconds(60)))
+      << ReadFileToStringOrEmpty(dir_.path() + "/driver.out");
+  auto gcs = head_->Client();
+  auto job_of_driver = [&]() -> std::optional<halo::rpc::JobInfo> {
+    auto jobs = gcs->GetAllJobs();
+    if (!jobs.ok()) return std::nullopt;
+    for (const auto& job : *jobs) {
+      if (job.driver_pid() == *pid) return job;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(job_of_driver().has_value());
+  EXPECT_FALSE(job_of_driver()->is_finished());
+  // Its workers run with HALO_JOB_ID=<its id> in their environment.
+  const std::string job_env = "HALO_JOB_ID=" + std::to_string(job_of_driver()->job_id());
+  auto job_workers = [&] {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      auto environ = halo::ReadFileToString(entry.path().string() + "/environ");
+      if (!environ.ok()) continue;
+      std::replace(environ->begin(), environ->end(), '\0', '\n');
+      if (("\n" + *environ + "\n").find("\n" + job_env + "\n") != std::string::npos) ++count;
+    }
+    return count;
+  };
+  EXPECT_GT(job_workers(), 0);
+
+  ASSERT_EQ(kill(*pid, SIGKILL), 0);
+  ASSERT_TRUE(halo::WaitForProcessExit(*pid, 10000));
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return job_of_driver() && job_of_driver()->is_finished(); },
+                                       std::chrono::seconds(30)));
+  EXPECT_NE(job_of_driver()->end_reason().find("without Shutdown"), std::string::npos)
+      << job_of_driver()->end_reason();
+  EXPECT_TRUE(halo::testing::WaitUntil([&] { return job_workers() == 0; }, std::chrono::seconds(30)));
+}
+
+TEST_F(TasksTest, ShutdownFinishesTheJob) {
+  auto result = halo::testing::RunCommand(
+      {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_->address(), "--shutdown"},
+      std::chrono::seconds(60));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto jobs = head_->Client()->GetAllJobs();
+  ASSERT_TRUE(jobs.ok());
+  bool found = false;
+  for (const auto& job : *jobs) {
+    if (job.end_reason() == "the driver called Shutdown") found = true;
+  }
+  EXPECT_TRUE(found);
 }
 
 // A cluster whose head offers no CPUs, so tasks run on the two node agents, one of which the test kills.

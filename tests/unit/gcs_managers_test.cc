@@ -143,10 +143,10 @@ TEST_F(GcsManagersTest, JobIdsComeFromAPersistedCounterAndAreNeverReused) {
   executor_.RunUntilIdle();
   EXPECT_EQ(ids, (std::vector<uint32_t>{1, 2, 3}));
   Status finished = InternalError("not called");
-  jobs.HandleMarkJobFinished(2, [&](Status s) { finished = s; });
+  jobs.HandleMarkJobFinished(2, "test", [&](Status s) { finished = s; });
   executor_.RunUntilIdle();
   EXPECT_TRUE(finished.ok());
-  jobs.HandleMarkJobFinished(77, [&](Status s) { finished = s; });
+  jobs.HandleMarkJobFinished(77, "test", [&](Status s) { finished = s; });
   EXPECT_EQ(finished.code(), absl::StatusCode::kNotFound);
 
   JobManager restarted(store_, executor_);
