@@ -241,3 +241,41 @@ WaitResult<T> Wait(const std::vector<ObjectRef<T>>& refs, int num_ready, std::ch
 }
 
 }  // namespace halo
+
+// ObjectRefs inside values (a task's result, a container argument): packed as [id, owner address]. The process
+// that unpacks one borrows it: Get asks the owner, and fails with OwnerDied if the owner is gone.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+
+  template <typename T>
+  struct pack<halo::ObjectRef<T>> {
+    template <typename Stream>
+    msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& out, const halo::ObjectRef<T>& ref) const {
+      const std::string owner = ref.IsNil() ? "" : halo::internal::RequireRuntime().EscapeReference(ref.ID());
+      out.pack_array(2);
+      out.pack(ref.ID());
+      out.pack(owner);
+      return out;
+    }
+  };
+
+  template <typename T>
+  struct convert<halo::ObjectRef<T>> {
+    const msgpack::object& operator()(const msgpack::object& in, halo::ObjectRef<T>& ref) const {
+      if (in.type != msgpack::type::ARRAY || in.via.array.size != 2) throw msgpack::type_error();
+      const std::string id = in.via.array.ptr[0].as<std::string>();
+      const std::string owner = in.via.array.ptr[1].as<std::string>();
+      if (id.empty()) {
+        ref = halo::ObjectRef<T>();
+        return in;
+      }
+      halo::internal::RequireRuntime().AddBorrowedReference(id, owner);
+      ref = halo::ObjectRef<T>::Adopt(id);
+      return in;
+    }
+  };
+
+  }  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack

@@ -24,6 +24,9 @@ class CoreRpcClients {
   virtual void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) = 0;
   virtual void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
                              std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) = 0;
+  // Asks an object's owner for it; the owner holds the call up to wait_ms while it is pending.
+  virtual void GetObject(const std::string& owner_address, const std::string& object_id, int64_t wait_ms,
+                         int64_t timeout_ms, std::function<void(StatusOr<rpc::GetObjectReply>)> done) = 0;
   // Fire and forget: drops the node's copies of objects nobody refers to any more.
   virtual void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) = 0;
   virtual void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,

@@ -63,9 +63,43 @@ class ExecutableWriter final : public grpc::ServerWriteReactor<rpc::ExecutableCh
 
 class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackService {
  public:
-  CoreWorkerServiceImpl(TaskExecutor* tasks, std::string executable_path, std::string executable_sha256)
-      : tasks_(tasks), executable_path_(std::move(executable_path)),
+  CoreWorkerServiceImpl(ObjectTable& objects, Executor& executor, TaskExecutor* tasks, std::string executable_path,
+                        std::string executable_sha256)
+      : objects_(objects), executor_(executor), tasks_(tasks), executable_path_(std::move(executable_path)),
         executable_sha256_(std::move(executable_sha256)) {}
+
+  grpc::ServerUnaryReactor* GetObject(grpc::CallbackServerContext* context, const rpc::GetObjectRequest* request,
+                                      rpc::GetObjectReply* reply) override {
+    auto* reactor = context->DefaultReactor();
+    auto answered = std::make_shared<bool>(false);  // executor thread only
+    auto answer = [this, reactor, reply, answered](std::optional<ObjectLookup> lookup) {
+      executor_.Post([reactor, reply, answered, lookup = std::move(lookup)] {
+        if (*answered) return;
+        *answered = true;
+        if (!lookup) {
+          reply->set_state(rpc::GetObjectReply::PENDING);
+        } else if (lookup->result.error) {
+          const bool unknown = lookup->result.error->kind == internal::ErrorInfo::Kind::kRuntime;
+          reply->set_state(unknown ? rpc::GetObjectReply::UNKNOWN : rpc::GetObjectReply::FAILED);
+          reply->mutable_error()->set_kind(ToRpcErrorKind(lookup->result.error->kind));
+          reply->mutable_error()->set_type_name(lookup->result.error->type_name);
+          reply->mutable_error()->set_message(lookup->result.error->message);
+          reply->mutable_error()->set_where(lookup->result.error->where);
+        } else if (lookup->result.value) {
+          reply->set_state(rpc::GetObjectReply::READY);
+          reply->set_value(*lookup->result.value);
+        } else {
+          reply->set_state(rpc::GetObjectReply::STORED);
+          for (const auto& location : lookup->locations) *reply->add_locations() = location;
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+    };
+    objects_.WhenComplete(request->object_id(), [answer](const ObjectLookup& lookup) { answer(lookup); });
+    const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, 60000);
+    executor_.Post([this, wait_ms, answer] { executor_.RunAfter(wait_ms, [answer] { answer(std::nullopt); }); });
+    return reactor;
+  }
 
   grpc::ServerUnaryReactor* PushTasks(grpc::CallbackServerContext* context, const rpc::PushTasksRequest* request,
                                       rpc::PushTasksReply* reply) override {
@@ -94,6 +128,8 @@ class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackServi
   }
 
  private:
+  ObjectTable& objects_;
+  Executor& executor_;
   TaskExecutor* tasks_;
   std::string executable_path_;
   std::string executable_sha256_;
@@ -141,6 +177,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   submitter.retry_initial_ms = s.gcs_retry_initial_ms;
   submitter.retry_max_ms = s.gcs_retry_max_ms;
   submitter.rpc_timeout_ms = s.rpc_timeout_ms;
+  submitter.inline_max_bytes = s.object_inline_max_bytes;
   worker->submitter_ = std::make_unique<TaskSubmitter>(worker->executor_, worker->clock_, worker->objects_,
                                                        *worker->clients_, submitter);
   worker->executor_.RunInThread();
@@ -153,10 +190,11 @@ Status CoreWorker::Serve() {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), grpc::InsecureServerCredentials(), &port);
-  service_ = std::make_unique<CoreWorkerServiceImpl>(task_executor_.get(),
+  service_ = std::make_unique<CoreWorkerServiceImpl>(objects_, executor_, task_executor_.get(),
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
   builder.RegisterService(service_.get());
@@ -341,6 +379,11 @@ std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::strin
         results[open[k]].value = std::move(shared);
         continue;
       }
+      if (shut_down_) {
+        results[open[k]].error = internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "",
+                                                     "halo::Shutdown was called", ""};
+        continue;
+      }
       // Rebuild before looking again, so the next round waits for the rerun rather than refetching.
       std::promise<void> rebuilt;
       executor_.Post([this, &rebuilt, id = ids[k], why = std::string(value.status().message())] {
@@ -391,6 +434,76 @@ StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, con
 
 std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) {
   return objects_.Wait(object_ids, static_cast<size_t>(num_ready), timeout_ms);
+}
+
+std::string CoreWorker::EscapeReference(const std::string& object_id) {
+  std::lock_guard<std::mutex> lock(borrow_mutex_);
+  auto borrowed = borrowed_owner_.find(object_id);
+  if (borrowed != borrowed_owner_.end()) return borrowed->second;
+  // Borrowers are not tracked: an object that left this process inside a value stays while this process does.
+  if (escaped_.insert(object_id).second) objects_.AddReference(object_id);
+  return address_;
+}
+
+void CoreWorker::AddBorrowedReference(const std::string& object_id, const std::string& owner_address) {
+  if (owner_address == address_ || owner_address.empty()) {
+    objects_.AddReference(object_id);  // one of ours came back
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(borrow_mutex_);
+    borrowed_owner_.emplace(object_id, owner_address);
+  }
+  if (objects_.AddBorrowed(object_id)) {
+    executor_.Post([this, object_id, owner_address] { PollOwner(object_id, owner_address, 0); });
+  }
+}
+
+void CoreWorker::PollOwner(const std::string& object_id, const std::string& owner_address, int failures) {
+  constexpr int kFailuresMax = 3;
+  if (shut_down_) return;
+  clients_->GetObject(
+      owner_address, object_id, options_.settings.pubsub_poll_wait_ms, options_.settings.rpc_timeout_ms,
+      [this, object_id, owner_address, failures](StatusOr<rpc::GetObjectReply> reply) {
+        using Kind = internal::ErrorInfo::Kind;
+        if (!reply.ok()) {
+          const bool gone = reply.status().code() == absl::StatusCode::kUnavailable || failures + 1 >= kFailuresMax;
+          if (!gone) {
+            executor_.RunAfter(options_.settings.gcs_retry_initial_ms,
+                               [this, object_id, owner_address, failures] {
+                                 PollOwner(object_id, owner_address, failures + 1);
+                               });
+            return;
+          }
+          objects_.Fail(object_id, internal::ErrorInfo{Kind::kOwnerDied, "",
+                                                       absl::StrCat("the owner of object ", object_id, " at ",
+                                                                    owner_address, " is gone: ",
+                                                                    reply.status().message()),
+                                                       ""});
+          return;
+        }
+        switch (reply->state()) {
+          case rpc::GetObjectReply::PENDING:
+            PollOwner(object_id, owner_address, 0);
+            return;
+          case rpc::GetObjectReply::READY:
+            objects_.Complete(object_id, std::make_shared<const std::string>(reply->value()));
+            return;
+          case rpc::GetObjectReply::STORED:
+            objects_.CompleteWithCopies(object_id, {reply->locations().begin(), reply->locations().end()});
+            return;
+          case rpc::GetObjectReply::FAILED:
+            objects_.Fail(object_id, internal::ErrorInfo{ToErrorKind(reply->error().kind()),
+                                                         reply->error().type_name(), reply->error().message(),
+                                                         reply->error().where()});
+            return;
+          default:
+            objects_.Fail(object_id, internal::ErrorInfo{Kind::kObjectLost, "",
+                                                         absl::StrCat("the owner of object ", object_id, " at ",
+                                                                      owner_address, " no longer holds it"),
+                                                         ""});
+        }
+      });
 }
 
 void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }
@@ -449,8 +562,8 @@ void CoreWorker::Shutdown() {
     if (!finished.ok()) HALO_LOG_WARN("could not mark job {} finished: {}", options_.job_id, std::string(finished.message()));
   }
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  gcs_events_.reset();
   executor_.Stop();
+  gcs_events_.reset();
 }
 
 }  // namespace halo::core

@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/asio_executor.h"
 #include "common/settings.h"
@@ -67,6 +70,8 @@ class CoreWorker : public internal::Runtime {
   std::string Put(std::string value) override;
   std::vector<internal::ObjectResult> Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) override;
   std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) override;
+  std::string EscapeReference(const std::string& object_id) override;
+  void AddBorrowedReference(const std::string& object_id, const std::string& owner_address) override;
   void AddLocalReference(const std::string& object_id) override;
   void RemoveLocalReference(const std::string& object_id) override;
   internal::RuntimeCounters Counters() const override;
@@ -88,6 +93,8 @@ class CoreWorker : public internal::Runtime {
   Status ChooseNode();
   void FollowNodeEvents();
   void WatchDriver();
+  // Borrowed objects: asks the owner until it answers with the object, an error, or turns out to be gone.
+  void PollOwner(const std::string& object_id, const std::string& owner_address, int failures);
   std::string NewObjectId();
   void OnFreed(const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
                const std::optional<rpc::TaskSpec>& lineage);
@@ -110,6 +117,9 @@ class CoreWorker : public internal::Runtime {
   std::string id_prefix_;
   std::atomic<uint64_t> next_object_ = 1;
   std::atomic<int64_t> tasks_submitted_ = 0;
+  std::mutex borrow_mutex_;
+  std::unordered_map<std::string, std::string> borrowed_owner_;  // borrowed object -> its owner's address
+  std::unordered_set<std::string> escaped_;                     // owned objects pinned for borrowers
   std::atomic<bool> shut_down_ = false;
 };
 

@@ -67,6 +67,21 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void GetObject(const std::string& owner_address, const std::string& object_id, int64_t wait_ms,
+                 int64_t timeout_ms, std::function<void(StatusOr<rpc::GetObjectReply>)> done) override {
+    auto* call = new Call<rpc::GetObjectRequest, rpc::GetObjectReply>;
+    call->request.set_object_id(object_id);
+    call->request.set_wait_ms(wait_ms);
+    SetDeadline(call->context, wait_ms + timeout_ms);
+    auto* stub = Peer(owner_address).worker.get();
+    StartCall<rpc::GetObjectRequest, rpc::GetObjectReply>(
+        in_flight_, call,
+        [stub](auto* context, auto* req, auto* reply, auto callback) {
+          stub->async()->GetObject(context, req, reply, std::move(callback));
+        },
+        std::move(done));
+  }
+
   void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) override {
     auto* call = new Call<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>;
     for (const auto& id : object_ids) call->request.add_object_ids(id);
@@ -110,6 +125,9 @@ class GrpcCoreRpcClients : public CoreRpcClients {
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
       args.SetMaxReceiveMessageSize(-1);
       args.SetMaxSendMessageSize(-1);
+      // A peer that vanishes without a reset (machine gone) fails held calls within about 15 s.
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
       peer.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
       peer.node = rpc::NodeAgentService::NewStub(peer.channel);
       peer.worker = rpc::CoreWorkerService::NewStub(peer.channel);

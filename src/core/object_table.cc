@@ -22,6 +22,14 @@ void ObjectTable::AddReady(const std::string& id, std::shared_ptr<const std::str
   entry.lookup.result.value = std::move(value);
 }
 
+bool ObjectTable::AddBorrowed(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, added] = entries_.try_emplace(id);
+  it->second.references += 1;
+  if (added) it->second.borrowed = true;
+  return added;
+}
+
 void ObjectTable::AddStored(const std::string& id, rpc::ObjectLocation location) {
   std::lock_guard<std::mutex> lock(mutex_);
   Entry& entry = entries_[id];
@@ -43,6 +51,12 @@ bool ObjectTable::CompleteStored(const std::string& id, rpc::ObjectLocation loca
   bool kept = false;
   Finish(id, std::move(lookup), std::move(lineage), &kept);
   return kept;
+}
+
+void ObjectTable::CompleteWithCopies(const std::string& id, std::vector<rpc::ObjectLocation> copies) {
+  ObjectLookup lookup;
+  lookup.locations = std::move(copies);
+  Finish(id, std::move(lookup), std::nullopt, nullptr);
 }
 
 void ObjectTable::Fail(const std::string& id, ErrorInfo error) {
@@ -78,13 +92,14 @@ void ObjectTable::CacheValue(const std::string& id, std::shared_ptr<const std::s
   it->second.lookup.result.value = std::move(value);
 }
 
-std::optional<rpc::TaskSpec> ObjectTable::ResetForRebuild(const std::string& id, bool* made_by_put) {
+std::optional<rpc::TaskSpec> ObjectTable::ResetForRebuild(const std::string& id, std::string* not_rebuildable) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(id);
-  *made_by_put = false;
+  not_rebuildable->clear();
   if (it == entries_.end()) return std::nullopt;
   Entry& entry = it->second;
-  *made_by_put = entry.made_by_put;
+  if (entry.made_by_put) *not_rebuildable = "it was made by Put";
+  if (entry.borrowed) *not_rebuildable = "it is owned by another process";
   if (!entry.complete || !entry.lookup.stored() || !entry.lineage) return std::nullopt;
   entry.complete = false;
   entry.lookup = ObjectLookup{};
@@ -102,6 +117,12 @@ void ObjectTable::MarkLost(const std::string& id, ErrorInfo error) {
     it->second.lookup.result.error = std::move(error);
   }
   changed_.notify_all();
+}
+
+void ObjectTable::ForgetCopies(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) it->second.lookup.locations.clear();
 }
 
 std::vector<std::string> ObjectTable::DropLocations(const std::string& node_id) {

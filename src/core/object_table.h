@@ -40,6 +40,9 @@ class ObjectTable {
   void AddPending(const std::string& id);
   // A new ready object with one local reference (Put).
   void AddReady(const std::string& id, std::shared_ptr<const std::string> value);
+  // A reference to an object another process owns: pending until its owner says what it is. False (and a
+  // reference added) if the object is already known here.
+  bool AddBorrowed(const std::string& id);
   // A new object whose only copy is in a node's store (a large Put): it has no lineage.
   void AddStored(const std::string& id, rpc::ObjectLocation location);
   // Completes a pending object; a no-op if it is already complete or forgotten. Runs its watchers.
@@ -48,15 +51,20 @@ class ObjectTable {
   // False if the object was forgotten meanwhile (the caller then releases what lineage refers to).
   bool CompleteStored(const std::string& id, rpc::ObjectLocation location, rpc::TaskSpec lineage);
   void Fail(const std::string& id, ErrorInfo error);
+  // Completes a borrowed object with the copies its owner named (no lineage here: the owner rebuilds).
+  void CompleteWithCopies(const std::string& id, std::vector<rpc::ObjectLocation> copies);
   // Keeps a fetched copy of a stored object's value.
   void CacheValue(const std::string& id, std::shared_ptr<const std::string> value);
 
   // For rebuilding: a complete stored object whose copies are all gone becomes pending again and hands back
   // its lineage (whose references pass to the caller). nullopt when it has none (made by Put) or is not in
   // that state (already rebuilding, has a value, or unknown).
-  std::optional<rpc::TaskSpec> ResetForRebuild(const std::string& id, bool* made_by_put);
-  // A stored object that cannot be rebuilt (made by Put) and whose copies are unreachable now fails with error.
+  // *not_rebuildable says why not when the object can never be rebuilt here (made by Put, or borrowed).
+  std::optional<rpc::TaskSpec> ResetForRebuild(const std::string& id, std::string* not_rebuildable);
+  // A stored object that cannot be rebuilt here and whose copies are unreachable now fails with error.
   void MarkLost(const std::string& id, ErrorInfo error);
+  // Forgets an object's copies (they proved unusable).
+  void ForgetCopies(const std::string& id);
   // Forgets the copies held by a node that died; returns the objects left with no copy and no value.
   std::vector<std::string> DropLocations(const std::string& node_id);
 
@@ -76,6 +84,7 @@ class ObjectTable {
   struct Entry {
     bool complete = false;
     bool made_by_put = false;
+    bool borrowed = false;
     ObjectLookup lookup;
     std::optional<rpc::TaskSpec> lineage;
     int references = 0;

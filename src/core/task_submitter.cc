@@ -1,6 +1,7 @@
 #include "core/task_submitter.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -34,6 +35,20 @@ internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind) {
     case rpc::RECONSTRUCTION_FAILED: return Kind::kReconstructionFailed;
     case rpc::TASK_UNSCHEDULABLE: return Kind::kTaskUnschedulable;
     default: return Kind::kRuntime;
+  }
+}
+
+rpc::ErrorKind ToRpcErrorKind(internal::ErrorInfo::Kind kind) {
+  using Kind = internal::ErrorInfo::Kind;
+  switch (kind) {
+    case Kind::kTaskException: return rpc::TASK_EXCEPTION;
+    case Kind::kWorkerCrashed: return rpc::WORKER_CRASHED;
+    case Kind::kNodeDied: return rpc::NODE_DIED;
+    case Kind::kObjectLost: return rpc::OBJECT_LOST;
+    case Kind::kOwnerDied: return rpc::OWNER_DIED;
+    case Kind::kReconstructionFailed: return rpc::RECONSTRUCTION_FAILED;
+    case Kind::kTaskUnschedulable: return rpc::TASK_UNSCHEDULABLE;
+    default: return rpc::ERROR_KIND_UNSPECIFIED;
   }
 }
 
@@ -89,6 +104,13 @@ void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const
   rpc::TaskArg* arg = resolving.spec.mutable_args(index);
   if (lookup.result.error) {
     if (!resolving.failed) resolving.failed = lookup.result.error;
+  } else if (!lookup.result.value && lookup.locations.empty()) {
+    if (!resolving.failed) {
+      resolving.failed = internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
+                                             "argument object " + arg->ref().object_id() + " has no copy left", ""};
+    }
+  } else if (lookup.result.value && static_cast<int64_t>(lookup.result.value->size()) <= settings_.inline_max_bytes) {
+    arg->set_value(*lookup.result.value);  // small, or a copy this process fetched: travels inside the task
   } else if (!lookup.locations.empty()) {
     // Stays a ref: the executing worker's node pulls it from one of these copies.
     auto* locations = arg->mutable_ref()->mutable_locations();
@@ -119,17 +141,22 @@ void TaskSubmitter::ReleasePins(const std::string& task_id) {
 }
 
 void TaskSubmitter::Rebuild(const std::string& object_id, const std::string& why) {
-  bool made_by_put = false;
-  std::optional<rpc::TaskSpec> lineage = objects_.ResetForRebuild(object_id, &made_by_put);
-  if (!lineage) {
-    if (made_by_put) {
-      objects_.MarkLost(object_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
-                                                       "object " + object_id + " was made by Put and cannot be "
-                                                       "rebuilt: " + why, ""});
-    }
-    return;
+  if (std::optional<rpc::TaskSpec> lineage = ResetLost(object_id, why)) Rerun(object_id, std::move(*lineage), why);
+}
+
+std::optional<rpc::TaskSpec> TaskSubmitter::ResetLost(const std::string& object_id, const std::string& why) {
+  std::string not_rebuildable;
+  std::optional<rpc::TaskSpec> lineage = objects_.ResetForRebuild(object_id, &not_rebuildable);
+  if (!lineage && !not_rebuildable.empty()) {
+    objects_.MarkLost(object_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
+                                                     "object " + object_id + " is lost and cannot be rebuilt (" +
+                                                         not_rebuildable + "): " + why,
+                                                     ""});
   }
-  rpc::TaskSpec spec = std::move(*lineage);
+  return lineage;
+}
+
+void TaskSubmitter::Rerun(const std::string& object_id, rpc::TaskSpec spec, const std::string& why) {
   std::vector<std::string> pins;
   for (auto& arg : *spec.mutable_args()) {
     if (arg.has_ref()) pins.push_back(arg.ref().object_id());
@@ -280,8 +307,18 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
     const rpc::TaskResult& result = reply->results(static_cast<int>(i));
     rpc::TaskSpec& spec = batch.tasks[i];
     if (result.failed() && result.error().kind() == rpc::OBJECT_LOST && !result.error().lost_object_id().empty()) {
+      // The copies named were unusable: forget them (a cached value then travels inline), rebuild the object
+      // if it can be, and rerun the task, which spends one of its attempts.
       const std::string lost = result.error().lost_object_id();
+      objects_.ForgetCopies(lost);
       Rebuild(lost, result.error().message());
+      if (spec.max_retries() >= 0 && spec.attempt() >= spec.max_retries()) {
+        ReleasePins(spec.task_id());
+        Finish(spec, result);
+        continue;
+      }
+      spec.set_attempt(spec.attempt() + 1);
+      retries_ += 1;
       Resolve(std::move(spec));
       continue;
     }
@@ -337,7 +374,25 @@ void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind
 void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result) {
   if (!result.failed() && result.stored()) {
     if (objects_.CompleteStored(spec.task_id(), result.location(), spec)) {
-      pinned_.erase(spec.task_id());  // the lineage holds those references now
+      // The lineage holds the references of arguments it still passes by reference (the free listener
+      // releases those); the others, inlined into it, are released now.
+      auto pins = pinned_.find(spec.task_id());
+      if (pins != pinned_.end()) {
+        std::multiset<std::string> kept;
+        for (const auto& arg : spec.args()) {
+          if (arg.has_ref()) kept.insert(arg.ref().object_id());
+        }
+        std::vector<std::string> held = std::move(pins->second);
+        pinned_.erase(pins);
+        for (const auto& id : held) {
+          auto it = kept.find(id);
+          if (it != kept.end()) {
+            kept.erase(it);
+          } else {
+            objects_.RemoveReference(id);
+          }
+        }
+      }
     } else {
       ReleasePins(spec.task_id());
     }
@@ -443,9 +498,14 @@ void TaskSubmitter::FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, con
 
 void TaskSubmitter::OnNodeDead(const std::string& node_id) {
   if (!dead_nodes_.insert(node_id).second) return;
+  // Every lost object becomes pending before any rerun resolves its arguments, so a rerun waits for a lost
+  // argument's own rerun instead of seeing it lost.
+  const std::string why = absl::StrCat("its copy was on node ", node_id, ", which died");
+  std::vector<std::pair<std::string, rpc::TaskSpec>> reruns;
   for (const auto& lost : objects_.DropLocations(node_id)) {
-    Rebuild(lost, absl::StrCat("its copy was on node ", node_id, ", which died"));
+    if (auto lineage = ResetLost(lost, why)) reruns.emplace_back(lost, std::move(*lineage));
   }
+  for (auto& [lost, lineage] : reruns) Rerun(lost, std::move(lineage), why);
   std::vector<uint64_t> doomed;
   for (auto& [key, shape] : shapes_) {
     std::vector<std::string> leases;

@@ -37,6 +37,7 @@ struct SubmitterSettings {
   int64_t retry_initial_ms = 100;
   int64_t retry_max_ms = 2000;
   int64_t rpc_timeout_ms = 10000;
+  int64_t inline_max_bytes = 100 * 1024;
 };
 
 class TaskSubmitter {
@@ -97,6 +98,11 @@ class TaskSubmitter {
   void Resolve(rpc::TaskSpec spec);
   void OnArgumentReady(const std::string& task_id, int index, const ObjectLookup& lookup);
   void ReleasePins(const std::string& task_id);
+  // Makes a lost object pending again and returns its lineage (nullopt: nothing to rerun; an object that can
+  // never be rebuilt here has failed with OBJECT_LOST).
+  std::optional<rpc::TaskSpec> ResetLost(const std::string& object_id, const std::string& why);
+  // Reruns a lineage (or fails the object with RECONSTRUCTION_FAILED when its task has no retries left).
+  void Rerun(const std::string& object_id, rpc::TaskSpec lineage, const std::string& why);
   void Enqueue(rpc::TaskSpec spec);
   void Pump(Shape& shape);
   // A task's expected run time: the running mean for its function, or nullopt before its first run.
@@ -135,5 +141,6 @@ class TaskSubmitter {
 // "CPU=1,GPU=0.5": the canonical key of a resource shape.
 std::string ShapeKey(const std::map<std::string, double>& resources);
 internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind);
+rpc::ErrorKind ToRpcErrorKind(internal::ErrorInfo::Kind kind);
 
 }  // namespace halo::core

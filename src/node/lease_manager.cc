@@ -125,6 +125,7 @@ bool LeaseManager::TryServe(Request& request) {
     Release(need);
     request.reserved = false;
     Refuse(request, job.fetch_error);
+    if (ReservedWaitingFor(job_id) == 0) job.fetch_error.clear();  // the next request tries again
     return true;
   }
   if (job.start_failures >= settings_.worker_start_failures_max) {
@@ -132,6 +133,7 @@ bool LeaseManager::TryServe(Request& request) {
     request.reserved = false;
     Refuse(request, absl::StrCat("workers of job ", job_id, " failed to start ", job.start_failures,
                                  " times on node ", settings_.node_id, "; last: ", job.last_start_failure));
+    if (ReservedWaitingFor(job_id) == 0) job.start_failures = 0;  // the next request tries again
     return true;
   }
   if (job.executable.empty()) {

@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
   halo::node::ObjectStoreServiceImpl object_service(object_store, self.node_id(), settings.object_chunk_bytes,
                                                     settings.rpc_timeout_ms);
   builder.RegisterService(&object_service);
+  // Owners ping held lease calls every 10 s (keepalive); allow it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   auto server = builder.BuildAndStart();

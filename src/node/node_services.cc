@@ -38,12 +38,19 @@ namespace {
 // A held lease request; if its caller goes away first, the request is withdrawn.
 class LeaseReactor final : public grpc::ServerUnaryReactor {
  public:
-  LeaseReactor(Executor& executor, LeaseManager& leases) : executor_(executor), leases_(leases) {}
+  LeaseReactor(grpc::CallbackServerContext* context, Executor& executor, LeaseManager& leases)
+      : context_(context), executor_(executor), leases_(leases) {}
   // Executor thread only.
   void Start(const rpc::RequestWorkerLeaseRequest& request, rpc::RequestWorkerLeaseReply* reply) {
     request_id_ = leases_.RequestLease(request, [this, reply](const rpc::RequestWorkerLeaseReply& answer) {
-      *reply = answer;
       answered_ = true;
+      if (answer.granted() && context_->IsCancelled()) {
+        // The requester left before the grant could reach it: nobody will ever return this lease.
+        leases_.ReturnWorker(answer.lease_id(), /*worker_failed=*/false);
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "lease request withdrawn"));
+        return;
+      }
+      *reply = answer;
       Finish(grpc::Status::OK);
     });
   }
@@ -61,6 +68,7 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
+  grpc::CallbackServerContext* context_;
   Executor& executor_;
   LeaseManager& leases_;
   uint64_t request_id_ = 0;
@@ -69,10 +77,10 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* NodeAgentServiceImpl::RequestWorkerLease(grpc::CallbackServerContext*,
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::RequestWorkerLease(grpc::CallbackServerContext* context,
                                                                    const rpc::RequestWorkerLeaseRequest* request,
                                                                    rpc::RequestWorkerLeaseReply* reply) {
-  auto* reactor = new LeaseReactor(executor_, leases_);
+  auto* reactor = new LeaseReactor(context, executor_, leases_);
   executor_.Post([reactor, request, reply] { reactor->Start(*request, reply); });
   return reactor;
 }

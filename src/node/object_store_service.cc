@@ -39,10 +39,9 @@ grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext*, const
       absl::StrAppend(&pull_errors, "; node ", source.node_id(), ": ", pulled.status().message());
       continue;
     }
-    auto shared = std::make_shared<const std::string>(std::move(*pulled));
-    (void)store_.Put(request->object_id(), shared);  // a full disk only costs the cached copy
+    // Served, not kept: the owner frees only the copies it knows of, so a kept copy could never be freed.
     store_.CountPull();
-    data = std::shared_ptr<const std::string>(shared);
+    data = std::make_shared<const std::string>(std::move(*pulled));
   }
   if (!data.ok()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,

@@ -1,6 +1,6 @@
 // The gRPC face of a node's ObjectStore (synchronous handlers: each transfer holds one server thread).
-// A read of an object this node lacks pulls it from another node given as a source, keeps the copy, and
-// serves it.
+// A read of an object this node lacks pulls it from another node given as a source and serves it (the copy
+// is not kept: only copies their owner knows of are ever freed).
 #pragma once
 
 #include <grpcpp/grpcpp.h>

@@ -68,6 +68,21 @@ int SleepThenNodePid(int ms) {
   return getppid();
 }
 
+// Returns a reference to an object this worker owns: the caller borrows it.
+halo::ObjectRef<int> SquareLater(int x) { return halo::Task(Square).Remote(x); }
+
+// Returns a reference it owns, then its process dies shortly after: the borrower's Get names the owner's death.
+halo::ObjectRef<int> RefFromDoomedWorker(int ms) {
+  halo::ObjectRef<int> ref = halo::Task(SleepMs).Remote(ms);
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    raise(SIGKILL);
+  }).detach();
+  return ref;
+}
+
+HALO_REMOTE(SquareLater, RefFromDoomedWorker);
+
 HALO_REMOTE(Square, Add, SumAll, Increment, Greet, Scale, SumOfSquares, AlwaysThrows, WaitToBeKilled, SleepMs, SleepThenNodePid);
 
 std::string ReadFileToStringOrEmpty(const std::string& path) {
@@ -155,6 +170,23 @@ TEST_F(TasksTest, OverflowSpillsToOtherNodes) {
   std::set<int> distinct;
   for (const auto& pid : halo::Get(nodes)) distinct.insert(*pid);
   EXPECT_GE(distinct.size(), 2u) << "every task ran under one node agent";
+}
+
+TEST_F(TasksTest, ReferencesReturnedByTasksAreBorrowed) {
+  halo::ObjectRef<int> inner = *halo::Get(halo::Task(SquareLater).Remote(9));
+  EXPECT_EQ(*halo::Get(inner), 81);
+  // A borrowed reference works as an argument too.
+  EXPECT_EQ(*halo::Get(halo::Task(Add).Remote(inner, 1)), 82);
+}
+
+TEST_F(TasksTest, BorrowedObjectWhoseOwnerDiedIsOwnerDied) {
+  halo::ObjectRef<int> inner = *halo::Get(halo::Task(RefFromDoomedWorker).SetMaxRetries(0).Remote(5000));
+  try {
+    halo::Get(inner, std::chrono::seconds(60));
+    FAIL() << "expected OwnerDied";
+  } catch (const halo::OwnerDied& error) {
+    EXPECT_NE(std::string(error.what()).find("owner"), std::string::npos) << error.what();
+  }
 }
 
 TEST_F(TasksTest, PutValuesAreArguments) {

@@ -88,13 +88,13 @@ TEST(ObjectTableTest, LostCopiesLeadToRebuildOrObjectLost) {
   ASSERT_TRUE(table.CompleteStored("task", At("n1"), spec));
   table.AddStored("put", At("n1"));
   EXPECT_EQ(table.DropLocations("n1").size(), 2u);
-  bool by_put = false;
-  auto lineage = table.ResetForRebuild("task", &by_put);
+  std::string why_not;
+  auto lineage = table.ResetForRebuild("task", &why_not);
   ASSERT_TRUE(lineage.has_value());
-  EXPECT_FALSE(by_put);
-  EXPECT_FALSE(table.ResetForRebuild("task", &by_put).has_value());  // already rebuilding: no second rerun
-  EXPECT_FALSE(table.ResetForRebuild("put", &by_put).has_value());
-  EXPECT_TRUE(by_put);
+  EXPECT_EQ(why_not, "");
+  EXPECT_FALSE(table.ResetForRebuild("task", &why_not).has_value());  // already rebuilding: no second rerun
+  EXPECT_FALSE(table.ResetForRebuild("put", &why_not).has_value());
+  EXPECT_EQ(why_not, "it was made by Put");
   table.MarkLost("put", internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "", "gone", ""});
   auto put = table.Get({"put"}, 0)[0];
   ASSERT_TRUE(put.result.error.has_value());

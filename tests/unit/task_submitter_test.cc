@@ -39,6 +39,10 @@ class FakeClients : public CoreRpcClients {
     }
   }
   void FreeObjects(const std::string&, const std::vector<std::string>&) override {}
+  void GetObject(const std::string&, const std::string&, int64_t, int64_t,
+                 std::function<void(StatusOr<rpc::GetObjectReply>)> done) override {
+    done(UnavailableError("not used here"));
+  }
   void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
                  std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
     pushes.push_back({worker_address, std::move(request), std::move(done)});
@@ -214,6 +218,68 @@ TEST_F(TaskSubmitterTest, LostArgumentIsRebuiltFromLineageThenTheTaskReruns) {
   EXPECT_EQ(clients_.pushes[0].request.tasks(0).args(0).value(), "value-of-a");
   clients_.AnswerPush("value-of-b");
   EXPECT_EQ(*Lookup("b").result.value, "value-of-b");
+}
+
+TEST_F(TaskSubmitterTest, ChainLostWithItsNodeIsRebuiltInOrder) {
+  // x = f(), y = g(x): both copies on node "dead". y's rerun must wait for x's, not see x lost.
+  rpc::ObjectLocation dead;
+  dead.set_node_id("dead");
+  dead.set_node_address("dead:1");
+  rpc::TaskSpec make_x = Spec("x");
+  ASSERT_TRUE(objects_.CompleteStored("x", dead, make_x));
+  rpc::TaskSpec make_y = Spec("y");
+  make_y.add_args()->mutable_ref()->set_object_id("x");
+  objects_.AddReference("x");  // y's lineage holds x
+  ASSERT_TRUE(objects_.CompleteStored("y", dead, make_y));
+  submitter_->OnNodeDead("dead");
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->rebuilds(), 2);
+  clients_.Grant("w1");
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).task_id(), "x");
+  clients_.AnswerPush("x-value");
+  executor_.RunUntilIdle();
+  ASSERT_EQ(clients_.pushes.size(), 1u);
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).task_id(), "y");
+  EXPECT_EQ(clients_.pushes[0].request.tasks(0).args(0).value(), "x-value");
+  clients_.AnswerPush("y-value");
+  EXPECT_EQ(*Lookup("y").result.value, "y-value");
+}
+
+TEST_F(TaskSubmitterTest, LostObjectWithoutRetriesLeftIsReconstructionFailed) {
+  rpc::ObjectLocation dead;
+  dead.set_node_id("dead");
+  rpc::TaskSpec make_x = Spec("x", /*max_retries=*/0);
+  ASSERT_TRUE(objects_.CompleteStored("x", dead, make_x));
+  submitter_->OnNodeDead("dead");
+  executor_.RunUntilIdle();
+  auto lookup = Lookup("x");
+  ASSERT_TRUE(lookup.result.error.has_value());
+  EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kReconstructionFailed);
+  EXPECT_TRUE(clients_.leases.empty());
+}
+
+TEST_F(TaskSubmitterTest, InlinedArgumentsAreReleasedWhenTheResultIsStored) {
+  objects_.AddReady("small", std::make_shared<const std::string>("s"));
+  rpc::TaskSpec spec = Spec("t");
+  spec.add_args()->mutable_ref()->set_object_id("small");
+  objects_.AddReference("small");  // the submitter's
+  submitter_->Submit(spec);
+  executor_.RunUntilIdle();
+  clients_.Grant("w1");
+  auto push = std::move(clients_.pushes.front());
+  clients_.pushes.clear();
+  EXPECT_EQ(push.request.tasks(0).args(0).value(), "s");  // inlined
+  rpc::PushTasksReply reply;
+  rpc::TaskResult* result = reply.add_results();
+  result->set_task_id("t");
+  result->set_stored(true);
+  result->mutable_location()->set_node_id("n1");
+  push.done(reply);
+  executor_.RunUntilIdle();
+  objects_.RemoveReference("small");  // the user's
+  objects_.RemoveReference("t");
+  EXPECT_EQ(objects_.size(), 0u);  // nothing kept "small" alive
 }
 
 TEST_F(TaskSubmitterTest, ExceptionsAreNotRetriedUnlessAsked) {

@@ -64,6 +64,11 @@ class Runtime {
   virtual std::vector<ObjectResult> Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) = 0;
   // Blocks until num_ready objects are ready (or failed) or the timeout passes; returns one flag per object.
   virtual std::vector<bool> Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) = 0;
+  // A reference is being serialised into a value (it may reach other processes): returns the address of the
+  // object's owner; an object this process owns then stays alive as long as this process does.
+  virtual std::string EscapeReference(const std::string& object_id) = 0;
+  // A reference arrived inside a value: counts one local reference, fetching the object from its owner.
+  virtual void AddBorrowedReference(const std::string& object_id, const std::string& owner_address) = 0;
   virtual void AddLocalReference(const std::string& object_id) = 0;
   virtual void RemoveLocalReference(const std::string& object_id) = 0;
 };
