@@ -117,14 +117,16 @@ int RunJobs(const std::string& address, bool json, const SettingsInputs& inputs)
                    {"driver_pid", job.driver_pid()},
                    {"start_time_ms", job.start_time_ms()},
                    {"end_time_ms", job.end_time_ms()},
-                   {"is_finished", job.is_finished()}});
+                   {"is_finished", job.is_finished()},
+                   {"end_reason", job.end_reason()}});
   }
   if (json) {
     std::cout << out.dump(2) << std::endl;
   } else {
     for (const auto& job : *jobs) {
       std::cout << job.job_id() << "  " << (job.is_finished() ? "FINISHED" : "RUNNING ") << "  pid "
-                << job.driver_pid() << "  " << job.entrypoint() << "\n";
+                << job.driver_pid() << "  " << job.entrypoint()
+                << (job.end_reason().empty() ? "" : "  (" + job.end_reason() + ")") << "\n";
     }
   }
   return 0;

@@ -160,6 +160,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   } else {
     HALO_RETURN_IF_ERROR(worker->RegisterWorker());
   }
+  worker->object_access_->set_job_id(worker->options_.job_id);
   worker->clients_ = MakeGrpcCoreRpcClients(worker->executor_);
   worker->objects_.SetFreeListener(
       [raw = worker.get()](const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
@@ -169,6 +170,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   submitter.job_id = worker->options_.job_id;
   submitter.executable_sha256 = worker->options_.executable_sha256;
   submitter.driver_address = worker->options_.driver_address;
+  submitter.lessee_address = worker->address_;
   submitter.batch_max = s.task_batch_max;
   submitter.batches_in_flight_max = s.task_batches_in_flight_max;
   submitter.lease_requests_in_flight_max = s.lease_requests_in_flight_max;
@@ -344,7 +346,40 @@ std::string CoreWorker::Put(std::string value) {
   return id;
 }
 
+class CoreWorker::BlockedScope {
+ public:
+  BlockedScope(CoreWorker& worker, const std::vector<std::string>& ids) : worker_(worker) {
+    active_ = !worker_.options_.is_driver && !worker_.objects_.AllComplete(ids);
+    if (active_) worker_.SetBlocked(true);
+  }
+  ~BlockedScope() {
+    if (active_) worker_.SetBlocked(false);
+  }
+
+ private:
+  CoreWorker& worker_;
+  bool active_ = false;
+};
+
+void CoreWorker::SetBlocked(bool blocked) {
+  std::lock_guard<std::mutex> lock(blocked_mutex_);
+  blocked_waits_ += blocked ? 1 : -1;
+  if (blocked ? blocked_waits_ != 1 : blocked_waits_ != 0) return;
+  if (!node_stub_) {
+    node_stub_ = rpc::NodeAgentService::NewStub(
+        grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials()));
+  }
+  grpc::ClientContext context;
+  rpc_util::SetDeadline(context, options_.settings.rpc_timeout_ms);
+  rpc::NotifyWorkerBlockedRequest request;
+  request.set_worker_id(options_.worker_id);
+  request.set_blocked(blocked);
+  rpc::NotifyWorkerBlockedReply reply;
+  (void)node_stub_->NotifyWorkerBlocked(&context, request, &reply);  // best effort: only a loan of CPUs
+}
+
 std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::string>& object_ids, int64_t timeout_ms) {
+  BlockedScope blocked(*this, object_ids);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   // Each round fetches stored values; a copy that cannot be fetched is rebuilt and the next round waits for it.
   // Bounded: every rebuild spends one of its task's retries.
@@ -423,7 +458,7 @@ StatusOr<std::string> NodeObjectAccess::Fetch(const rpc::ObjectRefInfo& ref) {
 }
 
 StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, const std::string& value) {
-  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, chunk_bytes_, timeout_ms_);
+  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, job_id_, chunk_bytes_, timeout_ms_);
   if (!node.ok()) return node.status();
   rpc::ObjectLocation location;
   location.set_node_id(*node);
@@ -433,6 +468,7 @@ StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, con
 }
 
 std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) {
+  BlockedScope blocked(*this, object_ids);
   return objects_.Wait(object_ids, static_cast<size_t>(num_ready), timeout_ms);
 }
 

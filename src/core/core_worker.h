@@ -21,6 +21,7 @@
 #include "core/task_submitter.h"
 #include "halo/internal/runtime.h"
 #include "node/gcs_node_client.h"
+#include "proto/node.grpc.pb.h"
 
 namespace halo::core {
 
@@ -47,6 +48,8 @@ class NodeObjectAccess : public ObjectAccess {
                    int64_t timeout_ms)
       : node_id_(std::move(node_id)), node_address_(std::move(node_address)), chunk_bytes_(chunk_bytes),
         inline_max_bytes_(inline_max_bytes), timeout_ms_(timeout_ms) {}
+  // Known only once a driver has registered its job.
+  void set_job_id(uint32_t job_id) { job_id_ = job_id; }
   StatusOr<std::string> Fetch(const rpc::ObjectRefInfo& ref) override;
   StatusOr<rpc::ObjectLocation> Store(const std::string& id, const std::string& value) override;
   size_t inline_max_bytes() const override { return static_cast<size_t>(inline_max_bytes_); }
@@ -57,6 +60,7 @@ class NodeObjectAccess : public ObjectAccess {
   int64_t chunk_bytes_;
   int64_t inline_max_bytes_;
   int64_t timeout_ms_;
+  uint32_t job_id_ = 0;
 };
 
 class CoreWorker : public internal::Runtime {
@@ -93,6 +97,10 @@ class CoreWorker : public internal::Runtime {
   Status ChooseNode();
   void FollowNodeEvents();
   void WatchDriver();
+  // In a worker, while a Get or Wait waits: tells the node agent so the task's CPUs run other work meanwhile
+  // (the tasks it waits for, say). Nested waits notify once.
+  class BlockedScope;
+  void SetBlocked(bool blocked);
   // Borrowed objects: asks the owner until it answers with the object, an error, or turns out to be gone.
   void PollOwner(const std::string& object_id, const std::string& owner_address, int failures);
   std::string NewObjectId();
@@ -117,6 +125,9 @@ class CoreWorker : public internal::Runtime {
   std::string id_prefix_;
   std::atomic<uint64_t> next_object_ = 1;
   std::atomic<int64_t> tasks_submitted_ = 0;
+  std::mutex blocked_mutex_;
+  int blocked_waits_ = 0;
+  std::unique_ptr<rpc::NodeAgentService::Stub> node_stub_;
   std::mutex borrow_mutex_;
   std::unordered_map<std::string, std::string> borrowed_owner_;  // borrowed object -> its owner's address
   std::unordered_set<std::string> escaped_;                     // owned objects pinned for borrowers

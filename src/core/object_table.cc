@@ -251,6 +251,15 @@ void ObjectTable::WhenComplete(const std::string& id, std::function<void(const O
   done(lookup);
 }
 
+bool ObjectTable::AllComplete(const std::vector<std::string>& ids) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& id : ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end() && !it->second.complete) return false;
+  }
+  return true;
+}
+
 size_t ObjectTable::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return entries_.size();

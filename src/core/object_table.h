@@ -78,6 +78,8 @@ class ObjectTable {
   // thread that completes it. An unknown object gives an error at once.
   void WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done);
 
+  // True when each object is complete (or unknown): a Get of them would not wait.
+  bool AllComplete(const std::vector<std::string>& ids) const;
   size_t size() const;
 
  private:

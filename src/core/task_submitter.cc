@@ -422,6 +422,7 @@ void TaskSubmitter::RequestLease(Shape& shape, const std::string& node_address, 
   request.set_driver_address(settings_.driver_address);
   for (const auto& [name, amount] : shape.resources) (*request.mutable_resources())[name] = amount;
   request.set_spilled(spilled);
+  request.set_lessee_address(settings_.lessee_address);
   shape.lease_requests_in_flight += 1;
   clients_.RequestWorkerLease(node_address, request,
                               [this, key = shape.key, node_address](StatusOr<rpc::RequestWorkerLeaseReply> reply) {

@@ -29,6 +29,7 @@ struct SubmitterSettings {
   uint32_t job_id = 0;
   std::string executable_sha256;
   std::string driver_address;
+  std::string lessee_address;  // this process' server: a node takes back its leases if it stops answering
   int64_t batch_max = 200;
   int64_t batches_in_flight_max = 2;
   int64_t lease_requests_in_flight_max = 8;

@@ -121,6 +121,12 @@ bool LeaseManager::TryServe(Request& request) {
   }
   const uint32_t job_id = request.request.job_id();
   Job& job = jobs_[job_id];
+  if (job.ended) {
+    Release(need);
+    request.reserved = false;
+    Refuse(request, absl::StrCat("job ", job_id, " has ended: its driver is gone"));
+    return true;
+  }
   if (!job.fetch_error.empty()) {
     Release(need);
     request.reserved = false;
@@ -144,9 +150,17 @@ bool LeaseManager::TryServe(Request& request) {
     Grant(request, *worker);
     return true;
   }
-  if (StartingFor(job_id) < ReservedWaitingFor(job_id) &&
-      static_cast<int64_t>(workers_.size()) < settings_.workers_max) {
-    StartWorkers(job_id, 1);
+  if (StartingFor(job_id) < ReservedWaitingFor(job_id)) {
+    // At the cap, an idle worker of another job makes room, so one job's idle pool cannot starve another.
+    if (static_cast<int64_t>(workers_.size()) >= settings_.workers_max) {
+      for (auto& [id, other] : workers_) {
+        if (other.job_id == job_id || other.state != WorkerState::kIdle) continue;
+        launcher_.Kill(other.pid);
+        RemoveWorker(id, "stopped to make room for another job's worker");
+        break;
+      }
+    }
+    if (static_cast<int64_t>(workers_.size()) < settings_.workers_max) StartWorkers(job_id, 1);
   }
   return false;
 }
@@ -158,7 +172,7 @@ void LeaseManager::Grant(Request& request, Worker& worker) {
   }
   worker.state = WorkerState::kLeased;
   const std::string lease_id = random_.HexId(12);
-  leases_[lease_id] = Lease{worker.id, Needs(request.request)};
+  leases_[lease_id] = Lease{worker.id, Needs(request.request), false, request.request.lessee_address()};
   rpc::RequestWorkerLeaseReply reply;
   reply.set_granted(true);
   reply.set_lease_id(lease_id);
@@ -173,6 +187,24 @@ void LeaseManager::Refuse(Request& request, const std::string& why) {
   rpc::RequestWorkerLeaseReply reply;
   reply.set_error(why);
   request.reply(reply);
+}
+
+void LeaseManager::ReleaseLease(const Lease& lease) {
+  if (!lease.blocked) Release(lease.resources);
+}
+
+void LeaseManager::SetWorkerBlocked(const std::string& worker_id, bool blocked) {
+  for (auto& [id, lease] : leases_) {
+    if (lease.worker_id != worker_id || lease.blocked == blocked) continue;
+    lease.blocked = blocked;
+    if (blocked) {
+      Release(lease.resources);
+      Dispatch();
+    } else {
+      for (const auto& [name, amount] : lease.resources) available_[name] -= amount;
+    }
+    return;
+  }
 }
 
 void LeaseManager::Release(const std::map<std::string, double>& resources) {
@@ -307,7 +339,7 @@ void LeaseManager::RemoveWorker(const std::string& worker_id, const std::string&
   if (it->second.state == WorkerState::kLeased) {
     for (auto lease = leases_.begin(); lease != leases_.end(); ++lease) {
       if (lease->second.worker_id != worker_id) continue;
-      Release(lease->second.resources);
+      ReleaseLease(lease->second);
       leases_.erase(lease);
       freed_lease = true;
       break;
@@ -322,7 +354,7 @@ void LeaseManager::ReturnWorker(const std::string& lease_id, bool worker_failed)
   auto lease = leases_.find(lease_id);
   if (lease == leases_.end()) return;
   const std::string worker_id = lease->second.worker_id;
-  Release(lease->second.resources);
+  ReleaseLease(lease->second);
   leases_.erase(lease);
   auto it = workers_.find(worker_id);
   if (it != workers_.end()) {
@@ -357,9 +389,33 @@ void LeaseManager::OnWorkerExited(int pid, const std::string& description) {
   Dispatch();
 }
 
+void LeaseManager::AwaitWorkerExit(const std::string& worker_id, int64_t wait_ms,
+                                   std::function<void(std::optional<std::string>)> done) {
+  std::optional<std::string> now = WorkerExit(worker_id);
+  if (!now || !now->empty()) return done(now);
+  auto& waiters = exit_waiters_[worker_id];
+  waiters.push_back(std::move(done));
+  const size_t index = waiters.size() - 1;
+  executor_.RunAfter(wait_ms, [this, worker_id, index] {
+    auto it = exit_waiters_.find(worker_id);
+    if (it == exit_waiters_.end() || index >= it->second.size() || !it->second[index]) return;
+    auto waiter = std::move(it->second[index]);
+    it->second[index] = nullptr;
+    waiter(WorkerExit(worker_id));
+  });
+}
+
 void LeaseManager::RememberExit(const std::string& worker_id, const std::string& description) {
   if (exits_.count(worker_id) == 0) exit_order_.push_back(worker_id);
   exits_[worker_id] = description;
+  auto waiting = exit_waiters_.find(worker_id);
+  if (waiting != exit_waiters_.end()) {
+    auto waiters = std::move(waiting->second);
+    exit_waiters_.erase(waiting);
+    for (auto& waiter : waiters) {
+      if (waiter) waiter(description);
+    }
+  }
   while (exit_order_.size() > settings_.worker_exits_remembered) {
     exits_.erase(exit_order_.front());
     exit_order_.pop_front();
@@ -389,6 +445,43 @@ void LeaseManager::OnClusterUpdate(const rpc::PollNodeEventsReply& reply) {
     for (const auto& node : reply.nodes()) apply(node, false);
   }
   for (const auto& event : reply.events()) apply(event.node(), event.kind() == rpc::NodeEvent::REMOVED);
+  Dispatch();
+}
+
+std::set<std::string> LeaseManager::PeersToWatch() const {
+  std::set<std::string> peers;
+  for (const auto& [id, job] : jobs_) {
+    if (!job.ended && !job.driver_address.empty()) peers.insert(job.driver_address);
+  }
+  for (const auto& [id, lease] : leases_) {
+    if (!lease.lessee.empty()) peers.insert(lease.lessee);
+  }
+  return peers;
+}
+
+void LeaseManager::OnPeerGone(const std::string& address) {
+  std::vector<std::string> lost_leases;
+  for (const auto& [id, lease] : leases_) {
+    if (lease.lessee == address) lost_leases.push_back(id);
+  }
+  for (const auto& id : lost_leases) {
+    HALO_LOG_INFO("lease {} ends: its holder at {} stopped answering", id, address);
+    ReturnWorker(id, /*worker_failed=*/true);
+  }
+  for (auto& [job_id, job] : jobs_) {
+    if (job.ended || job.driver_address != address) continue;
+    job.ended = true;
+    HALO_LOG_INFO("job {} ends on this node: its driver at {} stopped answering", job_id, address);
+    std::vector<std::string> doomed;
+    for (const auto& [id, worker] : workers_) {
+      if (worker.job_id == job_id) doomed.push_back(id);
+    }
+    for (const auto& id : doomed) {
+      launcher_.Kill(workers_[id].pid);
+      RemoveWorker(id, "stopped: its job ended");
+    }
+    if (on_job_ended_) on_job_ended_(job_id);
+  }
   Dispatch();
 }
 

@@ -50,10 +50,26 @@ class LeaseManager {
   void ReturnWorker(const std::string& lease_id, bool worker_failed);
   // A worker process announced itself. False if it is not one this manager started (it should exit).
   bool RegisterWorker(const std::string& worker_id, const std::string& address, int pid);
+  // A leased worker's task waits for objects (blocked) or resumed: while it waits its lease's resources are
+  // lent to other work, so tasks that wait on tasks they submitted cannot starve the node; on resuming they
+  // are taken back even if that briefly oversubscribes the node.
+  void SetWorkerBlocked(const std::string& worker_id, bool blocked);
   // The process exited (reaped by the agent).
   void OnWorkerExited(int pid, const std::string& description);
   // nullopt if the worker is unknown; "" if it is still running; else how it exited.
   std::optional<std::string> WorkerExit(const std::string& worker_id) const;
+  // As WorkerExit, but a running worker is given up to wait_ms to exit first (a lessee asks right after its
+  // call to the worker broke, usually a moment before the agent reaps the process).
+  void AwaitWorkerExit(const std::string& worker_id, int64_t wait_ms,
+                       std::function<void(std::optional<std::string>)> done);
+  // The processes this node's work depends on: every job's driver and every lessee. The agent health-checks
+  // them and calls OnPeerGone for one that stops answering.
+  std::set<std::string> PeersToWatch() const;
+  // A lessee gone: its leases end and their workers (maybe still running its tasks) are killed. A driver
+  // gone: its job ends here: its workers are killed, its waiting requests refused, and the job-ended listener
+  // runs (the agent frees the job's objects).
+  void OnPeerGone(const std::string& address);
+  void SetJobEndedListener(std::function<void(uint32_t job_id)> listener) { on_job_ended_ = std::move(listener); }
   // From the node agent's poll answers: which other nodes exist, what they offer, which are alive.
   void OnClusterUpdate(const rpc::PollNodeEventsReply& reply);
   // A draining node takes no new leases; waiting requests are redirected or refused.
@@ -96,11 +112,16 @@ class LeaseManager {
     int64_t start_failures = 0;
     std::string last_start_failure;
     bool prestarted = false;
+    bool ended = false;  // its driver is gone: no more work for it here
   };
   struct Lease {
     std::string worker_id;
     std::map<std::string, double> resources;
+    bool blocked = false;  // its resources are lent out
+    std::string lessee;    // address of the process holding it
   };
+  // Gives a lease's resources back to the node unless they are already lent out.
+  void ReleaseLease(const Lease& lease);
   struct PeerNode {
     std::string address;
     std::map<std::string, double> resources;
@@ -139,11 +160,13 @@ class LeaseManager {
   std::map<std::string, PeerNode> peers_;  // other ALIVE nodes
   size_t spill_cursor_ = 0;
   std::unordered_map<std::string, std::string> exits_;
+  std::unordered_map<std::string, std::vector<std::function<void(std::optional<std::string>)>>> exit_waiters_;
   std::deque<std::string> exit_order_;
   uint64_t next_request_id_ = 1;
   bool draining_ = false;
   bool dispatching_ = false;
   std::function<void()> on_idle_;
+  std::function<void(uint32_t)> on_job_ended_;
 };
 
 }  // namespace halo::node

@@ -20,8 +20,12 @@
 #include "common/random.h"
 #include <sys/wait.h>
 
+#include <set>
+
 #include <boost/asio/signal_set.hpp>
 
+#include "gcs/grpc_health_prober.h"
+#include "gcs/health_check_manager.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "node/node_services.h"
@@ -134,6 +138,45 @@ int main(int argc, char** argv) {
     };
     for (const auto& node : reply.nodes()) own(node);
     for (const auto& event : reply.events()) own(event.node());
+  });
+  // The drivers and lessees this node's work depends on are health-checked like nodes are by the GCS; one that
+  // stops answering ends its job or its leases here. The watched set follows the lease manager each second.
+  class PeerListener : public halo::gcs::HealthCheckListener {
+   public:
+    explicit PeerListener(halo::node::LeaseManager& leases) : leases_(leases) {}
+    void OnNodeSuspected(const std::string&) override {}
+    void OnNodeRecovered(const std::string&) override {}
+    void OnNodeFailed(const std::string& address) override { leases_.OnPeerGone(address); }
+
+   private:
+    halo::node::LeaseManager& leases_;
+  };
+  halo::gcs::GrpcHealthProber peer_prober(executor);
+  PeerListener peer_listener(*leases);
+  halo::gcs::HealthCheckManager peer_checks(
+      executor, peer_prober, peer_listener,
+      halo::gcs::HealthCheckSettings{settings.health_check_initial_delay_ms, settings.health_check_period_ms,
+                                     settings.health_check_timeout_ms, settings.health_check_failure_threshold});
+  std::set<std::string> watched_peers;
+  std::function<void()> sync_peers = [&] {
+    const std::set<std::string> wanted = leases->PeersToWatch();
+    for (const auto& peer : wanted) {
+      if (watched_peers.insert(peer).second) peer_checks.AddNode(peer, peer);
+    }
+    for (auto it = watched_peers.begin(); it != watched_peers.end();) {
+      if (wanted.count(*it) == 0) {
+        peer_checks.RemoveNode(*it);
+        it = watched_peers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    executor.RunAfter(1000, sync_peers);
+  };
+  executor.Post(sync_peers);
+  leases->SetJobEndedListener([&](uint32_t job_id) {
+    const size_t freed = object_store.FreeJob(job_id);
+    if (freed > 0) SPDLOG_INFO("freed {} objects of job {}", freed, job_id);
   });
   // Worker exits arrive as SIGCHLD; each wakes one reap of every exited child.
   boost::asio::signal_set children(executor.io_context(), SIGCHLD);

@@ -116,14 +116,29 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetWorkerExit(grpc::CallbackServ
                                                               const rpc::GetWorkerExitRequest* request,
                                                               rpc::GetWorkerExitReply* reply) {
   auto* reactor = context->DefaultReactor();
+  constexpr int64_t kExitWaitMs = 1000;
   executor_.Post([this, reactor, request, reply] {
-    std::optional<std::string> exit = leases_.WorkerExit(request->worker_id());
-    if (!exit) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown worker " + request->worker_id()));
-      return;
-    }
-    reply->set_exited(!exit->empty());
-    reply->set_description(*exit);
+    leases_.AwaitWorkerExit(request->worker_id(), kExitWaitMs,
+                            [reactor, request, reply](std::optional<std::string> exit) {
+                              if (!exit) {
+                                reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                                             "unknown worker " + request->worker_id()));
+                                return;
+                              }
+                              reply->set_exited(!exit->empty());
+                              reply->set_description(*exit);
+                              reactor->Finish(grpc::Status::OK);
+                            });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::NotifyWorkerBlocked(grpc::CallbackServerContext* context,
+                                                                    const rpc::NotifyWorkerBlockedRequest* request,
+                                                                    rpc::NotifyWorkerBlockedReply*) {
+  auto* reactor = context->DefaultReactor();
+  executor_.Post([this, reactor, request] {
+    leases_.SetWorkerBlocked(request->worker_id(), request->blocked());
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -43,6 +43,9 @@ class NodeAgentServiceImpl final : public rpc::NodeAgentService::CallbackService
   grpc::ServerUnaryReactor* GetWorkerExit(grpc::CallbackServerContext* context,
                                           const rpc::GetWorkerExitRequest* request,
                                           rpc::GetWorkerExitReply* reply) override;
+  grpc::ServerUnaryReactor* NotifyWorkerBlocked(grpc::CallbackServerContext* context,
+                                                const rpc::NotifyWorkerBlockedRequest* request,
+                                                rpc::NotifyWorkerBlockedReply* reply) override;
 
  private:
   Executor& executor_;

@@ -34,7 +34,7 @@ void FileSpillStorage::Remove(const std::string& id) {
   std::filesystem::remove(Path(id), error);
 }
 
-Status ObjectStore::Put(const std::string& id, std::shared_ptr<const std::string> data) {
+Status ObjectStore::Put(const std::string& id, std::shared_ptr<const std::string> data, uint32_t job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (entries_.count(id) > 0) return OkStatus();
   const uint64_t size = data->size();
@@ -42,6 +42,7 @@ Status ObjectStore::Put(const std::string& id, std::shared_ptr<const std::string
     HALO_RETURN_IF_ERROR(spill_->Write(id, *data));
     Entry& entry = entries_[id];
     entry.size = size;
+    entry.job_id = job_id;
     counters_.spills += 1;
     return OkStatus();
   }
@@ -49,6 +50,7 @@ Status ObjectStore::Put(const std::string& id, std::shared_ptr<const std::string
   Entry& entry = entries_[id];
   entry.data = std::move(data);
   entry.size = size;
+  entry.job_id = job_id;
   lru_.push_front(id);
   entry.lru = lru_.begin();
   memory_bytes_ += size;
@@ -106,12 +108,29 @@ bool ObjectStore::Contains(const std::string& id) const {
 void ObjectStore::Free(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(id);
-  if (it == entries_.end()) return;
+  if (it != entries_.end()) FreeLocked(it);
+}
+
+size_t ObjectStore::FreeJob(uint32_t job_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t freed = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto next = std::next(it);
+    if (it->second.job_id == job_id) {
+      FreeLocked(it);
+      ++freed;
+    }
+    it = next;
+  }
+  return freed;
+}
+
+void ObjectStore::FreeLocked(std::unordered_map<std::string, Entry>::iterator it) {
   if (it->second.data) {
     memory_bytes_ -= it->second.size;
     lru_.erase(it->second.lru);
   } else {
-    spill_->Remove(id);
+    spill_->Remove(it->first);
   }
   entries_.erase(it);
 }

@@ -49,11 +49,13 @@ class ObjectStore {
       : capacity_(memory_capacity_bytes), spill_(std::move(spill)) {}
 
   // Storing an object that is already here is a no-op (a retried task made the same value).
-  Status Put(const std::string& id, std::shared_ptr<const std::string> data);
+  Status Put(const std::string& id, std::shared_ptr<const std::string> data, uint32_t job_id = 0);
   // NotFound if it is not here.
   StatusOr<std::shared_ptr<const std::string>> Get(const std::string& id);
   bool Contains(const std::string& id) const;
   void Free(const std::string& id);
+  // Frees every object of a job that ended; returns how many.
+  size_t FreeJob(uint32_t job_id);
   void CountPull();
   ObjectStoreStats stats() const;
 
@@ -61,10 +63,12 @@ class ObjectStore {
   struct Entry {
     std::shared_ptr<const std::string> data;  // null while spilled
     uint64_t size = 0;
+    uint32_t job_id = 0;
     std::list<std::string>::iterator lru;     // valid while in memory
   };
   // Spills least recently used objects until `incoming` more bytes fit.
   Status MakeRoomLocked(uint64_t incoming);
+  void FreeLocked(std::unordered_map<std::string, Entry>::iterator it);
   void TouchLocked(const std::string& id, Entry& entry);
 
   uint64_t capacity_;

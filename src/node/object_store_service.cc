@@ -13,6 +13,7 @@ grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::Serve
   }
   const std::string id = chunk.object_id();
   const uint64_t total = chunk.total_bytes();
+  const uint32_t job_id = chunk.job_id();
   auto data = std::make_shared<std::string>();
   data->reserve(total);
   *data += chunk.data();
@@ -21,7 +22,7 @@ grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::Serve
     return grpc::Status(grpc::StatusCode::DATA_LOSS,
                         absl::StrCat("object arrived with ", data->size(), " bytes, not ", total));
   }
-  Status stored = store_.Put(id, std::move(data));
+  Status stored = store_.Put(id, std::move(data), job_id);
   if (!stored.ok()) return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(stored.message()));
   reply->set_node_id(node_id_);
   return grpc::Status::OK;

@@ -14,8 +14,10 @@ namespace halo {
 rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address);
 
 // Writes data as object id into the store; returns the store's node id.
+// job_id: the job whose end frees it.
 StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
-                                  const std::string& data, int64_t chunk_bytes, int64_t timeout_ms);
+                                  const std::string& data, uint32_t job_id, int64_t chunk_bytes,
+                                  int64_t timeout_ms);
 // Reads object id; a store that lacks it first pulls it from one of sources.
 StatusOr<std::string> FetchObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
                                   const std::vector<rpc::ObjectSource>& sources, int64_t timeout_ms);

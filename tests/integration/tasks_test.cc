@@ -16,6 +16,8 @@
 #include "halo/halo.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
+#include "proto/node.grpc.pb.h"
+#include "rpc/object_transfer.h"
 
 namespace {
 
@@ -90,6 +92,15 @@ std::string ReadFileToStringOrEmpty(const std::string& path) {
   return text.ok() ? *text : "";
 }
 
+uint64_t StoredObjects(const std::string& node_address) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  halo::rpc::GetStoreStatsReply reply;
+  auto status = halo::ObjectStoreStub(node_address).GetStoreStats(&context, {}, &reply);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return reply.objects();
+}
+
 using halo::testing::Head;
 using halo::testing::Node;
 
@@ -152,6 +163,14 @@ TEST_F(TasksTest, ChainOfTwentyDependentTasks) {
 
 TEST_F(TasksTest, TasksSubmitTasks) {
   EXPECT_EQ(*halo::Get(halo::Task(SumOfSquares).Remote(10)), 385);
+}
+
+TEST_F(TasksTest, WaitingTasksLendTheirCpusToTheTasksTheyWaitFor) {
+  // More waiting parents than the cluster's 6 CPUs: each parent's CPU is lent out while it waits in Get, so the
+  // children it submitted can run and nothing deadlocks.
+  std::vector<halo::ObjectRef<int>> parents;
+  for (int i = 0; i < 10; ++i) parents.push_back(halo::Task(SumOfSquares).Remote(3));
+  for (const auto& value : halo::Get(parents, std::chrono::seconds(120))) EXPECT_EQ(*value, 14);
 }
 
 TEST_F(TasksTest, TenThousandSmallTasks) {
@@ -304,6 +323,9 @@ TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
     return count;
   };
   EXPECT_GT(job_workers(), 0);
+  // Its large Put object is in its node's store (the head's: nothing else here stores objects).
+  const std::string head_node = halo::ReadTrimmedFile(head_->session_dir() + "/node.address");
+  EXPECT_EQ(StoredObjects(head_node), 1u);
 
   ASSERT_EQ(kill(*pid, SIGKILL), 0);
   ASSERT_TRUE(halo::WaitForProcessExit(*pid, 10000));
@@ -312,6 +334,8 @@ TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
   EXPECT_NE(job_of_driver()->end_reason().find("without Shutdown"), std::string::npos)
       << job_of_driver()->end_reason();
   EXPECT_TRUE(halo::testing::WaitUntil([&] { return job_workers() == 0; }, std::chrono::seconds(30)));
+  // What it owned is freed: the node ended the job when the driver stopped answering.
+  EXPECT_TRUE(halo::testing::WaitUntil([&] { return StoredObjects(head_node) == 0; }, std::chrono::seconds(30)));
 }
 
 TEST_F(TasksTest, ShutdownFinishesTheJob) {

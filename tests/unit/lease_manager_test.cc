@@ -194,6 +194,72 @@ TEST_F(LeaseManagerTest, WithdrawnRequestGivesBackItsReservation) {
   EXPECT_FALSE(a.has_value());
 }
 
+TEST_F(LeaseManagerTest, BlockedWorkerLendsItsCpusUntilItResumes) {
+  std::optional<rpc::RequestWorkerLeaseReply> parent, child;
+  Ask(2, &parent);
+  FetchSucceeds();
+  RegisterAllStarted();
+  ASSERT_TRUE(parent.has_value() && parent->granted());
+  Ask(1, &child);
+  EXPECT_FALSE(child.has_value());  // the node is full
+  manager_->SetWorkerBlocked(parent->worker_id(), true);
+  RegisterAllStarted();
+  ASSERT_TRUE(child.has_value());
+  EXPECT_TRUE(child->granted());
+  manager_->SetWorkerBlocked(parent->worker_id(), false);
+  EXPECT_EQ(manager_->available().at("CPU"), -1);  // briefly oversubscribed, never double-counted
+  manager_->ReturnWorker(child->lease_id(), false);
+  manager_->ReturnWorker(parent->lease_id(), false);
+  EXPECT_EQ(manager_->available().at("CPU"), 2);
+}
+
+TEST_F(LeaseManagerTest, AtTheWorkerCapAnotherJobsIdleWorkerMakesRoom) {
+  settings_.workers_max = 1;
+  settings_.num_prestart_workers = 1;
+  manager_ = std::make_unique<LeaseManager>(executor_, executor_, random_, launcher_, executables_, settings_);
+  std::optional<rpc::RequestWorkerLeaseReply> first, second;
+  Ask(1, &first);
+  FetchSucceeds();
+  RegisterAllStarted();
+  ASSERT_TRUE(first.has_value() && first->granted());
+  manager_->ReturnWorker(first->lease_id(), false);  // job 1's worker now idle, and the pool is full
+  rpc::RequestWorkerLeaseRequest other = Request(1);
+  other.set_job_id(2);
+  manager_->RequestLease(other, [&](const rpc::RequestWorkerLeaseReply& reply) { second = reply; });
+  FetchSucceeds();
+  EXPECT_EQ(launcher_.killed, std::vector<int>{first->worker_pid()});
+  launcher_.started.erase(launcher_.started.begin());
+  RegisterAllStarted();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(second->granted());
+}
+
+TEST_F(LeaseManagerTest, GoneLesseeLosesItsLeasesAndGoneDriverEndsItsJob) {
+  std::vector<uint32_t> ended;
+  manager_->SetJobEndedListener([&](uint32_t job_id) { ended.push_back(job_id); });
+  rpc::RequestWorkerLeaseRequest request = Request(1);
+  request.set_lessee_address("nested-owner:1");
+  std::optional<rpc::RequestWorkerLeaseReply> a;
+  manager_->RequestLease(request, [&](const rpc::RequestWorkerLeaseReply& reply) { a = reply; });
+  FetchSucceeds();
+  RegisterAllStarted();
+  ASSERT_TRUE(a.has_value() && a->granted());
+  EXPECT_EQ(manager_->PeersToWatch(), (std::set<std::string>{"driver:1", "nested-owner:1"}));
+  manager_->OnPeerGone("nested-owner:1");
+  EXPECT_EQ(manager_->num_leases(), 0u);
+  EXPECT_EQ(manager_->available().at("CPU"), 2);
+  EXPECT_EQ(launcher_.killed, std::vector<int>{a->worker_pid()});  // it may still run the lost owner's task
+  EXPECT_TRUE(ended.empty());
+  manager_->OnPeerGone("driver:1");
+  EXPECT_EQ(ended, std::vector<uint32_t>{1});
+  EXPECT_EQ(manager_->num_workers(), 0u);
+  std::optional<rpc::RequestWorkerLeaseReply> late;
+  Ask(1, &late);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_NE(late->error().find("has ended"), std::string::npos) << late->error();
+  EXPECT_TRUE(manager_->PeersToWatch().empty());
+}
+
 TEST_F(LeaseManagerTest, FailedFetchRefusesWithTheReason) {
   std::optional<rpc::RequestWorkerLeaseReply> a;
   Ask(1, &a);

@@ -56,6 +56,17 @@ TEST(ObjectStoreTest, OversizedObjectGoesStraightToDiskAndFreeRemovesIt) {
   EXPECT_FALSE(store.Get("huge").ok());
 }
 
+TEST(ObjectStoreTest, AJobsEndFreesItsObjectsOnly) {
+  node::ObjectStore store(150, std::make_unique<MemorySpill>());
+  ASSERT_TRUE(store.Put("a", Bytes(100, 'a'), 1).ok());
+  ASSERT_TRUE(store.Put("b", Bytes(100, 'b'), 2).ok());  // spills "a"
+  ASSERT_TRUE(store.Put("c", Bytes(10, 'c'), 1).ok());
+  EXPECT_EQ(store.FreeJob(1), 2u);
+  EXPECT_EQ(store.stats().objects, 1u);
+  EXPECT_TRUE(store.Get("b").ok());
+  EXPECT_FALSE(store.Get("a").ok());
+}
+
 rpc::ObjectLocation At(const std::string& node) {
   rpc::ObjectLocation location;
   location.set_node_id(node);
