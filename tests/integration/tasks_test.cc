@@ -352,6 +352,22 @@ TEST_F(TasksTest, ShutdownFinishesTheJob) {
   EXPECT_TRUE(found);
 }
 
+// Bad input to the API is one clear exception, not a crash or a hang.
+TEST(ApiMisuseTest, InitWithNoClusterAtTheAddressThrowsNamingIt) {
+  const std::string address = "127.0.0.1:" + std::to_string(halo::testing::FreePort());
+  std::string flag = "--address", copy = address;
+  char program[] = "tasks_test";
+  char* argv[] = {program, flag.data(), copy.data(), nullptr};
+  try {
+    halo::Init(3, argv);
+    FAIL() << "expected RuntimeError";
+  } catch (const halo::RuntimeError& error) {
+    EXPECT_NE(std::string(error.what()).find(address), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(halo::IsInitialized());
+  EXPECT_THROW(halo::Get(halo::ObjectRef<int>()), halo::RuntimeError);  // used before Init
+}
+
 // A cluster whose head offers no CPUs, so tasks run on the two node agents, one of which the test kills.
 class NodeFailureTest : public ::testing::Test {
  protected:
