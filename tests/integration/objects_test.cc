@@ -11,8 +11,7 @@
 #include "halo/halo.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
-#include "proto/node.grpc.pb.h"
-#include "rpc/object_transfer.h"
+#include "integration/driver_helpers.h"
 
 namespace {
 
@@ -36,22 +35,8 @@ int64_t ExpectedTotal(int seed) { return int64_t{kBigInts} * seed + int64_t{kBig
 using halo::testing::Head;
 using halo::testing::Node;
 
-void InitDriver(const std::string& address) {
-  std::string copy = address;
-  std::string flag = "--address";
-  char program[] = "objects_test";
-  char* argv[] = {program, flag.data(), copy.data(), nullptr};
-  halo::Init(3, argv);
-}
-
-halo::rpc::GetStoreStatsReply StoreStats(const std::string& node_address) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  halo::rpc::GetStoreStatsReply reply;
-  auto status = halo::ObjectStoreStub(node_address).GetStoreStats(&context, {}, &reply);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return reply;
-}
+using halo::testing::InitDriver;
+using halo::testing::StoreStats;
 
 // The head offers no CPUs: tasks run on the two node agents; the driver's local node is the head's.
 class ObjectsTest : public ::testing::Test {

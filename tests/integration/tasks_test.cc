@@ -16,8 +16,7 @@
 #include "halo/halo.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
-#include "proto/node.grpc.pb.h"
-#include "rpc/object_transfer.h"
+#include "integration/driver_helpers.h"
 
 namespace {
 
@@ -92,15 +91,6 @@ std::string ReadFileToStringOrEmpty(const std::string& path) {
   return text.ok() ? *text : "";
 }
 
-uint64_t StoredObjects(const std::string& node_address) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  halo::rpc::GetStoreStatsReply reply;
-  auto status = halo::ObjectStoreStub(node_address).GetStoreStats(&context, {}, &reply);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return reply.objects();
-}
-
 using halo::testing::Head;
 using halo::testing::Node;
 
@@ -116,11 +106,7 @@ class TasksTest : public ::testing::Test {
       auto joined = node->Start(head_->address(), {"--num-cpus", "2"});
       ASSERT_EQ(joined.exit_code, 0) << joined.output;
     }
-    std::string address = head_->address();
-    std::string flag = "--address";
-    char program[] = "tasks_test";
-    char* argv[] = {program, flag.data(), address.data(), nullptr};
-    halo::Init(3, argv);
+    halo::testing::InitDriver(head_->address());
   }
   static void TearDownTestSuite() {
     halo::Shutdown();
@@ -325,7 +311,7 @@ TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
   EXPECT_GT(job_workers(), 0);
   // Its large Put object is in its node's store (the head's: nothing else here stores objects).
   const std::string head_node = halo::ReadTrimmedFile(head_->session_dir() + "/node.address");
-  EXPECT_EQ(StoredObjects(head_node), 1u);
+  EXPECT_EQ(halo::testing::StoreStats(head_node).objects(), 1u);
 
   ASSERT_EQ(kill(*pid, SIGKILL), 0);
   ASSERT_TRUE(halo::WaitForProcessExit(*pid, 10000));
@@ -335,7 +321,8 @@ TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
       << job_of_driver()->end_reason();
   EXPECT_TRUE(halo::testing::WaitUntil([&] { return job_workers() == 0; }, std::chrono::seconds(30)));
   // What it owned is freed: the node ended the job when the driver stopped answering.
-  EXPECT_TRUE(halo::testing::WaitUntil([&] { return StoredObjects(head_node) == 0; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(halo::testing::WaitUntil([&] { return halo::testing::StoreStats(head_node).objects() == 0; },
+                                       std::chrono::seconds(30)));
 }
 
 TEST_F(TasksTest, ShutdownFinishesTheJob) {
@@ -355,11 +342,8 @@ TEST_F(TasksTest, ShutdownFinishesTheJob) {
 // Bad input to the API is one clear exception, not a crash or a hang.
 TEST(ApiMisuseTest, InitWithNoClusterAtTheAddressThrowsNamingIt) {
   const std::string address = "127.0.0.1:" + std::to_string(halo::testing::FreePort());
-  std::string flag = "--address", copy = address;
-  char program[] = "tasks_test";
-  char* argv[] = {program, flag.data(), copy.data(), nullptr};
   try {
-    halo::Init(3, argv);
+    halo::testing::InitDriver(address);
     FAIL() << "expected RuntimeError";
   } catch (const halo::RuntimeError& error) {
     EXPECT_NE(std::string(error.what()).find(address), std::string::npos) << error.what();
@@ -378,11 +362,7 @@ class NodeFailureTest : public ::testing::Test {
       auto joined = node.Start(head_.address(), {"--num-cpus", "2"});
       ASSERT_EQ(joined.exit_code, 0) << joined.output;
     }
-    std::string address = head_.address();
-    std::string flag = "--address";
-    char program[] = "tasks_test";
-    char* argv[] = {program, flag.data(), address.data(), nullptr};
-    halo::Init(3, argv);
+    halo::testing::InitDriver(head_.address());
   }
   void TearDown() override { halo::Shutdown(); }
 
