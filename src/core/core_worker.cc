@@ -1,5 +1,7 @@
 #include "core/core_worker.h"
 
+#include "core/core_worker_service.h"
+
 #include <fcntl.h>
 #include <future>
 #include <thread>
@@ -18,123 +20,6 @@
 #include "halo/errors.h"
 
 namespace halo::core {
-namespace {
-
-constexpr size_t kExecutableChunkBytes = 1 << 20;
-
-// Streams the driver's executable to a node agent, one chunk per write.
-class ExecutableWriter final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
- public:
-  ExecutableWriter(const std::string& path) : fd_(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) {
-      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "cannot open the driver's executable " + path));
-      return;
-    }
-    total_ = static_cast<uint64_t>(lseek(fd_, 0, SEEK_END));
-    lseek(fd_, 0, SEEK_SET);
-    Next();
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the fetcher went away"));
-    Next();
-  }
-  void OnDone() override {
-    if (fd_ >= 0) close(fd_);
-    delete this;
-  }
-
- private:
-  void Next() {
-    std::string data(kExecutableChunkBytes, '\0');
-    ssize_t got = read(fd_, data.data(), data.size());
-    if (got < 0) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "reading the executable failed"));
-    if (got == 0) return Finish(grpc::Status::OK);
-    data.resize(static_cast<size_t>(got));
-    chunk_.set_data(std::move(data));
-    chunk_.set_total_bytes(total_);
-    StartWrite(&chunk_);
-  }
-  int fd_;
-  uint64_t total_ = 0;
-  rpc::ExecutableChunk chunk_;
-};
-
-}  // namespace
-
-class CoreWorkerServiceImpl final : public rpc::CoreWorkerService::CallbackService {
- public:
-  CoreWorkerServiceImpl(ObjectTable& objects, Executor& executor, TaskExecutor* tasks, std::string executable_path,
-                        std::string executable_sha256)
-      : objects_(objects), executor_(executor), tasks_(tasks), executable_path_(std::move(executable_path)),
-        executable_sha256_(std::move(executable_sha256)) {}
-
-  grpc::ServerUnaryReactor* GetObject(grpc::CallbackServerContext* context, const rpc::GetObjectRequest* request,
-                                      rpc::GetObjectReply* reply) override {
-    auto* reactor = context->DefaultReactor();
-    auto answered = std::make_shared<bool>(false);  // executor thread only
-    auto answer = [this, reactor, reply, answered](std::optional<ObjectLookup> lookup) {
-      executor_.Post([reactor, reply, answered, lookup = std::move(lookup)] {
-        if (*answered) return;
-        *answered = true;
-        if (!lookup) {
-          reply->set_state(rpc::GetObjectReply::PENDING);
-        } else if (lookup->result.error) {
-          const bool unknown = lookup->result.error->kind == internal::ErrorInfo::Kind::kRuntime;
-          reply->set_state(unknown ? rpc::GetObjectReply::UNKNOWN : rpc::GetObjectReply::FAILED);
-          reply->mutable_error()->set_kind(ToRpcErrorKind(lookup->result.error->kind));
-          reply->mutable_error()->set_type_name(lookup->result.error->type_name);
-          reply->mutable_error()->set_message(lookup->result.error->message);
-          reply->mutable_error()->set_where(lookup->result.error->where);
-        } else if (lookup->result.value) {
-          reply->set_state(rpc::GetObjectReply::READY);
-          reply->set_value(*lookup->result.value);
-        } else {
-          reply->set_state(rpc::GetObjectReply::STORED);
-          for (const auto& location : lookup->locations) *reply->add_locations() = location;
-        }
-        reactor->Finish(grpc::Status::OK);
-      });
-    };
-    objects_.WhenComplete(request->object_id(), [answer](const ObjectLookup& lookup) { answer(lookup); });
-    const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, 60000);
-    executor_.Post([this, wait_ms, answer] { executor_.RunAfter(wait_ms, [answer] { answer(std::nullopt); }); });
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* PushTasks(grpc::CallbackServerContext* context, const rpc::PushTasksRequest* request,
-                                      rpc::PushTasksReply* reply) override {
-    auto* reactor = context->DefaultReactor();
-    if (tasks_ == nullptr) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver does not run tasks"));
-      return reactor;
-    }
-    tasks_->Enqueue(request, reply, [reactor] { reactor->Finish(grpc::Status::OK); });
-    return reactor;
-  }
-
-  grpc::ServerWriteReactor<rpc::ExecutableChunk>* FetchExecutable(
-      grpc::CallbackServerContext*, const rpc::FetchExecutableRequest* request) override {
-    if (executable_path_.empty() || request->sha256() != executable_sha256_) {
-      class Refusal final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
-       public:
-        explicit Refusal(const std::string& sha) {
-          Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this process does not serve executable " + sha));
-        }
-        void OnDone() override { delete this; }
-      };
-      return new Refusal(request->sha256());
-    }
-    return new ExecutableWriter(executable_path_);
-  }
-
- private:
-  ObjectTable& objects_;
-  Executor& executor_;
-  TaskExecutor* tasks_;
-  std::string executable_path_;
-  std::string executable_sha256_;
-};
-
 CoreWorker::CoreWorker(CoreWorkerOptions options) : options_(std::move(options)) {
   SystemRandom random;
   id_prefix_ = random.HexId(8);
@@ -444,27 +329,6 @@ void CoreWorker::OnFreed(const std::string& id, const std::vector<rpc::ObjectLoc
   for (const auto& arg : lineage->args()) {
     if (arg.has_ref()) objects_.RemoveReference(arg.ref().object_id());
   }
-}
-
-StatusOr<std::string> NodeObjectAccess::Fetch(const rpc::ObjectRefInfo& ref) {
-  std::vector<rpc::ObjectSource> sources;
-  for (const auto& location : ref.locations()) {
-    rpc::ObjectSource source;
-    source.set_node_id(location.node_id());
-    source.set_node_address(location.node_address());
-    sources.push_back(std::move(source));
-  }
-  return FetchObject(ObjectStoreStub(node_address_), ref.object_id(), sources, timeout_ms_);
-}
-
-StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, const std::string& value) {
-  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, job_id_, chunk_bytes_, timeout_ms_);
-  if (!node.ok()) return node.status();
-  rpc::ObjectLocation location;
-  location.set_node_id(*node);
-  location.set_node_address(node_address_);
-  location.set_size_bytes(value.size());
-  return location;
 }
 
 std::vector<bool> CoreWorker::Wait(const std::vector<std::string>& object_ids, int num_ready, int64_t timeout_ms) {

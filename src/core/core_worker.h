@@ -39,7 +39,7 @@ struct CoreWorkerOptions {
   Settings settings;
 };
 
-class CoreWorkerServiceImpl;
+class CoreWorkerServiceImpl;  // core/core_worker_service.h
 
 // Objects in the local node's store, for this process' tasks, Get and Put.
 class NodeObjectAccess : public ObjectAccess {
