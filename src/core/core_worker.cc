@@ -45,7 +45,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   } else {
     HALO_RETURN_IF_ERROR(worker->RegisterWorker());
   }
-  worker->object_access_->set_job_id(worker->options_.job_id);
+  worker->object_access_->set_job(worker->options_.job_id, worker->options_.driver_address);
   worker->clients_ = MakeGrpcCoreRpcClients(worker->executor_);
   worker->objects_.SetFreeListener(
       [raw = worker.get()](const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
@@ -305,12 +305,15 @@ std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::strin
         continue;
       }
       // Rebuild before looking again, so the next round waits for the rerun rather than refetching.
-      std::promise<void> rebuilt;
-      executor_.Post([this, &rebuilt, id = ids[k], why = std::string(value.status().message())] {
+      auto rebuilt = std::make_shared<std::promise<void>>();
+      std::future<void> done = rebuilt->get_future();
+      executor_.Post([this, rebuilt, id = ids[k], why = std::string(value.status().message())] {
         submitter_->Rebuild(id, why);
-        rebuilt.set_value();
+        rebuilt->set_value();
       });
-      rebuilt.get_future().wait();
+      // Bounded by Shutdown: a stopped executor never runs the rebuild.
+      while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready && !shut_down_) {
+      }
       again.push_back(open[k]);
     }
     open = std::move(again);
@@ -367,9 +370,9 @@ void CoreWorker::PollOwner(const std::string& object_id, const std::string& owne
       [this, object_id, owner_address, failures](StatusOr<rpc::GetObjectReply> reply) {
         using Kind = internal::ErrorInfo::Kind;
         if (!reply.ok()) {
-          const bool gone = reply.status().code() == absl::StatusCode::kUnavailable || failures + 1 >= kFailuresMax;
-          if (!gone) {
-            executor_.RunAfter(options_.settings.gcs_retry_initial_ms,
+          // A few tries with backoff: one refused connection may be a blip, several mean the owner is gone.
+          if (failures + 1 < kFailuresMax) {
+            executor_.RunAfter(options_.settings.gcs_retry_initial_ms << failures,
                                [this, object_id, owner_address, failures] {
                                  PollOwner(object_id, owner_address, failures + 1);
                                });

@@ -22,6 +22,7 @@
 #include "halo/internal/runtime.h"
 #include "node/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
+#include "rpc/object_transfer.h"
 
 namespace halo::core {
 
@@ -49,7 +50,10 @@ class NodeObjectAccess : public ObjectAccess {
       : node_id_(std::move(node_id)), node_address_(std::move(node_address)), chunk_bytes_(chunk_bytes),
         inline_max_bytes_(inline_max_bytes), timeout_ms_(timeout_ms) {}
   // Known only once a driver has registered its job.
-  void set_job_id(uint32_t job_id) { job_id_ = job_id; }
+  void set_job(uint32_t job_id, std::string driver_address) {
+    job_.job_id = job_id;
+    job_.driver_address = std::move(driver_address);
+  }
   StatusOr<std::string> Fetch(const rpc::ObjectRefInfo& ref) override;
   StatusOr<rpc::ObjectLocation> Store(const std::string& id, const std::string& value) override;
   size_t inline_max_bytes() const override { return static_cast<size_t>(inline_max_bytes_); }
@@ -60,7 +64,7 @@ class NodeObjectAccess : public ObjectAccess {
   int64_t chunk_bytes_;
   int64_t inline_max_bytes_;
   int64_t timeout_ms_;
-  uint32_t job_id_ = 0;
+  ObjectJob job_;
 };
 
 class CoreWorker : public internal::Runtime {

@@ -15,7 +15,7 @@ StatusOr<std::string> NodeObjectAccess::Fetch(const rpc::ObjectRefInfo& ref) {
 }
 
 StatusOr<rpc::ObjectLocation> NodeObjectAccess::Store(const std::string& id, const std::string& value) {
-  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, job_id_, chunk_bytes_, timeout_ms_);
+  auto node = StoreObject(ObjectStoreStub(node_address_), id, value, job_, chunk_bytes_, timeout_ms_);
   if (!node.ok()) return node.status();
   rpc::ObjectLocation location;
   location.set_node_id(*node);

@@ -223,7 +223,8 @@ void ObjectTable::RemoveReference(const std::string& id) {
 
 void ObjectTable::EraseLocked(std::unordered_map<std::string, Entry>::iterator it, Freed* freed) {
   Entry& entry = it->second;
-  if (!entry.lookup.locations.empty() || entry.lineage) {
+  // A borrowed object's copies are its owner's to free.
+  if (!entry.borrowed && (!entry.lookup.locations.empty() || entry.lineage)) {
     freed->emplace_back(it->first, std::move(entry.lookup.locations), std::move(entry.lineage));
   }
   entries_.erase(it);

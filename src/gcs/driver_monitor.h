@@ -14,6 +14,10 @@ namespace halo::gcs {
 
 class DriverMonitor : public HealthCheckListener {
  public:
+  // Finishing a job cannot be undone, so it takes more failed checks than a node's death (a busy driver may
+  // miss a few): about 10 health-check periods.
+  static constexpr int64_t kFailureThreshold = 10;
+
   DriverMonitor(Executor& executor, HealthProber& prober, JobManager& jobs, HealthCheckSettings settings);
 
   // What the job manager hears: running jobs are watched, finished ones no longer.

@@ -133,7 +133,7 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
   drivers_ = std::make_unique<DriverMonitor>(
       executor_, *prober_, *jobs_,
       HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                          settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
+                          settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold});
   jobs_->SetListener([this](const rpc::JobInfo& job) { drivers_->OnJobChanged(job); });
   jobs_->AnnounceLoaded();
   HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));

@@ -448,6 +448,11 @@ void LeaseManager::OnClusterUpdate(const rpc::PollNodeEventsReply& reply) {
   Dispatch();
 }
 
+void LeaseManager::NoteJob(uint32_t job_id, const std::string& driver_address) {
+  Job& job = jobs_[job_id];
+  if (job.driver_address.empty()) job.driver_address = driver_address;
+}
+
 std::set<std::string> LeaseManager::PeersToWatch() const {
   std::set<std::string> peers;
   for (const auto& [id, job] : jobs_) {

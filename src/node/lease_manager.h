@@ -69,6 +69,8 @@ class LeaseManager {
   // gone: its job ends here: its workers are killed, its waiting requests refused, and the job-ended listener
   // runs (the agent frees the job's objects).
   void OnPeerGone(const std::string& address);
+  // Objects of a job are stored here: its driver is watched even if no lease was asked for.
+  void NoteJob(uint32_t job_id, const std::string& driver_address);
   void SetJobEndedListener(std::function<void(uint32_t job_id)> listener) { on_job_ended_ = std::move(listener); }
   // From the node agent's poll answers: which other nodes exist, what they offer, which are alive.
   void OnClusterUpdate(const rpc::PollNodeEventsReply& reply);

@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
       std::make_unique<halo::node::FileSpillStorage>(session_dir + "/spill/" + self.node_id()));
   halo::node::ObjectStoreServiceImpl object_service(object_store, self.node_id(), settings.object_chunk_bytes,
                                                     settings.rpc_timeout_ms);
+  object_service.SetJobListener([&](uint32_t job_id, const std::string& driver_address) {
+    executor.Post([&, job_id, driver_address] { leases->NoteJob(job_id, driver_address); });
+  });
   builder.RegisterService(&object_service);
   // Owners ping held lease calls every 10 s (keepalive); allow it.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
@@ -141,23 +144,29 @@ int main(int argc, char** argv) {
   });
   // The drivers and lessees this node's work depends on are health-checked like nodes are by the GCS; one that
   // stops answering ends its job or its leases here. The watched set follows the lease manager each second.
+  // Ending a job cannot be undone, so it takes more failed checks than a node's death (a busy driver may miss
+  // a few): about 10 periods.
+  constexpr int64_t kPeerFailureThreshold = 10;
   class PeerListener : public halo::gcs::HealthCheckListener {
    public:
-    explicit PeerListener(halo::node::LeaseManager& leases) : leases_(leases) {}
+    explicit PeerListener(std::function<void(const std::string&)> gone) : gone_(std::move(gone)) {}
     void OnNodeSuspected(const std::string&) override {}
     void OnNodeRecovered(const std::string&) override {}
-    void OnNodeFailed(const std::string& address) override { leases_.OnPeerGone(address); }
+    void OnNodeFailed(const std::string& address) override { gone_(address); }
 
    private:
-    halo::node::LeaseManager& leases_;
+    std::function<void(const std::string&)> gone_;
   };
+  std::set<std::string> watched_peers;
   halo::gcs::GrpcHealthProber peer_prober(executor);
-  PeerListener peer_listener(*leases);
+  PeerListener peer_listener([&](const std::string& address) {
+    watched_peers.erase(address);  // the checker forgot it; if it is needed again, it is watched anew
+    leases->OnPeerGone(address);
+  });
   halo::gcs::HealthCheckManager peer_checks(
       executor, peer_prober, peer_listener,
       halo::gcs::HealthCheckSettings{settings.health_check_initial_delay_ms, settings.health_check_period_ms,
-                                     settings.health_check_timeout_ms, settings.health_check_failure_threshold});
-  std::set<std::string> watched_peers;
+                                     settings.health_check_timeout_ms, kPeerFailureThreshold});
   std::function<void()> sync_peers = [&] {
     const std::set<std::string> wanted = leases->PeersToWatch();
     for (const auto& peer : wanted) {

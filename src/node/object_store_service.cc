@@ -14,6 +14,7 @@ grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::Serve
   const std::string id = chunk.object_id();
   const uint64_t total = chunk.total_bytes();
   const uint32_t job_id = chunk.job_id();
+  if (on_job_ && !chunk.driver_address().empty()) on_job_(job_id, chunk.driver_address());
   auto data = std::make_shared<std::string>();
   data->reserve(total);
   *data += chunk.data();

@@ -5,6 +5,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+
 #include "node/object_store.h"
 #include "proto/node.grpc.pb.h"
 
@@ -14,6 +16,10 @@ class ObjectStoreServiceImpl final : public rpc::ObjectStoreService::Service {
  public:
   ObjectStoreServiceImpl(ObjectStore& store, std::string node_id, int64_t chunk_bytes, int64_t timeout_ms)
       : store_(store), node_id_(std::move(node_id)), chunk_bytes_(chunk_bytes), timeout_ms_(timeout_ms) {}
+  // Hears (on a gRPC thread) of the job and driver of each stored object, so the node can watch that driver.
+  void SetJobListener(std::function<void(uint32_t job_id, const std::string& driver_address)> listener) {
+    on_job_ = std::move(listener);
+  }
 
   grpc::Status PutObject(grpc::ServerContext* context, grpc::ServerReader<rpc::ObjectChunk>* reader,
                          rpc::PutObjectReply* reply) override;
@@ -29,6 +35,7 @@ class ObjectStoreServiceImpl final : public rpc::ObjectStoreService::Service {
   std::string node_id_;
   int64_t chunk_bytes_;
   int64_t timeout_ms_;
+  std::function<void(uint32_t, const std::string&)> on_job_;
 };
 
 }  // namespace halo::node

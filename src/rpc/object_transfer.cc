@@ -39,7 +39,7 @@ rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address) {
 }
 
 StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
-                                  const std::string& data, uint32_t job_id, int64_t chunk_bytes,
+                                  const std::string& data, const ObjectJob& job, int64_t chunk_bytes,
                                   int64_t timeout_ms) {
   grpc::ClientContext context;
   SetDeadline(context, timeout_ms);
@@ -52,7 +52,8 @@ StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const st
     if (first) {
       chunk.set_object_id(id);
       chunk.set_total_bytes(data.size());
-      chunk.set_job_id(job_id);
+      chunk.set_job_id(job.job_id);
+      chunk.set_driver_address(job.driver_address);
     }
     const size_t n = std::min<size_t>(static_cast<size_t>(chunk_bytes), data.size() - offset);
     chunk.set_data(data.substr(offset, n));

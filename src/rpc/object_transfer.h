@@ -14,9 +14,13 @@ namespace halo {
 rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address);
 
 // Writes data as object id into the store; returns the store's node id.
-// job_id: the job whose end frees it.
+// The job whose end frees it, and where that job's driver serves (the node watches it).
+struct ObjectJob {
+  uint32_t job_id = 0;
+  std::string driver_address;
+};
 StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const std::string& id,
-                                  const std::string& data, uint32_t job_id, int64_t chunk_bytes,
+                                  const std::string& data, const ObjectJob& job, int64_t chunk_bytes,
                                   int64_t timeout_ms);
 // Reads object id; a store that lacks it first pulls it from one of sources.
 StatusOr<std::string> FetchObject(rpc::ObjectStoreService::Stub& store, const std::string& id,

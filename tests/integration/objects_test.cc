@@ -3,6 +3,8 @@
 // the node holding them dies. Runs in task_tests (whose main serves worker mode).
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -28,7 +30,10 @@ std::vector<int> AddOne(std::vector<int> values) {
 }
 int64_t Total(std::vector<int> values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }
 
-HALO_REMOTE(MakeBig, AddOne, Total);
+// Holds references without reading them: the borrower must not free its owner's copies when it lets go.
+size_t CountRefs(std::vector<halo::ObjectRef<std::vector<int>>> refs) { return refs.size(); }
+
+HALO_REMOTE(MakeBig, AddOne, Total, CountRefs);
 
 int64_t ExpectedTotal(int seed) { return int64_t{kBigInts} * seed + int64_t{kBigInts} * (kBigInts - 1) / 2; }
 
@@ -100,6 +105,75 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   auto values = halo::Get(totals, std::chrono::seconds(120));
   for (int i = 0; i < 100; ++i) EXPECT_EQ(*values[i], ExpectedTotal(i)) << i;
   EXPECT_EQ(*halo::Get(chain_total, std::chrono::seconds(120)), ExpectedTotal(19));
+}
+
+TEST_F(ObjectsTest, BorrowersLeaveTheOwnersCopiesAlone) {
+  auto large = halo::Put(MakeBig(4));  // stored on the head's node
+  auto made = halo::Task(MakeBig).Remote(6);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(*halo::Get(halo::Task(CountRefs).Remote(std::vector<halo::ObjectRef<std::vector<int>>>{large, made})),
+              2u);
+  }
+  EXPECT_EQ(halo::Get(large)->at(0), 4);
+  EXPECT_EQ(halo::Get(made)->at(0), 6);
+  EXPECT_EQ(halo::Stats().objects_rebuilt, 0);
+}
+
+// Workers and objects belong to a job: if its driver dies without Shutdown, the GCS marks the job finished
+// (naming why), its workers leave, and its objects are freed, also on a node that never ran its tasks.
+TEST_F(ObjectsTest, DriverDeathEndsItsJobEverywhere) {
+  const std::string head_node = halo::ReadTrimmedFile(head_.session_dir() + "/node.address");
+  const uint64_t stored_before = StoreStats(head_node).objects();
+  halo::testing::TempDir dir;
+  halo::SpawnOptions spawn;
+  spawn.argv = {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_.address()};
+  spawn.output_path = dir.path() + "/driver.out";
+  spawn.die_with_parent = true;
+  auto pid = halo::Spawn(spawn);
+  ASSERT_TRUE(pid.ok());
+  auto output = [&] {
+    auto text = halo::ReadFileToString(dir.path() + "/driver.out");
+    return text.ok() ? *text : "";
+  };
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return output().find("ready 42") != std::string::npos; },
+                                       std::chrono::seconds(60)))
+      << output();
+  auto gcs = head_.Client();
+  auto job_of_driver = [&]() -> std::optional<halo::rpc::JobInfo> {
+    auto jobs = gcs->GetAllJobs();
+    if (!jobs.ok()) return std::nullopt;
+    for (const auto& job : *jobs) {
+      if (job.driver_pid() == *pid) return job;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(job_of_driver().has_value());
+  EXPECT_FALSE(job_of_driver()->is_finished());
+  // Its workers carry its driver's address in their environment.
+  const std::string marker = "HALO_DRIVER_ADDRESS=" + job_of_driver()->driver_address();
+  auto job_workers = [&] {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      auto environ = halo::ReadFileToString(entry.path().string() + "/environ");
+      if (!environ.ok()) continue;
+      std::replace(environ->begin(), environ->end(), '\0', '\n');
+      if (("\n" + *environ + "\n").find("\n" + marker + "\n") != std::string::npos) ++count;
+    }
+    return count;
+  };
+  EXPECT_GT(job_workers(), 0);
+  // Its large Put object is in the store of its local node, the head's, which runs no tasks.
+  EXPECT_EQ(StoreStats(head_node).objects(), stored_before + 1);
+
+  ASSERT_EQ(kill(*pid, SIGKILL), 0);
+  ASSERT_TRUE(halo::WaitForProcessExit(*pid, 10000));
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return job_of_driver() && job_of_driver()->is_finished(); },
+                                       std::chrono::seconds(30)));
+  EXPECT_NE(job_of_driver()->end_reason().find("without Shutdown"), std::string::npos)
+      << job_of_driver()->end_reason();
+  EXPECT_TRUE(halo::testing::WaitUntil([&] { return job_workers() == 0; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(halo::testing::WaitUntil([&] { return StoreStats(head_node).objects() == stored_before; },
+                                       std::chrono::seconds(30)));
 }
 
 TEST_F(ObjectsTest, PutObjectLostWithItsNodeIsObjectLost) {

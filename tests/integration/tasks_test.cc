@@ -72,17 +72,15 @@ int SleepThenNodePid(int ms) {
 // Returns a reference to an object this worker owns: the caller borrows it.
 halo::ObjectRef<int> SquareLater(int x) { return halo::Task(Square).Remote(x); }
 
-// Returns a reference it owns, then its process dies shortly after: the borrower's Get names the owner's death.
-halo::ObjectRef<int> RefFromDoomedWorker(int ms) {
-  halo::ObjectRef<int> ref = halo::Task(SleepMs).Remote(ms);
-  std::thread([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    raise(SIGKILL);
-  }).detach();
-  return ref;
-}
+// Returns a reference to a long task it owns, and its own pid (so the test can kill the owner).
+struct OwnedRef {
+  halo::ObjectRef<int> ref;
+  int owner_pid = 0;
+  MSGPACK_DEFINE(ref, owner_pid);
+};
+OwnedRef LongTaskOwnedHere(int ms) { return OwnedRef{halo::Task(SleepMs).Remote(ms), getpid()}; }
 
-HALO_REMOTE(SquareLater, RefFromDoomedWorker);
+HALO_REMOTE(SquareLater, LongTaskOwnedHere);
 
 HALO_REMOTE(Square, Add, SumAll, Increment, Greet, Scale, SumOfSquares, AlwaysThrows, WaitToBeKilled, SleepMs, SleepThenNodePid);
 
@@ -185,9 +183,10 @@ TEST_F(TasksTest, ReferencesReturnedByTasksAreBorrowed) {
 }
 
 TEST_F(TasksTest, BorrowedObjectWhoseOwnerDiedIsOwnerDied) {
-  halo::ObjectRef<int> inner = *halo::Get(halo::Task(RefFromDoomedWorker).SetMaxRetries(0).Remote(5000));
+  OwnedRef owned = *halo::Get(halo::Task(LongTaskOwnedHere).Remote(20000));
+  ASSERT_EQ(kill(owned.owner_pid, SIGKILL), 0);
   try {
-    halo::Get(inner, std::chrono::seconds(60));
+    halo::Get(owned.ref, std::chrono::seconds(60));
     FAIL() << "expected OwnerDied";
   } catch (const halo::OwnerDied& error) {
     EXPECT_NE(std::string(error.what()).find("owner"), std::string::npos) << error.what();
@@ -272,71 +271,22 @@ TEST_F(TasksTest, BadOptionsAreRefusedAtOnce) {
   EXPECT_THROW(halo::Task(Square).SetResources({{"CPU", -1}}).Remote(1), halo::RuntimeError);
 }
 
-// Workers belong to a job: if its driver dies without Shutdown, the GCS marks the job finished (naming why)
-// and the job's workers leave their nodes.
-TEST_F(TasksTest, DriverDeathFinishesItsJobAndItsWorkersLeave) {
-  halo::SpawnOptions spawn;
-  spawn.argv = {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_->address()};
-  spawn.output_path = dir_.path() + "/driver.out";
-  spawn.die_with_parent = true;
-  auto pid = halo::Spawn(spawn);
-  ASSERT_TRUE(pid.ok());
-  ASSERT_TRUE(halo::testing::WaitUntil(
-      [&] { return ReadFileToStringOrEmpty(dir_.path() + "/driver.out").find("ready 42") != std::string::npos; },
-      std::chrono::seconds(60)))
-      << ReadFileToStringOrEmpty(dir_.path() + "/driver.out");
-  auto gcs = head_->Client();
-  auto job_of_driver = [&]() -> std::optional<halo::rpc::JobInfo> {
-    auto jobs = gcs->GetAllJobs();
-    if (!jobs.ok()) return std::nullopt;
-    for (const auto& job : *jobs) {
-      if (job.driver_pid() == *pid) return job;
-    }
-    return std::nullopt;
-  };
-  ASSERT_TRUE(job_of_driver().has_value());
-  EXPECT_FALSE(job_of_driver()->is_finished());
-  // Its workers run with HALO_JOB_ID=<its id> in their environment.
-  const std::string job_env = "HALO_JOB_ID=" + std::to_string(job_of_driver()->job_id());
-  auto job_workers = [&] {
-    int count = 0;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      auto environ = halo::ReadFileToString(entry.path().string() + "/environ");
-      if (!environ.ok()) continue;
-      std::replace(environ->begin(), environ->end(), '\0', '\n');
-      if (("\n" + *environ + "\n").find("\n" + job_env + "\n") != std::string::npos) ++count;
-    }
-    return count;
-  };
-  EXPECT_GT(job_workers(), 0);
-  // Its large Put object is in its node's store (the head's: nothing else here stores objects).
-  const std::string head_node = halo::ReadTrimmedFile(head_->session_dir() + "/node.address");
-  EXPECT_EQ(halo::testing::StoreStats(head_node).objects(), 1u);
-
-  ASSERT_EQ(kill(*pid, SIGKILL), 0);
-  ASSERT_TRUE(halo::WaitForProcessExit(*pid, 10000));
-  ASSERT_TRUE(halo::testing::WaitUntil([&] { return job_of_driver() && job_of_driver()->is_finished(); },
-                                       std::chrono::seconds(30)));
-  EXPECT_NE(job_of_driver()->end_reason().find("without Shutdown"), std::string::npos)
-      << job_of_driver()->end_reason();
-  EXPECT_TRUE(halo::testing::WaitUntil([&] { return job_workers() == 0; }, std::chrono::seconds(30)));
-  // What it owned is freed: the node ended the job when the driver stopped answering.
-  EXPECT_TRUE(halo::testing::WaitUntil([&] { return halo::testing::StoreStats(head_node).objects() == 0; },
-                                       std::chrono::seconds(30)));
-}
-
 TEST_F(TasksTest, ShutdownFinishesTheJob) {
+  const std::string tag = "--tag=" + std::to_string(getpid()) + "-shutdown";
   auto result = halo::testing::RunCommand(
-      {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_->address(), "--shutdown"},
+      {halo::testing::BinDir() + "/../tests/test_driver", "--address", head_->address(), tag, "--shutdown"},
       std::chrono::seconds(60));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   auto jobs = head_->Client()->GetAllJobs();
   ASSERT_TRUE(jobs.ok());
-  bool found = false;
+  int found = 0;
   for (const auto& job : *jobs) {
-    if (job.end_reason() == "the driver called Shutdown") found = true;
+    if (job.entrypoint().find(tag) == std::string::npos) continue;
+    ++found;
+    EXPECT_TRUE(job.is_finished());
+    EXPECT_EQ(job.end_reason(), "the driver called Shutdown");
   }
-  EXPECT_TRUE(found);
+  EXPECT_EQ(found, 1);
 }
 
 // Bad input to the API is one clear exception, not a crash or a hang.

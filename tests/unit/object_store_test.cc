@@ -91,6 +91,19 @@ TEST(ObjectTableTest, ForgettingAStoredObjectReportsItsCopiesAndLineage) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+TEST(ObjectTableTest, ABorrowerForgetsWithoutFreeingTheOwnersCopies) {
+  core::ObjectTable table;
+  int freed = 0;
+  table.SetFreeListener([&](const std::string&, const std::vector<rpc::ObjectLocation>&,
+                            const std::optional<rpc::TaskSpec>&) { ++freed; });
+  EXPECT_TRUE(table.AddBorrowed("b"));
+  table.CompleteWithCopies("b", {At("n1")});
+  EXPECT_TRUE(table.Get({"b"}, 0)[0].stored());
+  table.RemoveReference("b");
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(freed, 0);
+}
+
 TEST(ObjectTableTest, LostCopiesLeadToRebuildOrObjectLost) {
   core::ObjectTable table;
   table.AddPending("task");
