@@ -93,9 +93,17 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
       reactor->Finish(grpc::Status::OK);
     });
   };
-  objects_.WhenComplete(request->object_id(), [answer](const ObjectLookup& lookup) { answer(lookup); });
+  const uint64_t token =
+      objects_.WhenComplete(request->object_id(), [answer](const ObjectLookup& lookup) { answer(lookup); });
+  if (token == 0) return reactor;  // answered already
+  // Not complete yet: answer PENDING after wait_ms and drop the watcher, so polls do not pile watchers up.
   const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, 60000);
-  executor_.Post([this, wait_ms, answer] { executor_.RunAfter(wait_ms, [answer] { answer(std::nullopt); }); });
+  executor_.Post([this, wait_ms, answer, token, id = request->object_id()] {
+    executor_.RunAfter(wait_ms, [this, answer, token, id] {
+      objects_.StopWatching(id, token);
+      answer(std::nullopt);
+    });
+  });
   return reactor;
 }
 

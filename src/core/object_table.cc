@@ -67,7 +67,7 @@ void ObjectTable::Fail(const std::string& id, ErrorInfo error) {
 
 void ObjectTable::Finish(const std::string& id, ObjectLookup lookup, std::optional<rpc::TaskSpec> lineage,
                          bool* kept) {
-  std::vector<std::function<void(const ObjectLookup&)>> watchers;
+  std::map<uint64_t, std::function<void(const ObjectLookup&)>> watchers;
   Freed freed;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -81,7 +81,7 @@ void ObjectTable::Finish(const std::string& id, ObjectLookup lookup, std::option
     if (it->second.references <= 0) EraseLocked(it, &freed);
   }
   changed_.notify_all();
-  for (auto& watcher : watchers) watcher(lookup);
+  for (auto& [token, watcher] : watchers) watcher(lookup);
   NotifyFreed(freed);
 }
 
@@ -235,7 +235,7 @@ void ObjectTable::NotifyFreed(Freed& freed) {
   for (auto& [id, copies, lineage] : freed) on_free_(id, copies, lineage);
 }
 
-void ObjectTable::WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done) {
+uint64_t ObjectTable::WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done) {
   ObjectLookup lookup;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -243,13 +243,21 @@ void ObjectTable::WhenComplete(const std::string& id, std::function<void(const O
     if (it == entries_.end()) {
       lookup = Unknown(id);
     } else if (!it->second.complete) {
-      it->second.watchers.push_back(std::move(done));
-      return;
+      const uint64_t token = next_watch_token_++;
+      it->second.watchers.emplace(token, std::move(done));
+      return token;
     } else {
       lookup = it->second.lookup;
     }
   }
   done(lookup);
+  return 0;
+}
+
+void ObjectTable::StopWatching(const std::string& id, uint64_t token) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) it->second.watchers.erase(token);
 }
 
 bool ObjectTable::AllComplete(const std::vector<std::string>& ids) const {

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,8 +76,11 @@ class ObjectTable {
   void RemoveReference(const std::string& id);
 
   // Calls done(lookup) once the object is complete: at once (on this thread) if it already is, else on the
-  // thread that completes it. An unknown object gives an error at once.
-  void WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done);
+  // thread that completes it. An unknown object gives an error at once. Returns a token for StopWatching
+  // (0 when done already ran).
+  uint64_t WhenComplete(const std::string& id, std::function<void(const ObjectLookup&)> done);
+  // Drops a watcher that is no longer wanted (a held poll that timed out); a no-op if it already ran.
+  void StopWatching(const std::string& id, uint64_t token);
 
   // True when each object is complete (or unknown): a Get of them would not wait.
   bool AllComplete(const std::vector<std::string>& ids) const;
@@ -90,7 +94,7 @@ class ObjectTable {
     ObjectLookup lookup;
     std::optional<rpc::TaskSpec> lineage;
     int references = 0;
-    std::vector<std::function<void(const ObjectLookup&)>> watchers;
+    std::map<uint64_t, std::function<void(const ObjectLookup&)>> watchers;  // by token
   };
   void Finish(const std::string& id, ObjectLookup lookup, std::optional<rpc::TaskSpec> lineage, bool* kept);
   // Erases an unreferenced complete entry; returns what the free listener must hear of.
@@ -105,6 +109,7 @@ class ObjectTable {
   std::condition_variable changed_;
   std::unordered_map<std::string, Entry> entries_;
   FreeListener on_free_;
+  uint64_t next_watch_token_ = 1;
 };
 
 }  // namespace halo::core

@@ -104,6 +104,20 @@ TEST(ObjectTableTest, ABorrowerForgetsWithoutFreeingTheOwnersCopies) {
   EXPECT_EQ(freed, 0);
 }
 
+TEST(ObjectTableTest, StoppedWatchersNeverRun) {
+  core::ObjectTable table;
+  table.AddPending("p");
+  int ran = 0;
+  const uint64_t dropped = table.WhenComplete("p", [&](const core::ObjectLookup&) { ran += 10; });
+  ASSERT_NE(dropped, 0u);
+  table.WhenComplete("p", [&](const core::ObjectLookup&) { ran += 1; });
+  table.StopWatching("p", dropped);
+  table.Complete("p", std::make_shared<const std::string>("v"));
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(table.WhenComplete("p", [&](const core::ObjectLookup&) { ran += 100; }), 0u);  // runs at once
+  EXPECT_EQ(ran, 101);
+}
+
 TEST(ObjectTableTest, LostCopiesLeadToRebuildOrObjectLost) {
   core::ObjectTable table;
   table.AddPending("task");
