@@ -1,5 +1,6 @@
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -30,11 +31,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     auto* call = new Call<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>;
     call->request = request;
     SetDeadline(call->context, kLeaseRequestDeadlineMs);
-    auto* stub = Peer(node_address).node.get();
+    auto peer = Peer(node_address);
     StartCall<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->RequestWorkerLease(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->node->async()->RequestWorkerLease(context, req, reply, std::move(callback));
         },
         std::move(done));
   }
@@ -44,11 +45,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     call->request.set_lease_id(lease_id);
     call->request.set_worker_failed(worker_failed);
     SetDeadline(call->context, 10000);
-    auto* stub = Peer(node_address).node.get();
+    auto peer = Peer(node_address);
     StartCall<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->ReturnWorker(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->node->async()->ReturnWorker(context, req, reply, std::move(callback));
         },
         [](StatusOr<rpc::ReturnWorkerReply>) {});
   }
@@ -58,11 +59,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     auto* call = new Call<rpc::GetWorkerExitRequest, rpc::GetWorkerExitReply>;
     call->request.set_worker_id(worker_id);
     SetDeadline(call->context, timeout_ms);
-    auto* stub = Peer(node_address).node.get();
+    auto peer = Peer(node_address);
     StartCall<rpc::GetWorkerExitRequest, rpc::GetWorkerExitReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->GetWorkerExit(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->node->async()->GetWorkerExit(context, req, reply, std::move(callback));
         },
         std::move(done));
   }
@@ -73,11 +74,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     call->request.set_object_id(object_id);
     call->request.set_wait_ms(wait_ms);
     SetDeadline(call->context, wait_ms + timeout_ms);
-    auto* stub = Peer(owner_address).worker.get();
+    auto peer = Peer(owner_address);
     StartCall<rpc::GetObjectRequest, rpc::GetObjectReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->GetObject(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->worker->async()->GetObject(context, req, reply, std::move(callback));
         },
         std::move(done));
   }
@@ -86,11 +87,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     auto* call = new Call<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>;
     for (const auto& id : object_ids) call->request.add_object_ids(id);
     SetDeadline(call->context, 10000);
-    auto* stub = Peer(node_address).store.get();
+    auto peer = Peer(node_address);
     StartCall<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->FreeObjects(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->store->async()->FreeObjects(context, req, reply, std::move(callback));
         },
         [](StatusOr<rpc::FreeObjectsReply>) {});
   }
@@ -99,11 +100,11 @@ class GrpcCoreRpcClients : public CoreRpcClients {
                  std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
     auto* call = new Call<rpc::PushTasksRequest, rpc::PushTasksReply>;
     call->request = std::move(request);
-    auto* stub = Peer(worker_address).worker.get();
+    auto peer = Peer(worker_address);
     StartCall<rpc::PushTasksRequest, rpc::PushTasksReply>(
         in_flight_, call,
-        [stub](auto* context, auto* req, auto* reply, auto callback) {
-          stub->async()->PushTasks(context, req, reply, std::move(callback));
+        [peer](auto* context, auto* req, auto* reply, auto callback) {
+          peer->worker->async()->PushTasks(context, req, reply, std::move(callback));
         },
         std::move(done));
   }
@@ -116,29 +117,48 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     std::unique_ptr<rpc::ObjectStoreService::Stub> store;
   };
 
-  PeerStubs& Peer(const std::string& address) {
+  // The stubs for an address, made on first use. Calls in flight hold their peer, so evicting the least
+  // recently used one past kPeersMax (addresses of workers long gone, mostly) is safe.
+  std::shared_ptr<PeerStubs> Peer(const std::string& address) {
+    constexpr size_t kPeersMax = 512;
     std::lock_guard<std::mutex> lock(mutex_);
-    PeerStubs& peer = peers_[address];
-    if (!peer.channel) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-      args.SetMaxReceiveMessageSize(-1);
-      args.SetMaxSendMessageSize(-1);
-      // A peer that vanishes without a reset (machine gone) fails held calls within about 15 s.
-      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-      args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-      peer.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-      peer.node = rpc::NodeAgentService::NewStub(peer.channel);
-      peer.worker = rpc::CoreWorkerService::NewStub(peer.channel);
-      peer.store = rpc::ObjectStoreService::NewStub(peer.channel);
+    const uint64_t now = ++use_clock_;
+    auto it = peers_.find(address);
+    if (it != peers_.end()) {
+      it->second.last_use = now;
+      return it->second.stubs;
     }
-    return peer;
+    if (peers_.size() >= kPeersMax) {
+      auto oldest = std::min_element(peers_.begin(), peers_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_use < b.second.last_use;
+      });
+      peers_.erase(oldest);
+    }
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    // A peer that vanishes without a reset (machine gone) fails held calls within about 15 s.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    auto stubs = std::make_shared<PeerStubs>();
+    stubs->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
+    stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
+    stubs->store = rpc::ObjectStoreService::NewStub(stubs->channel);
+    peers_[address] = Cached{stubs, now};
+    return stubs;
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
   std::mutex mutex_;
-  std::unordered_map<std::string, PeerStubs> peers_;
+  struct Cached {
+    std::shared_ptr<PeerStubs> stubs;
+    uint64_t last_use = 0;
+  };
+  std::unordered_map<std::string, Cached> peers_;
+  uint64_t use_clock_ = 0;
 };
 
 }  // namespace

@@ -486,6 +486,12 @@ void LeaseManager::OnPeerGone(const std::string& address) {
       RemoveWorker(id, "stopped: its job ended");
     }
     if (on_job_ended_) on_job_ended_(job_id);
+    bool still_needed = false;
+    for (const auto& [other_id, other] : jobs_) {
+      still_needed |= !other.ended && other.executable_sha256 == job.executable_sha256;
+    }
+    if (!still_needed && !job.executable_sha256.empty()) executables_.Forget(job.executable_sha256);
+    job.executable.clear();
   }
   Dispatch();
 }

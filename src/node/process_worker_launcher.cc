@@ -55,6 +55,11 @@ void GrpcExecutableStore::Fetch(const std::string& sha256, const std::string& dr
   }).detach();
 }
 
+void GrpcExecutableStore::Forget(const std::string& sha256) {
+  if (sha256.empty() || sha256.find('/') != std::string::npos) return;
+  unlink(absl::StrCat(cache_dir_, "/", sha256).c_str());  // running workers keep their open image
+}
+
 StatusOr<std::string> GrpcExecutableStore::FetchNow(const std::string& sha256, const std::string& driver_address) {
   if (sha256.size() != 64 || sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return InvalidArgumentError(absl::StrCat("'", sha256, "' is not a SHA-256 in hex"));

@@ -28,6 +28,7 @@ class GrpcExecutableStore : public ExecutableStore {
       : executor_(executor), cache_dir_(std::move(cache_dir)), timeout_ms_(timeout_ms) {}
   void Fetch(const std::string& sha256, const std::string& driver_address,
              std::function<void(StatusOr<std::string>)> done) override;
+  void Forget(const std::string& sha256) override;
 
  private:
   StatusOr<std::string> FetchNow(const std::string& sha256, const std::string& driver_address);

@@ -26,6 +26,8 @@ class ExecutableStore {
   // from the driver's core worker at driver_address if this node does not have it yet.
   virtual void Fetch(const std::string& sha256, const std::string& driver_address,
                      std::function<void(StatusOr<std::string>)> done) = 0;
+  // No live job needs it any more: the cached copy may go.
+  virtual void Forget(const std::string& sha256) = 0;
 };
 
 }  // namespace halo::node

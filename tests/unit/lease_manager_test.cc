@@ -36,7 +36,9 @@ class FakeExecutables : public ExecutableStore {
     fetches += 1;
     pending.push_back(std::move(done));
   }
+  void Forget(const std::string& sha256) override { forgotten.push_back(sha256); }
   int fetches = 0;
+  std::vector<std::string> forgotten;
   std::vector<std::function<void(StatusOr<std::string>)>> pending;
 };
 
@@ -252,6 +254,7 @@ TEST_F(LeaseManagerTest, GoneLesseeLosesItsLeasesAndGoneDriverEndsItsJob) {
   EXPECT_TRUE(ended.empty());
   manager_->OnPeerGone("driver:1");
   EXPECT_EQ(ended, std::vector<uint32_t>{1});
+  EXPECT_EQ(executables_.forgotten, std::vector<std::string>{std::string(64, 'a')});
   EXPECT_EQ(manager_->num_workers(), 0u);
   std::optional<rpc::RequestWorkerLeaseReply> late;
   Ask(1, &late);
