@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   micro->add_option("--duration-s", micro_options.duration_s, "seconds per metric")->capture_default_str();
   micro->add_option("--clients", micro_options.clients, "clients of multi_client_tasks_async")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 64));
 
   try {
     app.parse(argc, argv);

@@ -99,10 +99,7 @@ Status CoreWorker::Serve() {
 Status CoreWorker::ChooseNode() {
   GcsClient gcs(options_.gcs_address, options_.settings.rpc_timeout_ms);
   auto nodes = gcs.GetAllNodes();
-  if (!nodes.ok()) {
-    return UnavailableError(
-        absl::StrCat("cannot reach the GCS at ", options_.gcs_address, ": ", nodes.status().message()));
-  }
+  if (!nodes.ok()) return nodes.status();  // names the GCS address already
   const rpc::NodeInfo* chosen = nullptr;
   for (const auto& node : *nodes) {
     if (node.state() != rpc::ALIVE) continue;

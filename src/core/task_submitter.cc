@@ -117,7 +117,7 @@ void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const
     locations->Clear();
     for (const auto& location : lookup.locations) *locations->Add() = location;
   } else {
-    arg->set_value(*lookup.result.value);  // small: travels inside the task
+    arg->set_value(*lookup.result.value);  // large, but its copies are gone: the fetched value travels inline
   }
   if (--resolving.unresolved > 0) return;
   rpc::TaskSpec spec = std::move(resolving.spec);
