@@ -1,25 +1,22 @@
 #include "core/core_worker.h"
 
-#include "core/core_worker_service.h"
+#include <unistd.h>
 
-#include <fcntl.h>
 #include <future>
 #include <thread>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/random.h"
+#include "core/core_worker_service.h"
+#include "halo/errors.h"
 #include "node/node_services.h"
-#include "proto/core.grpc.pb.h"
 #include "proto/health.grpc.pb.h"
-#include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/gcs_client.h"
-#include "rpc/object_transfer.h"
-#include "halo/errors.h"
 
 namespace halo::core {
+
 CoreWorker::CoreWorker(CoreWorkerOptions options) : options_(std::move(options)) {
   SystemRandom random;
   id_prefix_ = random.HexId(8);

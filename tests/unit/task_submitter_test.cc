@@ -115,8 +115,14 @@ TEST_F(TaskSubmitterTest, LeasesPushesAndReturnsTheIdleLease) {
   clients_.AnswerPush("v1");
   EXPECT_EQ(*Lookup("t1").result.value, "v1");
   EXPECT_TRUE(clients_.returned.empty());  // kept for lease_idle_ms in case more work comes
+  EXPECT_EQ(submitter_->leases(), 1u);
+  submitter_->Submit(Spec("t2"));  // reuses the lease: no new request
+  EXPECT_TRUE(clients_.leases.empty());
+  clients_.AnswerPush("v2");
+  EXPECT_EQ(*Lookup("t2").result.value, "v2");
   executor_.AdvanceMs(60);
   EXPECT_EQ(clients_.returned, std::vector<std::string>{"lease-w1"});
+  EXPECT_EQ(submitter_->leases(), 0u);
 }
 
 TEST_F(TaskSubmitterTest, WorkerDeathIsRetriedThenNamedWhenRetriesRunOut) {
