@@ -137,6 +137,8 @@ class TaskCaller;
 // Built by halo::Task(f); set options, then Remote(args...) submits.
 template <typename R, typename... Params>
 class TaskCaller<R (*)(Params...)> {
+  static_assert(!std::is_pointer_v<R>, "a function returning T* is an actor factory, not a task");
+
  public:
   explicit TaskCaller(R (*fn)(Params...)) : fn_(fn) {}
 

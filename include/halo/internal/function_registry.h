@@ -1,8 +1,12 @@
 // The table of remote functions, filled at static-initialisation time by HALO_REMOTE. A driver names a function
 // by the string HALO_REMOTE recorded; the worker (the same executable) finds the invoker by that name.
+// Three kinds: plain functions (tasks), actor factories (functions returning T*: the worker keeps the instance),
+// and member functions of actor classes (called on that instance).
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -33,6 +37,78 @@ std::string InvokeWith(R (*fn)(Args...), const std::vector<std::string_view>& ar
   }
 }
 
+// Builds an actor instance from msgpack arguments; the worker owns what it returns.
+using ActorFactory = std::function<std::shared_ptr<void>(const std::vector<std::string_view>& args)>;
+// Calls a member function on an instance made by a factory of its class.
+using MethodInvoker = std::function<std::string(void* instance, const std::vector<std::string_view>& args)>;
+
+bool RegisterActorFactory(const std::string& name, const void* address, ActorFactory factory);
+const ActorFactory* FindActorFactory(const std::string& name);
+bool RegisterMethod(const std::string& name, MethodInvoker invoker);
+const MethodInvoker* FindMethodInvoker(const std::string& name);
+
+inline void CheckArity(size_t given, size_t expected) {
+  if (given != expected) {
+    throw std::invalid_argument("wrong number of arguments: " + std::to_string(given) + " given, " +
+                                std::to_string(expected) + " expected");
+  }
+}
+
+// Member function pointers cannot become addresses, so each signature keeps its own (pointer, name) list.
+template <typename M>
+std::vector<std::pair<M, std::string>>& MethodNames() {
+  static auto* names = new std::vector<std::pair<M, std::string>>;
+  return *names;
+}
+// The registered name of a member function, or nullptr. Lookups and registration happen on one thread at
+// static-initialisation time, then only lookups.
+template <typename M>
+const std::string* MethodName(M method) {
+  for (const auto& [registered, name] : MethodNames<M>()) {
+    if (registered == method) return &name;
+  }
+  return nullptr;
+}
+
+template <typename T, typename... Args>
+bool RegisterRemote(const char* name, T* (*factory)(Args...)) {
+  ActorFactory make = [factory](const std::vector<std::string_view>& args) -> std::shared_ptr<void> {
+    CheckArity(args.size(), sizeof...(Args));
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::shared_ptr<void>(factory(Unpack<std::decay_t<Args>>(args[I])...),
+                                   [](void* instance) { delete static_cast<T*>(instance); });
+    }(std::index_sequence_for<Args...>{});
+  };
+  return RegisterActorFactory(name, reinterpret_cast<const void*>(factory), std::move(make));
+}
+
+template <typename M, typename C, typename R, typename... Args>
+bool RegisterMemberFunction(const char* name, M method) {
+  MethodNames<M>().emplace_back(method, name);
+  MethodInvoker invoke = [method](void* instance, const std::vector<std::string_view>& args) -> std::string {
+    CheckArity(args.size(), sizeof...(Args));
+    C* self = static_cast<C*>(instance);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      if constexpr (std::is_void_v<R>) {
+        (self->*method)(Unpack<std::decay_t<Args>>(args[I])...);
+        return PackNil();
+      } else {
+        return Pack((self->*method)(Unpack<std::decay_t<Args>>(args[I])...));
+      }
+    }(std::index_sequence_for<Args...>{});
+  };
+  return RegisterMethod(name, std::move(invoke));
+}
+
+template <typename C, typename R, typename... Args>
+bool RegisterRemote(const char* name, R (C::*method)(Args...)) {
+  return RegisterMemberFunction<R (C::*)(Args...), C, R, Args...>(name, method);
+}
+template <typename C, typename R, typename... Args>
+bool RegisterRemote(const char* name, R (C::*method)(Args...) const) {
+  return RegisterMemberFunction<R (C::*)(Args...) const, const C, R, Args...>(name, method);
+}
+
 template <typename R, typename... Args>
 bool RegisterRemote(const char* name, R (*fn)(Args...)) {
   Invoker invoker = [fn](const std::vector<std::string_view>& args) -> std::string {
@@ -49,9 +125,10 @@ bool RegisterRemote(const char* name, R (*fn)(Args...)) {
 
 #define HALO_INTERNAL_CAT2(a, b) a##b
 #define HALO_INTERNAL_CAT(a, b) HALO_INTERNAL_CAT2(a, b)
+// f is a function name (Load) or a member function pointer (&Counter::Add).
 #define HALO_INTERNAL_REGISTER_ONE(f)                                                             \
   [[maybe_unused]] static const bool HALO_INTERNAL_CAT(halo_internal_registered_, __COUNTER__) = \
-      ::halo::internal::RegisterRemote(#f, &f);
+      ::halo::internal::RegisterRemote(#f, f);
 
 // Applies HALO_INTERNAL_REGISTER_ONE to up to 24 names.
 #define HALO_INTERNAL_EXPAND(x) x
