@@ -49,21 +49,9 @@ grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext*, const
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("node ", node_id_, " has no copy of the object", pull_errors));
   }
-  const std::string& bytes = **data;
-  size_t offset = 0;
-  bool first = true;
-  while (first || offset < bytes.size()) {
-    rpc::ObjectChunk chunk;
-    if (first) {
-      chunk.set_object_id(request->object_id());
-      chunk.set_total_bytes(bytes.size());
-    }
-    const size_t n = std::min<size_t>(static_cast<size_t>(chunk_bytes_), bytes.size() - offset);
-    chunk.set_data(bytes.substr(offset, n));
-    offset += n;
-    first = false;
-    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "the reader went away");
-  }
+  const bool sent = WriteChunks(request->object_id(), **data, chunk_bytes_, nullptr,
+                                [&](const rpc::ObjectChunk& chunk) { return writer->Write(chunk); });
+  if (!sent) return grpc::Status(grpc::StatusCode::CANCELLED, "the reader went away");
   return grpc::Status::OK;
 }
 

@@ -6,20 +6,33 @@
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/async_call.h"
 
 namespace halo {
-namespace {
 
-void SetDeadline(grpc::ClientContext& context, int64_t timeout_ms) {
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+using rpc_util::FromGrpc;
+using rpc_util::SetDeadline;
+
+bool WriteChunks(const std::string& id, const std::string& data, int64_t chunk_bytes,
+                 const std::function<void(rpc::ObjectChunk&)>& head,
+                 const std::function<bool(const rpc::ObjectChunk&)>& write) {
+  size_t offset = 0;
+  bool first = true;
+  while (first || offset < data.size()) {
+    rpc::ObjectChunk chunk;
+    if (first) {
+      chunk.set_object_id(id);
+      chunk.set_total_bytes(data.size());
+      if (head) head(chunk);
+    }
+    const size_t n = std::min<size_t>(static_cast<size_t>(chunk_bytes), data.size() - offset);
+    chunk.set_data(data.substr(offset, n));
+    offset += n;
+    first = false;
+    if (!write(chunk)) return false;
+  }
+  return true;
 }
-
-Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return OkStatus();
-  return Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-}  // namespace
 
 rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address) {
   static std::mutex mutex;
@@ -45,22 +58,13 @@ StatusOr<std::string> StoreObject(rpc::ObjectStoreService::Stub& store, const st
   SetDeadline(context, timeout_ms);
   rpc::PutObjectReply reply;
   auto writer = store.PutObject(&context, &reply);
-  size_t offset = 0;
-  bool first = true;
-  while (first || offset < data.size()) {
-    rpc::ObjectChunk chunk;
-    if (first) {
-      chunk.set_object_id(id);
-      chunk.set_total_bytes(data.size());
-      chunk.set_job_id(job.job_id);
-      chunk.set_driver_address(job.driver_address);
-    }
-    const size_t n = std::min<size_t>(static_cast<size_t>(chunk_bytes), data.size() - offset);
-    chunk.set_data(data.substr(offset, n));
-    offset += n;
-    first = false;
-    if (!writer->Write(chunk)) break;
-  }
+  WriteChunks(
+      id, data, chunk_bytes,
+      [&](rpc::ObjectChunk& chunk) {
+        chunk.set_job_id(job.job_id);
+        chunk.set_driver_address(job.driver_address);
+      },
+      [&](const rpc::ObjectChunk& chunk) { return writer->Write(chunk); });
   writer->WritesDone();
   Status status = FromGrpc(writer->Finish());
   if (!status.ok()) return status;

@@ -1,6 +1,7 @@
 // Moving objects to and from a node's object store in chunks (blocking calls; any thread).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,13 @@
 #include "proto/node.grpc.pb.h"
 
 namespace halo {
+
+// Cuts data into chunks of at most chunk_bytes (one empty chunk for empty data) and passes each to write,
+// the first one carrying the object's id and size (head may add more to it). Stops when write returns false;
+// returns whether every chunk was written.
+bool WriteChunks(const std::string& id, const std::string& data, int64_t chunk_bytes,
+                 const std::function<void(rpc::ObjectChunk&)>& head,
+                 const std::function<bool(const rpc::ObjectChunk&)>& write);
 
 // Makes (and caches) a stub for the object store at address; thread-safe.
 rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address);
