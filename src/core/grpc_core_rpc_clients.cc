@@ -18,6 +18,8 @@ using rpc_util::StartCall;
 
 // Long enough for any queue a lease request waits in; the call still fails at once if its node goes away.
 constexpr int64_t kLeaseRequestDeadlineMs = 24LL * 3600 * 1000;
+// Returns and frees are not waited for; their calls still end.
+constexpr int64_t kFireAndForgetDeadlineMs = 10000;
 
 class GrpcCoreRpcClients : public CoreRpcClients {
  public:
@@ -28,84 +30,58 @@ class GrpcCoreRpcClients : public CoreRpcClients {
 
   void RequestWorkerLease(const std::string& node_address, const rpc::RequestWorkerLeaseRequest& request,
                           std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done) override {
-    auto* call = new Call<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>;
-    call->request = request;
-    SetDeadline(call->context, kLeaseRequestDeadlineMs);
-    auto peer = Peer(node_address);
-    StartCall<rpc::RequestWorkerLeaseRequest, rpc::RequestWorkerLeaseReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->node->async()->RequestWorkerLease(context, req, reply, std::move(callback));
-        },
+    Send<rpc::RequestWorkerLeaseReply>(
+        node_address, request, kLeaseRequestDeadlineMs,
+        [](PeerStubs& peer, auto... call) { peer.node->async()->RequestWorkerLease(std::move(call)...); },
         std::move(done));
   }
 
   void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) override {
-    auto* call = new Call<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>;
-    call->request.set_lease_id(lease_id);
-    call->request.set_worker_failed(worker_failed);
-    SetDeadline(call->context, 10000);
-    auto peer = Peer(node_address);
-    StartCall<rpc::ReturnWorkerRequest, rpc::ReturnWorkerReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->node->async()->ReturnWorker(context, req, reply, std::move(callback));
-        },
+    rpc::ReturnWorkerRequest request;
+    request.set_lease_id(lease_id);
+    request.set_worker_failed(worker_failed);
+    Send<rpc::ReturnWorkerReply>(
+        node_address, std::move(request), kFireAndForgetDeadlineMs,
+        [](PeerStubs& peer, auto... call) { peer.node->async()->ReturnWorker(std::move(call)...); },
         [](StatusOr<rpc::ReturnWorkerReply>) {});
   }
 
   void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
                      std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) override {
-    auto* call = new Call<rpc::GetWorkerExitRequest, rpc::GetWorkerExitReply>;
-    call->request.set_worker_id(worker_id);
-    SetDeadline(call->context, timeout_ms);
-    auto peer = Peer(node_address);
-    StartCall<rpc::GetWorkerExitRequest, rpc::GetWorkerExitReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->node->async()->GetWorkerExit(context, req, reply, std::move(callback));
-        },
+    rpc::GetWorkerExitRequest request;
+    request.set_worker_id(worker_id);
+    Send<rpc::GetWorkerExitReply>(
+        node_address, std::move(request), timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.node->async()->GetWorkerExit(std::move(call)...); },
         std::move(done));
   }
 
   void GetObject(const std::string& owner_address, const std::string& object_id, int64_t wait_ms,
                  int64_t timeout_ms, std::function<void(StatusOr<rpc::GetObjectReply>)> done) override {
-    auto* call = new Call<rpc::GetObjectRequest, rpc::GetObjectReply>;
-    call->request.set_object_id(object_id);
-    call->request.set_wait_ms(wait_ms);
-    SetDeadline(call->context, wait_ms + timeout_ms);
-    auto peer = Peer(owner_address);
-    StartCall<rpc::GetObjectRequest, rpc::GetObjectReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->worker->async()->GetObject(context, req, reply, std::move(callback));
-        },
+    rpc::GetObjectRequest request;
+    request.set_object_id(object_id);
+    request.set_wait_ms(wait_ms);
+    Send<rpc::GetObjectReply>(
+        owner_address, std::move(request), wait_ms + timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.worker->async()->GetObject(std::move(call)...); },
         std::move(done));
   }
 
   void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) override {
-    auto* call = new Call<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>;
-    for (const auto& id : object_ids) call->request.add_object_ids(id);
-    SetDeadline(call->context, 10000);
-    auto peer = Peer(node_address);
-    StartCall<rpc::FreeObjectsRequest, rpc::FreeObjectsReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->store->async()->FreeObjects(context, req, reply, std::move(callback));
-        },
+    rpc::FreeObjectsRequest request;
+    for (const auto& id : object_ids) request.add_object_ids(id);
+    Send<rpc::FreeObjectsReply>(
+        node_address, std::move(request), kFireAndForgetDeadlineMs,
+        [](PeerStubs& peer, auto... call) { peer.store->async()->FreeObjects(std::move(call)...); },
         [](StatusOr<rpc::FreeObjectsReply>) {});
   }
 
   void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
                  std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
-    auto* call = new Call<rpc::PushTasksRequest, rpc::PushTasksReply>;
-    call->request = std::move(request);
-    auto peer = Peer(worker_address);
-    StartCall<rpc::PushTasksRequest, rpc::PushTasksReply>(
-        in_flight_, call,
-        [peer](auto* context, auto* req, auto* reply, auto callback) {
-          peer->worker->async()->PushTasks(context, req, reply, std::move(callback));
-        },
+    // No deadline: tasks run as long as they run; a dead worker or node fails the call.
+    Send<rpc::PushTasksReply>(
+        worker_address, std::move(request), /*timeout_ms=*/0,
+        [](PeerStubs& peer, auto... call) { peer.worker->async()->PushTasks(std::move(call)...); },
         std::move(done));
   }
 
@@ -149,6 +125,22 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     stubs->store = rpc::ObjectStoreService::NewStub(stubs->channel);
     peers_[address] = Cached{stubs, now};
     return stubs;
+  }
+
+  // Starts one call to address: issue(peer, context, request, reply, callback) picks the stub and method;
+  // done gets the result on the executor. timeout_ms 0: no deadline.
+  template <typename Reply, typename Request, typename Issue>
+  void Send(const std::string& address, Request request, int64_t timeout_ms, Issue issue,
+            std::function<void(StatusOr<Reply>)> done) {
+    auto* call = new Call<Request, Reply>;
+    call->request = std::move(request);
+    if (timeout_ms > 0) SetDeadline(call->context, timeout_ms);
+    StartCall<Request, Reply>(
+        in_flight_, call,
+        [peer = Peer(address), issue](auto* context, auto* req, auto* reply, auto callback) {
+          issue(*peer, context, req, reply, std::move(callback));
+        },
+        std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
