@@ -128,8 +128,8 @@ Status CoreWorker::RegisterDriver() {
 }
 
 Status CoreWorker::RegisterWorker() {
-  auto channel = grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials());
-  auto stub = rpc::NodeAgentService::NewStub(channel);
+  node_stub_ = rpc::NodeAgentService::NewStub(
+      grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   rpc_util::SetDeadline(context, options_.settings.rpc_timeout_ms);
   rpc::RegisterWorkerRequest request;
@@ -137,7 +137,7 @@ Status CoreWorker::RegisterWorker() {
   request.set_address(address_);
   request.set_pid(getpid());
   rpc::RegisterWorkerReply reply;
-  grpc::Status status = stub->RegisterWorker(&context, request, &reply);
+  grpc::Status status = node_stub_->RegisterWorker(&context, request, &reply);
   if (!status.ok()) {
     return UnavailableError(absl::StrCat("cannot register with the node agent at ", options_.node_address, ": ",
                                          status.error_message()));
@@ -244,10 +244,6 @@ void CoreWorker::SetBlocked(bool blocked) {
   std::lock_guard<std::mutex> lock(blocked_mutex_);
   blocked_waits_ += blocked ? 1 : -1;
   if (blocked ? blocked_waits_ != 1 : blocked_waits_ != 0) return;
-  if (!node_stub_) {
-    node_stub_ = rpc::NodeAgentService::NewStub(
-        grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials()));
-  }
   grpc::ClientContext context;
   rpc_util::SetDeadline(context, options_.settings.rpc_timeout_ms);
   rpc::NotifyWorkerBlockedRequest request;

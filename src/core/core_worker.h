@@ -131,7 +131,7 @@ class CoreWorker : public internal::Runtime {
   std::atomic<int64_t> tasks_submitted_ = 0;
   std::mutex blocked_mutex_;
   int blocked_waits_ = 0;
-  std::unique_ptr<rpc::NodeAgentService::Stub> node_stub_;
+  std::unique_ptr<rpc::NodeAgentService::Stub> node_stub_;  // workers: their node agent
   std::mutex borrow_mutex_;
   std::unordered_map<std::string, std::string> borrowed_owner_;  // borrowed object -> its owner's address
   std::unordered_set<std::string> escaped_;                     // owned objects pinned for borrowers

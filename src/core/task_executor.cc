@@ -107,8 +107,7 @@ void TaskExecutor::Run() {
     Work work;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
-      if (stopped_) return;
+      changed_.wait(lock, [&] { return !queue_.empty(); });
       work = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -125,14 +124,6 @@ void TaskExecutor::Run() {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
     work.done();
   }
-}
-
-void TaskExecutor::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopped_ = true;
-  }
-  changed_.notify_all();
 }
 
 }  // namespace halo::core

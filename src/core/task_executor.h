@@ -30,9 +30,8 @@ class TaskExecutor {
 
   // Thread-safe. done() runs on the executing thread once every task of the batch has a result in *reply.
   void Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply, std::function<void()> done);
-  // Runs batches until Stop().
-  void Run();
-  void Stop();
+  // Runs batches for as long as the process lives (a worker ends with its process).
+  [[noreturn]] void Run();
 
   // Runs one task through the function registry. Without object access, ref arguments fail and results
   // always travel inline.
@@ -49,7 +48,6 @@ class TaskExecutor {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Work> queue_;
-  bool stopped_ = false;
 };
 
 }  // namespace halo::core

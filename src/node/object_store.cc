@@ -100,11 +100,6 @@ StatusOr<std::shared_ptr<const std::string>> ObjectStore::Get(const std::string&
   return shared;
 }
 
-bool ObjectStore::Contains(const std::string& id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return entries_.count(id) > 0;
-}
-
 void ObjectStore::Free(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(id);

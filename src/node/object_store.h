@@ -52,7 +52,6 @@ class ObjectStore {
   Status Put(const std::string& id, std::shared_ptr<const std::string> data, uint32_t job_id = 0);
   // NotFound if it is not here.
   StatusOr<std::shared_ptr<const std::string>> Get(const std::string& id);
-  bool Contains(const std::string& id) const;
   void Free(const std::string& id);
   // Frees every object of a job that ended; returns how many.
   size_t FreeJob(uint32_t job_id);

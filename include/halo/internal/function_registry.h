@@ -112,10 +112,7 @@ bool RegisterRemote(const char* name, R (C::*method)(Args...) const) {
 template <typename R, typename... Args>
 bool RegisterRemote(const char* name, R (*fn)(Args...)) {
   Invoker invoker = [fn](const std::vector<std::string_view>& args) -> std::string {
-    if (args.size() != sizeof...(Args)) {
-      throw std::invalid_argument("wrong number of arguments: " + std::to_string(args.size()) + " given, " +
-                                  std::to_string(sizeof...(Args)) + " expected");
-    }
+    CheckArity(args.size(), sizeof...(Args));
     return InvokeWith(fn, args, std::index_sequence_for<Args...>{});
   };
   return RegisterFunction(name, reinterpret_cast<const void*>(fn), std::move(invoker));
