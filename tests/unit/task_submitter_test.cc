@@ -60,18 +60,27 @@ class FakeClients : public CoreRpcClients {
     reply.set_node_id("node-" + call.node);
     call.done(reply);
   }
-  // Answers the oldest push: every task returns value, or the call fails with error.
-  void AnswerPush(const std::string& value, std::optional<Status> error = std::nullopt) {
+  // Answers the oldest push with one result per task, as fill writes it; returns what was pushed.
+  rpc::PushTasksRequest AnswerPushWith(const std::function<void(rpc::TaskResult*)>& fill) {
     PushCall call = std::move(pushes.front());
     pushes.erase(pushes.begin());
-    if (error) return call.done(*error);
     rpc::PushTasksReply reply;
     for (const auto& task : call.request.tasks()) {
       rpc::TaskResult* result = reply.add_results();
       result->set_task_id(task.task_id());
-      result->set_value(value);
+      fill(result);
     }
     call.done(reply);
+    return call.request;
+  }
+  // Answers the oldest push: every task returns value, or the call fails with error.
+  void AnswerPush(const std::string& value, std::optional<Status> error = std::nullopt) {
+    if (error) {
+      PushCall call = std::move(pushes.front());
+      pushes.erase(pushes.begin());
+      return call.done(*error);
+    }
+    AnswerPushWith([&](rpc::TaskResult* result) { result->set_value(value); });
   }
 
   std::vector<LeaseCall> leases;
@@ -98,6 +107,12 @@ class TaskSubmitterTest : public ::testing::Test {
     return spec;
   }
   ObjectLookup Lookup(const std::string& id) { return objects_.Get({id}, 0)[0]; }
+  static rpc::ObjectLocation On(const std::string& node) {
+    rpc::ObjectLocation location;
+    location.set_node_id(node);
+    location.set_node_address(node + ":1");
+    return location;
+  }
 
   testing::FakeExecutor executor_;
   ObjectTable objects_;
@@ -189,10 +204,7 @@ TEST_F(TaskSubmitterTest, LocalNodeUnreachableFailsQueuedTasksAfterTheBound) {
 TEST_F(TaskSubmitterTest, LostArgumentIsRebuiltFromLineageThenTheTaskReruns) {
   // "a" was made by a task and its only copy is on a node that is gone.
   rpc::TaskSpec made_a = Spec("a");
-  rpc::ObjectLocation location;
-  location.set_node_id("dead");
-  location.set_node_address("dead:1");
-  ASSERT_TRUE(objects_.CompleteStored("a", location, made_a));
+  ASSERT_TRUE(objects_.CompleteStored("a", On("dead"), made_a));
   rpc::TaskSpec uses_a = Spec("b");
   uses_a.add_args()->mutable_ref()->set_object_id("a");
   objects_.AddReference("a");  // the submitter's reference for the argument
@@ -202,15 +214,11 @@ TEST_F(TaskSubmitterTest, LostArgumentIsRebuiltFromLineageThenTheTaskReruns) {
   ASSERT_EQ(clients_.pushes.size(), 1u);
   ASSERT_EQ(clients_.pushes[0].request.tasks(0).args(0).ref().locations(0).node_id(), "dead");
   // The worker could not fetch "a".
-  auto push = std::move(clients_.pushes.front());
-  clients_.pushes.clear();
-  rpc::PushTasksReply reply;
-  rpc::TaskResult* result = reply.add_results();
-  result->set_task_id("b");
-  result->set_failed(true);
-  result->mutable_error()->set_kind(rpc::OBJECT_LOST);
-  result->mutable_error()->set_lost_object_id("a");
-  push.done(reply);
+  clients_.AnswerPushWith([](rpc::TaskResult* result) {
+    result->set_failed(true);
+    result->mutable_error()->set_kind(rpc::OBJECT_LOST);
+    result->mutable_error()->set_lost_object_id("a");
+  });
   executor_.RunUntilIdle();
   EXPECT_EQ(submitter_->rebuilds(), 1);
   // "a" reruns first; then "b" runs with its value.
@@ -228,15 +236,12 @@ TEST_F(TaskSubmitterTest, LostArgumentIsRebuiltFromLineageThenTheTaskReruns) {
 
 TEST_F(TaskSubmitterTest, ChainLostWithItsNodeIsRebuiltInOrder) {
   // x = f(), y = g(x): both copies on node "dead". y's rerun must wait for x's, not see x lost.
-  rpc::ObjectLocation dead;
-  dead.set_node_id("dead");
-  dead.set_node_address("dead:1");
   rpc::TaskSpec make_x = Spec("x");
-  ASSERT_TRUE(objects_.CompleteStored("x", dead, make_x));
+  ASSERT_TRUE(objects_.CompleteStored("x", On("dead"), make_x));
   rpc::TaskSpec make_y = Spec("y");
   make_y.add_args()->mutable_ref()->set_object_id("x");
   objects_.AddReference("x");  // y's lineage holds x
-  ASSERT_TRUE(objects_.CompleteStored("y", dead, make_y));
+  ASSERT_TRUE(objects_.CompleteStored("y", On("dead"), make_y));
   submitter_->OnNodeDead("dead");
   executor_.RunUntilIdle();
   EXPECT_EQ(submitter_->rebuilds(), 2);
@@ -253,10 +258,8 @@ TEST_F(TaskSubmitterTest, ChainLostWithItsNodeIsRebuiltInOrder) {
 }
 
 TEST_F(TaskSubmitterTest, LostObjectWithoutRetriesLeftIsReconstructionFailed) {
-  rpc::ObjectLocation dead;
-  dead.set_node_id("dead");
   rpc::TaskSpec make_x = Spec("x", /*max_retries=*/0);
-  ASSERT_TRUE(objects_.CompleteStored("x", dead, make_x));
+  ASSERT_TRUE(objects_.CompleteStored("x", On("dead"), make_x));
   submitter_->OnNodeDead("dead");
   executor_.RunUntilIdle();
   auto lookup = Lookup("x");
@@ -273,15 +276,11 @@ TEST_F(TaskSubmitterTest, InlinedArgumentsAreReleasedWhenTheResultIsStored) {
   submitter_->Submit(spec);
   executor_.RunUntilIdle();
   clients_.Grant("w1");
-  auto push = std::move(clients_.pushes.front());
-  clients_.pushes.clear();
-  EXPECT_EQ(push.request.tasks(0).args(0).value(), "s");  // inlined
-  rpc::PushTasksReply reply;
-  rpc::TaskResult* result = reply.add_results();
-  result->set_task_id("t");
-  result->set_stored(true);
-  result->mutable_location()->set_node_id("n1");
-  push.done(reply);
+  rpc::PushTasksRequest pushed = clients_.AnswerPushWith([](rpc::TaskResult* result) {
+    result->set_stored(true);
+    *result->mutable_location() = On("n1");
+  });
+  EXPECT_EQ(pushed.tasks(0).args(0).value(), "s");  // inlined
   executor_.RunUntilIdle();
   objects_.RemoveReference("small");  // the user's
   objects_.RemoveReference("t");
@@ -299,15 +298,11 @@ TEST_F(TaskSubmitterTest, ExceptionsAreNotRetriedUnlessAsked) {
     int runs = 0;
     while (!clients_.pushes.empty() && runs < 10) {
       ++runs;
-      auto push = std::move(clients_.pushes.front());
-      clients_.pushes.erase(clients_.pushes.begin());
-      rpc::PushTasksReply reply;
-      rpc::TaskResult* result = reply.add_results();
-      result->set_task_id(id);
-      result->set_failed(true);
-      result->mutable_error()->set_kind(rpc::TASK_EXCEPTION);
-      result->mutable_error()->set_type_name("std::runtime_error");
-      push.done(reply);
+      clients_.AnswerPushWith([](rpc::TaskResult* result) {
+        result->set_failed(true);
+        result->mutable_error()->set_kind(rpc::TASK_EXCEPTION);
+        result->mutable_error()->set_type_name("std::runtime_error");
+      });
       executor_.RunUntilIdle();
     }
     EXPECT_EQ(runs, retry ? 3 : 1) << id;
