@@ -55,6 +55,28 @@ class ReconstructionFailed : public Error {
 class TaskUnschedulable : public Error {
   using Error::Error;
 };
+// The actor is dead for good: it exhausted max_restarts, was killed, exited, lost its owner, or its constructor
+// threw. The message says which.
+class ActorDied : public Error {
+  using Error::Error;
+};
+// The actor's instance died while the call was unfinished and the call is not retried (max_task_retries 0);
+// the actor is restarting, and later calls go to the new instance.
+class ActorUnavailable : public Error {
+  using Error::Error;
+};
+// The handle already has max_pending_calls unfinished calls; this one was not sent.
+class PendingCallsLimitExceeded : public Error {
+  using Error::Error;
+};
+// No live actor has that name in that namespace.
+class ActorNotFound : public Error {
+  using Error::Error;
+};
+// The GCS did not answer within gcs_wait_timeout_ms (it is down or unreachable).
+class GcsUnavailable : public Error {
+  using Error::Error;
+};
 // halo::Get waited longer than its timeout.
 class GetTimeout : public Error {
   using Error::Error;

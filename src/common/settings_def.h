@@ -80,6 +80,13 @@ HALO_INT_SETTING(lease_requests_in_flight_max, 8, 1, kNoMaximum,
 HALO_INT_SETTING(node_unreachable_timeout_ms, 10000, 1, kNoMaximum,
              "a submitter that cannot reach its node agent this long fails the tasks waiting for it (NodeDied)")
 
+// --- actors ---
+HALO_INT_SETTING(gcs_wait_timeout_ms, 30000, 1, kNoMaximum,
+             "how long a driver or worker retries the GCS when creating, looking up or killing an actor before "
+             "it fails")
+HALO_INT_SETTING(dead_actors_max, 1000, 0, kNoMaximum,
+             "dead actors kept for `halo list actors`; the oldest are forgotten")
+
 // --- objects ---
 HALO_INT_SETTING(object_inline_max_bytes, 100 * 1024, 0, kNoMaximum,
              "task results and Put values up to this size travel inline with their owner; larger ones stay in a "

@@ -122,6 +122,8 @@ void Shutdown() {
 
 bool IsInitialized() { return g_runtime.load() != nullptr; }
 
+bool WasCurrentActorRestarted() { return internal::RequireRuntime().WasCurrentActorRestarted(); }
+
 RuntimeStats Stats() { return internal::RequireRuntime().Counters(); }
 
 namespace internal {
@@ -145,6 +147,8 @@ void ThrowError(const ErrorInfo& error) {
     case Kind::kReconstructionFailed: throw ReconstructionFailed(error.message);
     case Kind::kTaskUnschedulable: throw TaskUnschedulable(error.message);
     case Kind::kGetTimeout: throw GetTimeout(error.message);
+    case Kind::kActorDied: throw ActorDied(error.message);
+    case Kind::kActorUnavailable: throw ActorUnavailable(error.message);
     case Kind::kRuntime: break;
   }
   throw RuntimeError(error.message);

@@ -10,6 +10,7 @@
 #include "common/executor.h"
 #include "common/status.h"
 #include "proto/core.pb.h"
+#include "proto/gcs.pb.h"
 #include "proto/node.pb.h"
 
 namespace halo::core {
@@ -31,6 +32,12 @@ class CoreRpcClients {
   virtual void FreeObjects(const std::string& node_address, const std::vector<std::string>& object_ids) = 0;
   virtual void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
                          std::function<void(StatusOr<rpc::PushTasksReply>)> done) = 0;
+  // No deadline: calls run as long as they run; a dead worker fails the call.
+  virtual void PushActorTasks(const std::string& worker_address, rpc::PushActorTasksRequest request,
+                              std::function<void(StatusOr<rpc::PushActorTasksReply>)> done) = 0;
+  // Held by the GCS up to request.wait_ms while the actor is as the caller knows it.
+  virtual void WaitActor(const std::string& gcs_address, const rpc::WaitActorRequest& request,
+                         std::function<void(StatusOr<rpc::WaitActorReply>)> done) = 0;
 };
 
 std::unique_ptr<CoreRpcClients> MakeGrpcCoreRpcClients(Executor& executor);

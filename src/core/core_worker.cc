@@ -32,9 +32,22 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
       worker->options_.node_id, worker->options_.node_address, s.object_chunk_bytes, s.object_inline_max_bytes,
       s.rpc_timeout_ms);
   if (!worker->options_.is_driver) {
-    worker->task_executor_ = std::make_unique<TaskExecutor>(
-        absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid()),
-        worker->object_access_.get());
+    const std::string where =
+        absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid());
+    worker->task_executor_ = std::make_unique<TaskExecutor>(where, worker->object_access_.get());
+    ActorHost::Hooks hooks;
+    CoreWorker* raw = worker.get();
+    hooks.report_exit = [raw](const rpc::ActorInfo& actor, const std::string& message) {
+      GcsClient gcs(raw->options_.gcs_address, raw->options_.settings.rpc_timeout_ms);
+      Status reported = gcs.ReportActorExit(actor.actor_id(), actor.num_restarts(), message);
+      if (!reported.ok()) HALO_LOG_WARN("could not tell the GCS that actor {} exits: {}", actor.actor_id(), std::string(reported.message()));
+    };
+    hooks.exit_process = [raw] { raw->ExitProcess(); };
+    hooks.on_created = [raw](const rpc::ActorInfo& actor) {
+      if (actor.detached()) raw->hosts_detached_actor_ = true;
+    };
+    worker->actor_host_ = std::make_unique<ActorHost>(*worker->task_executor_, worker->executor_,
+                                                      worker->object_access_.get(), where, std::move(hooks));
   }
   HALO_RETURN_IF_ERROR(worker->Serve());
   if (worker->options_.is_driver) {
@@ -64,6 +77,17 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   submitter.inline_max_bytes = s.object_inline_max_bytes;
   worker->submitter_ = std::make_unique<TaskSubmitter>(worker->executor_, worker->clock_, worker->objects_,
                                                        *worker->clients_, submitter);
+  ActorSubmitterSettings actor_calls;
+  actor_calls.caller_id = worker->id_prefix_;
+  actor_calls.gcs_address = worker->options_.gcs_address;
+  actor_calls.batch_max = s.task_batch_max;
+  actor_calls.batches_in_flight_max = s.task_batches_in_flight_max;
+  actor_calls.poll_wait_ms = s.pubsub_poll_wait_ms;
+  actor_calls.retry_initial_ms = s.gcs_retry_initial_ms;
+  actor_calls.retry_max_ms = s.gcs_retry_max_ms;
+  actor_calls.inline_max_bytes = s.object_inline_max_bytes;
+  worker->actor_submitter_ =
+      std::make_unique<ActorSubmitter>(worker->executor_, worker->objects_, *worker->clients_, actor_calls);
   worker->executor_.RunInThread();
   worker->gcs_events_ = node::MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
   worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
@@ -78,7 +102,7 @@ Status CoreWorker::Serve() {
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), grpc::InsecureServerCredentials(), &port);
-  service_ = std::make_unique<CoreWorkerServiceImpl>(objects_, executor_, task_executor_.get(),
+  service_ = std::make_unique<CoreWorkerServiceImpl>(objects_, executor_, task_executor_.get(), actor_host_.get(),
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
   builder.RegisterService(service_.get());
@@ -425,7 +449,8 @@ void CoreWorker::WatchDriver() {
   auto channel = grpc::CreateChannel(options_.driver_address, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   int failures = 0;
-  while (!shut_down_) {
+  // A worker hosting a detached actor outlives its job: it stops watching.
+  while (!shut_down_ && !hosts_detached_actor_) {
     grpc::ClientContext context;
     rpc_util::SetDeadline(context, 1000);
     grpc::health::v1::HealthCheckRequest request;
@@ -446,6 +471,7 @@ void CoreWorker::Shutdown() {
   std::promise<void> drained;
   executor_.Post([this, &drained] {
     submitter_->FailAll("halo::Shutdown was called");
+    actor_submitter_->FailAll("halo::Shutdown was called");
     drained.set_value();
   });
   drained.get_future().wait();

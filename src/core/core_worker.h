@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "common/asio_executor.h"
 #include "common/settings.h"
+#include "core/actor_host.h"
+#include "core/actor_submitter.h"
 #include "core/core_rpc_clients.h"
 #include "core/object_table.h"
 #include "core/task_executor.h"
@@ -22,6 +25,7 @@
 #include "halo/internal/runtime.h"
 #include "node/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
+#include "rpc/gcs_client.h"
 #include "rpc/object_transfer.h"
 
 namespace halo::core {
@@ -84,6 +88,19 @@ class CoreWorker : public internal::Runtime {
   void RemoveLocalReference(const std::string& object_id) override;
   internal::RuntimeCounters Counters() const override;
 
+  std::string CreateActor(const std::string& factory_name, std::vector<internal::TaskArgument> args,
+                          const internal::ActorOptions& options) override;
+  std::string SubmitActorTask(const std::string& actor_id, const std::string& method_name,
+                              std::vector<internal::TaskArgument> args) override;
+  std::string GetActor(const std::string& name, const std::string& name_space,
+                       const std::string& class_name) override;
+  void KillActor(const std::string& actor_id, bool no_restart) override;
+  void AddActorHandle(const std::string& actor_id) override;
+  void RemoveActorHandle(const std::string& actor_id) override;
+  std::string EscapeActorHandle(const std::string& actor_id) override;
+  std::string AddBorrowedActorHandle(const std::string& description) override;
+  bool WasCurrentActorRestarted() const override;
+
   // Workers: runs pushed tasks on this thread until the process ends.
   void RunTasks();
   // Drivers: marks the job finished; both: fails unfinished work and stops serving.
@@ -108,6 +125,12 @@ class CoreWorker : public internal::Runtime {
   // Borrowed objects: asks the owner until it answers with the object, an error, or turns out to be gone.
   void PollOwner(const std::string& object_id, const std::string& owner_address, int failures);
   std::string NewObjectId();
+  // Runs call against the GCS, retrying while it is unreachable, up to gcs_wait_timeout_ms (then
+  // DeadlineExceeded naming the GCS and the wait).
+  Status CallGcs(const std::function<Status(GcsClient&)>& call);
+  // Resolves a new actor's ObjectRef constructor arguments (on a thread of its own), then tells the GCS.
+  void ResolveActorArguments(rpc::ActorInfo actor);
+  void ExitProcess();
   void OnFreed(const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
                const std::optional<rpc::TaskSpec>& lineage);
 
@@ -117,6 +140,9 @@ class CoreWorker : public internal::Runtime {
   ObjectTable objects_;
   std::unique_ptr<CoreRpcClients> clients_;
   std::unique_ptr<TaskSubmitter> submitter_;
+  std::unique_ptr<ActorSubmitter> actor_submitter_;
+  std::unique_ptr<ActorHost> actor_host_;  // workers
+  std::atomic<bool> hosts_detached_actor_ = false;
   std::unique_ptr<NodeObjectAccess> object_access_;
   std::unique_ptr<TaskExecutor> task_executor_;
   std::unique_ptr<CoreWorkerServiceImpl> service_;
@@ -135,6 +161,9 @@ class CoreWorker : public internal::Runtime {
   std::mutex borrow_mutex_;
   std::unordered_map<std::string, std::string> borrowed_owner_;  // borrowed object -> its owner's address
   std::unordered_set<std::string> escaped_;                     // owned objects pinned for borrowers
+  std::mutex actor_handles_mutex_;
+  std::unordered_map<std::string, int> actor_handles_;       // actor id -> handles in this process
+  std::unordered_set<std::string> collectable_actors_;       // created here, unnamed, non-detached, not escaped
   std::atomic<bool> shut_down_ = false;
 };
 

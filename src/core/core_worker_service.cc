@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <atomic>
 #include <optional>
 
 #include "core/task_submitter.h"
@@ -120,6 +121,74 @@ grpc::ServerWriteReactor<rpc::ExecutableChunk>* CoreWorkerServiceImpl::FetchExec
     return new Refusal(request->sha256());
   }
   return new ExecutableWriter(executable_path_);
+}
+
+namespace {
+
+// Held until the actor host finishes the watch (timeout, exit, refusal) or the GCS cancels it.
+class WatchReactor final : public grpc::ServerUnaryReactor {
+ public:
+  WatchReactor(ActorHost& host, const rpc::WatchActorRequest& request, rpc::WatchActorReply* reply) : host_(host) {
+    token_ = host_.Watch(request, [this, reply](bool exited, const std::string& message, bool refused) {
+      if (refused) {
+        Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "this worker does not host that actor instance"));
+        return;
+      }
+      reply->set_exited(exited);
+      reply->set_message(message);
+      Finish(grpc::Status::OK);
+    });
+  }
+  void OnCancel() override { host_.CancelWatch(token_.load()); }
+  void OnDone() override { delete this; }
+
+ private:
+  ActorHost& host_;
+  std::atomic<uint64_t> token_{0};
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServerContext* context,
+                                                             const rpc::CreateActorRequest* request,
+                                                             rpc::CreateActorReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (actor_ == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver hosts no actor"));
+    return reactor;
+  }
+  actor_->Create(*request, [reactor, reply](rpc::CreateActorReply created) {
+    *reply = std::move(created);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushActorTasks(grpc::CallbackServerContext* context,
+                                                                const rpc::PushActorTasksRequest* request,
+                                                                rpc::PushActorTasksReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  if (actor_ == nullptr) {
+    reply->set_refused("a driver hosts no actor");
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  actor_->Push(*request, reply, [reactor] { reactor->Finish(grpc::Status::OK); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::WatchActor(grpc::CallbackServerContext*,
+                                                            const rpc::WatchActorRequest* request,
+                                                            rpc::WatchActorReply* reply) {
+  if (actor_ == nullptr) {
+    class Refusal final : public grpc::ServerUnaryReactor {
+     public:
+      Refusal() { Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver hosts no actor")); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal();
+  }
+  return new WatchReactor(*actor_, *request, reply);
 }
 
 }  // namespace halo::core

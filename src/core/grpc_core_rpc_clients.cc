@@ -6,6 +6,7 @@
 
 #include "core/core_rpc_clients.h"
 #include "proto/core.grpc.pb.h"
+#include "proto/gcs.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 
@@ -85,12 +86,29 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void PushActorTasks(const std::string& worker_address, rpc::PushActorTasksRequest request,
+                      std::function<void(StatusOr<rpc::PushActorTasksReply>)> done) override {
+    Send<rpc::PushActorTasksReply>(
+        worker_address, std::move(request), /*timeout_ms=*/0,
+        [](PeerStubs& peer, auto... call) { peer.worker->async()->PushActorTasks(std::move(call)...); },
+        std::move(done));
+  }
+
+  void WaitActor(const std::string& gcs_address, const rpc::WaitActorRequest& request,
+                 std::function<void(StatusOr<rpc::WaitActorReply>)> done) override {
+    Send<rpc::WaitActorReply>(
+        gcs_address, request, request.wait_ms() + kFireAndForgetDeadlineMs,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->WaitActor(std::move(call)...); },
+        std::move(done));
+  }
+
  private:
   struct PeerStubs {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<rpc::NodeAgentService::Stub> node;
     std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
     std::unique_ptr<rpc::ObjectStoreService::Stub> store;
+    std::unique_ptr<rpc::ActorService::Stub> actors;
   };
 
   // The stubs for an address, made on first use. Calls in flight hold their peer, so evicting the least
@@ -123,6 +141,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
     stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
     stubs->store = rpc::ObjectStoreService::NewStub(stubs->channel);
+    stubs->actors = rpc::ActorService::NewStub(stubs->channel);
     peers_[address] = Cached{stubs, now};
     return stubs;
   }

@@ -53,6 +53,18 @@ bool ObjectTable::CompleteStored(const std::string& id, rpc::ObjectLocation loca
   return kept;
 }
 
+void ObjectTable::CompleteStoredByActor(const std::string& id, rpc::ObjectLocation location) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.complete) return;
+    it->second.made_by_actor = true;
+  }
+  ObjectLookup lookup;
+  lookup.locations.push_back(std::move(location));
+  Finish(id, std::move(lookup), std::nullopt, nullptr);
+}
+
 void ObjectTable::CompleteWithCopies(const std::string& id, std::vector<rpc::ObjectLocation> copies) {
   ObjectLookup lookup;
   lookup.locations = std::move(copies);
@@ -100,6 +112,7 @@ std::optional<rpc::TaskSpec> ObjectTable::ResetForRebuild(const std::string& id,
   Entry& entry = it->second;
   if (entry.made_by_put) *not_rebuildable = "it was made by Put";
   if (entry.borrowed) *not_rebuildable = "it is owned by another process";
+  if (entry.made_by_actor) *not_rebuildable = "it was returned by an actor call";
   if (!entry.complete || !entry.lookup.stored() || !entry.lineage) return std::nullopt;
   entry.complete = false;
   entry.lookup = ObjectLookup{};

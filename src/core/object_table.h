@@ -54,6 +54,9 @@ class ObjectTable {
   void Fail(const std::string& id, ErrorInfo error);
   // Completes a borrowed object with the copies its owner named (no lineage here: the owner rebuilds).
   void CompleteWithCopies(const std::string& id, std::vector<rpc::ObjectLocation> copies);
+  // Completes an actor call's result whose value stays in a node's store: it has no lineage (an actor call is
+  // not rerun to rebuild it), so a lost copy makes it fail with OBJECT_LOST.
+  void CompleteStoredByActor(const std::string& id, rpc::ObjectLocation location);
   // Keeps a fetched copy of a stored object's value.
   void CacheValue(const std::string& id, std::shared_ptr<const std::string> value);
 
@@ -90,6 +93,7 @@ class ObjectTable {
   struct Entry {
     bool complete = false;
     bool made_by_put = false;
+    bool made_by_actor = false;
     bool borrowed = false;
     ObjectLookup lookup;
     std::optional<rpc::TaskSpec> lineage;

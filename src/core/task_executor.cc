@@ -10,11 +10,10 @@
 #include <vector>
 
 #include "halo/internal/function_registry.h"
+#include "halo/internal/runtime.h"
 
 namespace halo::core {
-namespace {
-
-std::string CurrentExceptionTypeName() {
+std::string TaskExecutor::CurrentExceptionTypeName() {
   const std::type_info* type = abi::__cxa_current_exception_type();
   if (type == nullptr) return "unknown";
   int status = 0;
@@ -23,8 +22,8 @@ std::string CurrentExceptionTypeName() {
   return status == 0 && demangled ? std::string(demangled.get()) : std::string(type->name());
 }
 
-rpc::TaskResult Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::string type_name, std::string message,
-                        const std::string& where) {
+rpc::TaskResult TaskExecutor::Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::string type_name,
+                                      std::string message, const std::string& where) {
   rpc::TaskResult result;
   result.set_task_id(spec.task_id());
   result.set_failed(true);
@@ -35,11 +34,16 @@ rpc::TaskResult Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::str
   return result;
 }
 
-}  // namespace
-
-rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects) {
-  const internal::Invoker* invoker = internal::FindInvoker(spec.function_name());
-  if (invoker == nullptr) {
+rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects,
+                                      void* actor_instance, bool* exit_requested) {
+  const internal::Invoker* invoker = nullptr;
+  const internal::MethodInvoker* method = nullptr;
+  if (actor_instance != nullptr) {
+    method = internal::FindMethodInvoker(spec.function_name());
+  } else {
+    invoker = internal::FindInvoker(spec.function_name());
+  }
+  if (invoker == nullptr && method == nullptr) {
     return Failure(spec, rpc::TASK_UNSCHEDULABLE, "", "function '" + spec.function_name() +
                    "' is not registered with HALO_REMOTE in the worker's executable", where);
   }
@@ -68,7 +72,10 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::stri
   }
   std::string value;
   try {
-    value = (*invoker)(args);
+    value = method != nullptr ? (*method)(actor_instance, args) : (*invoker)(args);
+  } catch (const internal::ActorExitRequest&) {
+    if (exit_requested != nullptr) *exit_requested = true;
+    return Failure(spec, rpc::ACTOR_DIED, "", "the actor called halo::ExitActor during this call", where);
   } catch (const std::exception& error) {
     return Failure(spec, rpc::TASK_EXCEPTION, CurrentExceptionTypeName(), error.what(), where);
   } catch (...) {
@@ -95,35 +102,44 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::stri
 
 void TaskExecutor::Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply,
                            std::function<void()> done) {
+  Post([this, request, reply, done = std::move(done)] {
+    RunBatch(request, reply);
+    done();
+  });
+}
+
+void TaskExecutor::Post(std::function<void()> work) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(Work{request, reply, std::move(done)});
+    queue_.push_back(std::move(work));
   }
   changed_.notify_one();
 }
 
 void TaskExecutor::Run() {
   for (;;) {
-    Work work;
+    std::function<void()> work;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [&] { return !queue_.empty(); });
       work = std::move(queue_.front());
       queue_.pop_front();
     }
-    const auto start = std::chrono::steady_clock::now();
-    for (const auto& spec : work.request->tasks()) {
-      const auto task_start = std::chrono::steady_clock::now();
-      rpc::TaskResult* result = work.reply->add_results();
-      *result = Execute(spec, where_, objects_);
-      result->set_run_us(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                               task_start)
-                             .count());
-    }
-    work.reply->set_run_us(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
-    work.done();
+    work();
   }
+}
+
+void TaskExecutor::RunBatch(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply) {
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& spec : request->tasks()) {
+    const auto task_start = std::chrono::steady_clock::now();
+    rpc::TaskResult* result = reply->add_results();
+    *result = Execute(spec, where_, objects_);
+    result->set_run_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - task_start).count());
+  }
+  reply->set_run_us(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace halo::core

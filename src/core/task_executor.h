@@ -30,24 +30,30 @@ class TaskExecutor {
 
   // Thread-safe. done() runs on the executing thread once every task of the batch has a result in *reply.
   void Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply, std::function<void()> done);
+  // Thread-safe. Runs work on the executing thread, after what is already queued (actor construction and calls).
+  void Post(std::function<void()> work);
   // Runs batches for as long as the process lives (a worker ends with its process).
   [[noreturn]] void Run();
 
-  // Runs one task through the function registry. Without object access, ref arguments fail and results
-  // always travel inline.
-  static rpc::TaskResult Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects);
+  // Runs one task through the function registry: a plain function, or, given an actor instance, a method
+  // of it. Without object access, ref arguments fail and results always travel inline. *exit_requested is set
+  // when an actor method called halo::ExitActor.
+  static rpc::TaskResult Execute(const rpc::TaskSpec& spec, const std::string& where, ObjectAccess* objects,
+                                 void* actor_instance = nullptr, bool* exit_requested = nullptr);
+  // A failed result naming the error.
+  static rpc::TaskResult Failure(const rpc::TaskSpec& spec, rpc::ErrorKind kind, std::string type_name,
+                                 std::string message, const std::string& where);
+  // The demangled type of the exception being handled.
+  static std::string CurrentExceptionTypeName();
 
  private:
-  struct Work {
-    const rpc::PushTasksRequest* request;
-    rpc::PushTasksReply* reply;
-    std::function<void()> done;
-  };
+  void RunBatch(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply);
+
   std::string where_;
   ObjectAccess* objects_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Work> queue_;
+  std::deque<std::function<void()>> queue_;
 };
 
 }  // namespace halo::core

@@ -34,6 +34,8 @@ internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind) {
     case rpc::OWNER_DIED: return Kind::kOwnerDied;
     case rpc::RECONSTRUCTION_FAILED: return Kind::kReconstructionFailed;
     case rpc::TASK_UNSCHEDULABLE: return Kind::kTaskUnschedulable;
+    case rpc::ACTOR_DIED: return Kind::kActorDied;
+    case rpc::ACTOR_UNAVAILABLE: return Kind::kActorUnavailable;
     default: return Kind::kRuntime;
   }
 }
@@ -48,6 +50,8 @@ rpc::ErrorKind ToRpcErrorKind(internal::ErrorInfo::Kind kind) {
     case Kind::kOwnerDied: return rpc::OWNER_DIED;
     case Kind::kReconstructionFailed: return rpc::RECONSTRUCTION_FAILED;
     case Kind::kTaskUnschedulable: return rpc::TASK_UNSCHEDULABLE;
+    case Kind::kActorDied: return rpc::ACTOR_DIED;
+    case Kind::kActorUnavailable: return rpc::ACTOR_UNAVAILABLE;
     default: return rpc::ERROR_KIND_UNSPECIFIED;
   }
 }

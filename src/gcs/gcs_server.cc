@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "gcs/actor_grpc_service.h"
 #include "gcs/grpc_health_prober.h"
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
@@ -91,7 +92,7 @@ Status GcsServer::Recover() {
         kv_->Initialize(std::move((*tables)[kKvTable]));
         status = jobs_->Initialize((*tables)[kMetaTable], (*tables)[kJobTable]);
       }
-      if (status.ok()) status = InitializeMembership((*tables)[kNodeTable]);
+      if (status.ok()) status = InitializeMembership((*tables)[kNodeTable], (*tables)[kActorTable]);
       recovered.set_value(status);
     });
   };
@@ -115,7 +116,7 @@ Status GcsServer::Recover() {
   return recovered.get_future().get();
 }
 
-Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
+Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows) {
   prober_ = std::make_unique<GrpcHealthProber>(executor_);
   nodes_ = std::make_unique<NodeManager>(*store_, executor_, clock_, cluster_->cluster_id(), settings_.dead_nodes_max);
   publisher_ = std::make_unique<NodeEventPublisher>(
@@ -134,11 +135,32 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows) {
       executor_, *prober_, *jobs_,
       HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                           settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold});
-  jobs_->SetListener([this](const rpc::JobInfo& job) { drivers_->OnJobChanged(job); });
+  actor_peers_ = MakeGrpcActorPeers(executor_, settings_.rpc_timeout_ms);
+  ActorManagerSettings actor_settings;
+  actor_settings.watch_wait_ms = settings_.pubsub_poll_wait_ms;
+  actor_settings.retry_initial_ms = settings_.gcs_retry_initial_ms;
+  actor_settings.retry_max_ms = settings_.gcs_retry_max_ms;
+  actor_settings.dead_actors_max = settings_.dead_actors_max;
+  actor_settings.waiters_max = settings_.pubsub_subscribers_max;
+  actor_settings.owner_checks =
+      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
+                          settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold};
+  actors_ = std::make_unique<ActorManager>(*store_, executor_, clock_, *actor_peers_, *prober_, actor_settings);
+  actors_->SetStorageFailureHandler([this](Status status) {
+    RequestStop(InternalError(absl::StrCat("cannot store the actor table: ", status.message())));
+  });
+  HALO_RETURN_IF_ERROR(actors_->Initialize(actor_rows));
+  jobs_->SetListener([this](const rpc::JobInfo& job) {
+    drivers_->OnJobChanged(job);
+    actors_->OnJobChanged(job);
+  });
   jobs_->AnnounceLoaded();
   HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));
+  nodes_->SetChangeListener([this](const rpc::NodeInfo& node) { actors_->OnNodeChanged(node); });
   // Every node not known dead is health-checked again: one that died while the GCS was down is found.
   nodes_->Start();
+  // Live actors are watched again (not restarted); creations under way start over.
+  actors_->Start(nodes_->AllNodes());
   return OkStatus();
 }
 
@@ -162,6 +184,7 @@ Status GcsServer::Serve() {
   node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, *nodes_);
   node_service_->set_cluster_id(cluster_->cluster_id());
   event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, *publisher_, *nodes_, *health_);
+  actor_service_ = std::make_unique<ActorServiceImpl>(executor_, *actors_);
 
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -176,6 +199,7 @@ Status GcsServer::Serve() {
   builder.RegisterService(job_service_.get());
   builder.RegisterService(node_service_.get());
   builder.RegisterService(event_service_.get());
+  builder.RegisterService(actor_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || selected_port == 0) {
     server_.reset();
@@ -215,6 +239,7 @@ void GcsServer::Shutdown() {
     std::promise<void> released;
     executor_.Post([this, &released] {
       if (publisher_) publisher_->ReleaseAll();
+      if (actors_) actors_->ReleaseWaiters();
       if (store_) store_->Shutdown();
       released.set_value();
     });
@@ -225,6 +250,8 @@ void GcsServer::Shutdown() {
   // No closure runs after this, so the managers and the store can go in any order, on this thread;
   // late callbacks from gRPC or the storage thread are dropped.
   executor_.Stop();
+  actors_.reset();
+  actor_peers_.reset();
   drivers_.reset();
   health_.reset();
   publisher_.reset();

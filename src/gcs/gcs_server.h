@@ -11,6 +11,7 @@
 #include "common/asio_executor.h"
 #include "common/random.h"
 #include "common/settings.h"
+#include "gcs/actor_manager.h"
 #include "gcs/cluster_manager.h"
 #include "gcs/driver_monitor.h"
 #include "gcs/job_manager.h"
@@ -31,6 +32,7 @@ class KvServiceImpl;
 class JobServiceImpl;
 class NodeInfoServiceImpl;
 class NodeEventServiceImpl;
+class ActorServiceImpl;
 
 class GcsServer {
  public:
@@ -53,7 +55,7 @@ class GcsServer {
 
  private:
   Status Recover();
-  Status InitializeMembership(const KeyValueMap& node_rows);
+  Status InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows);
   Status Serve();
 
   Settings settings_;
@@ -70,11 +72,14 @@ class GcsServer {
   std::unique_ptr<NodeEventPublisher> publisher_;
   std::unique_ptr<HealthCheckManager> health_;
   std::unique_ptr<DriverMonitor> drivers_;
+  std::unique_ptr<ActorPeers> actor_peers_;
+  std::unique_ptr<ActorManager> actors_;
   std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
   std::unique_ptr<KvServiceImpl> kv_service_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<NodeInfoServiceImpl> node_service_;
   std::unique_ptr<NodeEventServiceImpl> event_service_;
+  std::unique_ptr<ActorServiceImpl> actor_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;         // main thread
   std::string served_address_;  // the same, for the executor thread

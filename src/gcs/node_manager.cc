@@ -77,6 +77,7 @@ void NodeManager::Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, s
                       return;
                     }
                     publisher_->Publish(kind, node);
+                    if (on_change_) on_change_(node);
                     if (done) done(OkStatus());
                   });
 }

@@ -36,6 +36,8 @@ class NodeManager : public HealthCheckListener {
   // Called when a node record cannot be written: the table in memory is then ahead of storage and of
   // every subscriber, so the owner must stop serving (a restart reloads what is durable).
   void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
+  // Hears of every node record once it is durable (after the event is published).
+  void SetChangeListener(std::function<void(const rpc::NodeInfo&)> listener) { on_change_ = std::move(listener); }
   // rows: the loaded NODES table.
   Status Initialize(const KeyValueMap& rows);
   // After recovery: health-check every node not dead, and re-arm drain deadlines.
@@ -77,6 +79,7 @@ class NodeManager : public HealthCheckListener {
   // Nodes whose first registration is not yet durable -> the calls waiting for it.
   std::map<std::string, std::vector<std::function<void(Status)>>> registering_;
   std::function<void(Status)> on_storage_failure_;
+  std::function<void(const rpc::NodeInfo&)> on_change_;
 };
 
 const char* NodeStateName(rpc::NodeState state);

@@ -3,7 +3,7 @@
 namespace halo::gcs {
 
 const std::vector<std::string>& AllTables() {
-  static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable, kNodeTable};
+  static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable, kNodeTable, kActorTable};
   return tables;
 }
 

@@ -10,6 +10,7 @@ inline constexpr char kMetaTable[] = "META";
 inline constexpr char kKvTable[] = "KV";
 inline constexpr char kJobTable[] = "JOBS";
 inline constexpr char kNodeTable[] = "NODES";
+inline constexpr char kActorTable[] = "ACTORS";
 
 // Every table the GCS loads before serving.
 const std::vector<std::string>& AllTables();

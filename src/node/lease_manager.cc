@@ -121,7 +121,8 @@ bool LeaseManager::TryServe(Request& request) {
   }
   const uint32_t job_id = request.request.job_id();
   Job& job = jobs_[job_id];
-  if (job.ended) {
+  const bool detached_restart = request.request.detached() && !job.executable.empty();
+  if (job.ended && !detached_restart) {
     Release(need);
     request.reserved = false;
     Refuse(request, absl::StrCat("job ", job_id, " has ended: its driver is gone"));
@@ -172,7 +173,9 @@ void LeaseManager::Grant(Request& request, Worker& worker) {
   }
   worker.state = WorkerState::kLeased;
   const std::string lease_id = random_.HexId(12);
-  leases_[lease_id] = Lease{worker.id, Needs(request.request), false, request.request.lessee_address()};
+  worker.detached_actor = request.request.detached();
+  const std::string lessee = request.request.for_actor() ? std::string() : request.request.lessee_address();
+  leases_[lease_id] = Lease{worker.id, Needs(request.request), false, lessee};
   rpc::RequestWorkerLeaseReply reply;
   reply.set_granted(true);
   reply.set_lease_id(lease_id);
@@ -478,14 +481,21 @@ void LeaseManager::OnPeerGone(const std::string& address) {
     job.ended = true;
     HALO_LOG_INFO("job {} ends on this node: its driver at {} stopped answering", job_id, address);
     std::vector<std::string> doomed;
+    bool hosts_detached = false;
     for (const auto& [id, worker] : workers_) {
-      if (worker.job_id == job_id) doomed.push_back(id);
+      if (worker.job_id != job_id) continue;
+      if (worker.detached_actor) {
+        hosts_detached = true;
+      } else {
+        doomed.push_back(id);
+      }
     }
     for (const auto& id : doomed) {
       launcher_.Kill(workers_[id].pid);
       RemoveWorker(id, "stopped: its job ended");
     }
     if (on_job_ended_) on_job_ended_(job_id);
+    if (hosts_detached) continue;  // keeps the executable: a detached actor may restart here
     bool still_needed = false;
     for (const auto& [other_id, other] : jobs_) {
       still_needed |= !other.ended && other.executable_sha256 == job.executable_sha256;

@@ -66,8 +66,10 @@ class LeaseManager {
   // them and calls OnPeerGone for one that stops answering.
   std::set<std::string> PeersToWatch() const;
   // A lessee gone: its leases end and their workers (maybe still running its tasks) are killed. A driver
-  // gone: its job ends here: its workers are killed, its waiting requests refused, and the job-ended listener
-  // runs (the agent frees the job's objects).
+  // gone: its job ends here: its workers are killed (except those hosting detached actors), its waiting
+  // requests refused (except detached actors' restarts while the executable is here), and the job-ended
+  // listener runs (the agent frees the job's objects).
+  // Actor leases (for_actor) have no lessee: they end when the worker exits or the GCS returns them.
   void OnPeerGone(const std::string& address);
   // Objects of a job are stored here: its driver is watched even if no lease was asked for.
   void NoteJob(uint32_t job_id, const std::string& driver_address);
@@ -98,6 +100,7 @@ class LeaseManager {
     std::string address;
     WorkerState state = WorkerState::kStarting;
     std::optional<TimerId> timer;  // start deadline, or idle timeout
+    bool detached_actor = false;   // hosts a detached actor: stays when its job ends
   };
   struct Request {
     uint64_t id = 0;

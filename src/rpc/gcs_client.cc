@@ -16,6 +16,7 @@ GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(
   jobs_ = rpc::JobService::NewStub(channel_);
   nodes_ = rpc::NodeInfoService::NewStub(channel_);
   events_ = rpc::NodeEventService::NewStub(channel_);
+  actors_ = rpc::ActorService::NewStub(channel_);
 }
 
 template <typename Call>
@@ -135,6 +136,56 @@ StatusOr<rpc::PollNodeEventsReply> GcsClient::PollNodeEvents(const rpc::PollNode
   HALO_RETURN_IF_ERROR(
       Invoke([&](grpc::ClientContext* c) { return events_->PollNodeEvents(c, request, &reply); }, request.wait_ms()));
   return reply;
+}
+
+Status GcsClient::RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready) {
+  rpc::RegisterActorRequest request;
+  *request.mutable_actor() = actor;
+  request.set_dependencies_ready(dependencies_ready);
+  rpc::RegisterActorReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return actors_->RegisterActor(c, request, &reply); });
+}
+
+Status GcsClient::ResolveActor(const std::string& actor_id, const rpc::TaskSpec& creation) {
+  rpc::ResolveActorRequest request;
+  request.set_actor_id(actor_id);
+  *request.mutable_creation() = creation;
+  rpc::ResolveActorReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return actors_->ResolveActor(c, request, &reply); });
+}
+
+StatusOr<rpc::ActorInfo> GcsClient::GetNamedActor(const std::string& name, const std::string& name_space) {
+  rpc::GetNamedActorRequest request;
+  request.set_name(name);
+  request.set_namespace_(name_space);
+  rpc::GetNamedActorReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return actors_->GetNamedActor(c, request, &reply); }));
+  return reply.actor();
+}
+
+Status GcsClient::KillActor(const std::string& actor_id, bool no_restart, bool out_of_scope) {
+  rpc::KillActorRequest request;
+  request.set_actor_id(actor_id);
+  request.set_no_restart(no_restart);
+  request.set_out_of_scope(out_of_scope);
+  rpc::KillActorReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return actors_->KillActor(c, request, &reply); });
+}
+
+Status GcsClient::ReportActorExit(const std::string& actor_id, int32_t instance, const std::string& message) {
+  rpc::ReportActorExitRequest request;
+  request.set_actor_id(actor_id);
+  request.set_instance(instance);
+  request.set_message(message);
+  rpc::ReportActorExitReply reply;
+  return Invoke([&](grpc::ClientContext* c) { return actors_->ReportActorExit(c, request, &reply); });
+}
+
+StatusOr<std::vector<rpc::ActorInfo>> GcsClient::ListActors() {
+  rpc::ListActorsRequest request;
+  rpc::ListActorsReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return actors_->ListActors(c, request, &reply); }));
+  return std::vector<rpc::ActorInfo>(reply.actors().begin(), reply.actors().end());
 }
 
 }  // namespace halo

@@ -34,6 +34,12 @@ class GcsClient {
   Status DrainNode(const std::string& node_id, const std::string& reason, int64_t deadline_ms);
   // Long poll: waits up to request.wait_ms() (the call's deadline is extended by that much).
   StatusOr<rpc::PollNodeEventsReply> PollNodeEvents(const rpc::PollNodeEventsRequest& request);
+  Status RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready);
+  Status ResolveActor(const std::string& actor_id, const rpc::TaskSpec& creation);
+  StatusOr<rpc::ActorInfo> GetNamedActor(const std::string& name, const std::string& name_space);
+  Status KillActor(const std::string& actor_id, bool no_restart, bool out_of_scope);
+  Status ReportActorExit(const std::string& actor_id, int32_t instance, const std::string& message);
+  StatusOr<std::vector<rpc::ActorInfo>> ListActors();
 
  private:
   template <typename Call>
@@ -47,6 +53,7 @@ class GcsClient {
   std::unique_ptr<rpc::JobService::Stub> jobs_;
   std::unique_ptr<rpc::NodeInfoService::Stub> nodes_;
   std::unique_ptr<rpc::NodeEventService::Stub> events_;
+  std::unique_ptr<rpc::ActorService::Stub> actors_;
 };
 
 }  // namespace halo

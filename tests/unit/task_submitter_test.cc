@@ -47,6 +47,14 @@ class FakeClients : public CoreRpcClients {
                  std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
     pushes.push_back({worker_address, std::move(request), std::move(done)});
   }
+  void PushActorTasks(const std::string&, rpc::PushActorTasksRequest,
+                      std::function<void(StatusOr<rpc::PushActorTasksReply>)> done) override {
+    done(UnavailableError("not used here"));
+  }
+  void WaitActor(const std::string&, const rpc::WaitActorRequest&,
+                 std::function<void(StatusOr<rpc::WaitActorReply>)> done) override {
+    done(UnavailableError("not used here"));
+  }
 
   // Grants the oldest outstanding lease request with a worker named worker.
   void Grant(const std::string& worker) {

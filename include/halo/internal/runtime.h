@@ -26,10 +26,25 @@ struct TaskOptions {
   std::string name;
 };
 
+struct ActorOptions {
+  int max_restarts = 0;        // -1: unlimited
+  int max_task_retries = 0;    // 0: at most once; -1 or n > 0: at least once, in order
+  int max_pending_calls = -1;  // -1: unbounded
+  std::string name;            // empty: unnamed
+  std::string name_space;      // empty: "default"
+  bool detached = false;
+  std::map<std::string, double> resources;  // held for the actor's life; empty: none
+  std::string class_name;      // the C++ type, checked by GetActor
+};
+
+// Thrown by halo::ExitActor inside an actor method and caught by the runtime (deliberately not a
+// std::exception, so user code catching std::exception does not swallow it).
+struct ActorExitRequest {};
+
 // A failure as the runtime records it; halo.h turns it into the matching exception type.
 struct ErrorInfo {
   enum class Kind { kTaskException, kWorkerCrashed, kNodeDied, kObjectLost, kOwnerDied, kReconstructionFailed,
-                    kTaskUnschedulable, kGetTimeout, kRuntime };
+                    kTaskUnschedulable, kGetTimeout, kRuntime, kActorDied, kActorUnavailable };
   Kind kind = Kind::kRuntime;
   std::string type_name;
   std::string message;
@@ -71,6 +86,28 @@ class Runtime {
   virtual void AddBorrowedReference(const std::string& object_id, const std::string& owner_address) = 0;
   virtual void AddLocalReference(const std::string& object_id) = 0;
   virtual void RemoveLocalReference(const std::string& object_id) = 0;
+
+  // Actors. Creating one registers it with the GCS (waiting up to gcs_wait_timeout_ms for it) and returns its
+  // id with one handle reference held.
+  virtual std::string CreateActor(const std::string& factory_name, std::vector<TaskArgument> args,
+                                  const ActorOptions& options) = 0;
+  // Returns the id of the call's return object (one local reference held). Throws ActorDied when the actor is
+  // known dead, PendingCallsLimitExceeded past max_pending_calls.
+  virtual std::string SubmitActorTask(const std::string& actor_id, const std::string& method_name,
+                                      std::vector<TaskArgument> args) = 0;
+  // A live named actor's id with one handle reference held; ActorNotFound, or GcsUnavailable after
+  // gcs_wait_timeout_ms.
+  virtual std::string GetActor(const std::string& name, const std::string& name_space,
+                               const std::string& class_name) = 0;
+  virtual void KillActor(const std::string& actor_id, bool no_restart) = 0;
+  virtual void AddActorHandle(const std::string& actor_id) = 0;
+  virtual void RemoveActorHandle(const std::string& actor_id) = 0;
+  // A handle is being serialised into a value: returns bytes that AddBorrowedActorHandle turns back into it.
+  virtual std::string EscapeActorHandle(const std::string& actor_id) = 0;
+  // Returns the actor id with one handle reference held.
+  virtual std::string AddBorrowedActorHandle(const std::string& description) = 0;
+  // In an actor: whether this instance is a restart (the constructor ran before in another process).
+  virtual bool WasCurrentActorRestarted() const = 0;
 };
 
 // The process' runtime after halo::Init, else nullptr.

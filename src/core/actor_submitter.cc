@@ -1,0 +1,396 @@
+#include "core/actor_submitter.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "core/task_submitter.h"
+
+namespace halo::core {
+
+using Kind = internal::ErrorInfo::Kind;
+
+namespace {
+// A batch of calls should keep the actor busy about this long (as for tasks).
+constexpr double kTargetBatchUs = 2000;
+}  // namespace
+
+std::optional<double> ActorSubmitter::EstimateUs(const rpc::TaskSpec& call) const {
+  auto it = run_us_by_method_.find(call.function_name());
+  if (it == run_us_by_method_.end()) return std::nullopt;
+  return it->second;
+}
+
+ActorSubmitter::ActorSubmitter(Executor& executor, ObjectTable& objects, CoreRpcClients& clients,
+                               ActorSubmitterSettings settings)
+    : executor_(executor),
+      objects_(objects),
+      clients_(clients),
+      settings_(std::move(settings)),
+      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms) {}
+
+void ActorSubmitter::AddActor(const rpc::ActorHandleInfo& info) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Shared& shared = shared_[info.actor_id()];
+    if (shared.info.actor_id().empty() || info.num_restarts() > shared.info.num_restarts()) shared.info = info;
+  }
+  executor_.Post([this, info] {
+    auto [it, added] = actors_.try_emplace(info.actor_id());
+    Actor& actor = it->second;
+    if (added || (info.num_restarts() > actor.info.num_restarts() && actor.info.state() != rpc::ACTOR_DEAD)) {
+      actor.info = info;
+    }
+    actor.forgotten = false;
+    Poll(info.actor_id());
+  });
+}
+
+std::optional<rpc::ActorHandleInfo> ActorSubmitter::Describe(const std::string& actor_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = shared_.find(actor_id);
+  if (it == shared_.end()) return std::nullopt;
+  return it->second.info;
+}
+
+ActorSubmitter::Reservation ActorSubmitter::TryReserveCall(const std::string& actor_id, std::string* dead_message) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = shared_.find(actor_id);
+  if (it == shared_.end()) return Reservation::kUnknownActor;
+  Shared& shared = it->second;
+  if (shared.info.state() == rpc::ACTOR_DEAD) {
+    *dead_message = shared.death_message;
+    return Reservation::kDead;
+  }
+  const int32_t max = shared.info.max_pending_calls();
+  if (max > 0 && shared.pending >= max) return Reservation::kLimitReached;
+  shared.pending += 1;
+  return Reservation::kReserved;
+}
+
+void ActorSubmitter::CallDone(const std::string& actor_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = shared_.find(actor_id);
+  if (it != shared_.end() && it->second.pending > 0) it->second.pending -= 1;
+}
+
+void ActorSubmitter::Publish(const std::string& actor_id, const Actor& actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = shared_.find(actor_id);
+  if (it == shared_.end()) return;
+  it->second.info = actor.info;
+  it->second.death_message = actor.death_message;
+}
+
+void ActorSubmitter::Submit(rpc::TaskSpec call) {
+  const std::string actor_id = call.actor_id();
+  Actor& actor = actors_[actor_id];
+  const uint64_t sequence = actor.next_sequence++;
+  call.set_sequence(sequence);
+  if (actor.info.state() == rpc::ACTOR_DEAD) {
+    FailCall(call, Kind::kActorDied, actor.death_message);
+    return;
+  }
+  Call& entry = actor.unsent[sequence];
+  entry.spec = std::move(call);
+  std::vector<std::pair<int, std::string>> refs;
+  for (int i = 0; i < entry.spec.args_size(); ++i) {
+    if (entry.spec.args(i).has_ref()) refs.emplace_back(i, entry.spec.args(i).ref().object_id());
+  }
+  entry.unresolved = static_cast<int>(refs.size());
+  if (!refs.empty()) {
+    std::vector<std::string>& pins = pins_[entry.spec.task_id()];
+    for (const auto& ref : refs) pins.push_back(ref.second);
+  }
+  for (const auto& [index, object_id] : refs) {
+    objects_.WhenComplete(object_id, [this, actor_id, sequence, index = index](const ObjectLookup& lookup) {
+      executor_.Post([this, actor_id, sequence, index, lookup] { OnArgumentReady(actor_id, sequence, index, lookup); });
+    });
+  }
+  Pump(actor_id);
+}
+
+void ActorSubmitter::OnArgumentReady(const std::string& actor_id, uint64_t sequence, int index,
+                                     const ObjectLookup& lookup) {
+  auto actor_it = actors_.find(actor_id);
+  if (actor_it == actors_.end()) return;
+  auto it = actor_it->second.unsent.find(sequence);
+  if (it == actor_it->second.unsent.end()) return;
+  Call& call = it->second;
+  rpc::TaskArg* arg = call.spec.mutable_args(index);
+  const std::string object_id = arg->ref().object_id();
+  if (lookup.result.error) {
+    if (!call.failed) call.failed = lookup.result.error;
+  } else if (lookup.result.value && static_cast<int64_t>(lookup.result.value->size()) <= settings_.inline_max_bytes) {
+    arg->set_value(*lookup.result.value);
+  } else if (!lookup.locations.empty()) {
+    auto* locations = arg->mutable_ref()->mutable_locations();
+    locations->Clear();
+    for (const auto& location : lookup.locations) *locations->Add() = location;
+  } else if (lookup.result.value) {
+    arg->set_value(*lookup.result.value);
+  } else if (!call.failed) {
+    call.failed = internal::ErrorInfo{Kind::kObjectLost, "", "argument object " + object_id + " has no copy left", ""};
+  }
+  if (--call.unresolved > 0) return;
+  if (call.failed) {
+    // The call is not sent; later calls go on in order without it.
+    objects_.Fail(call.spec.task_id(), *call.failed);
+    ReleasePins(call.spec.task_id());
+    actor_it->second.unsent.erase(it);
+    CallDone(actor_id);
+  }
+  Pump(actor_id);
+}
+
+uint64_t ActorSubmitter::FirstUnfinished(const Actor& actor) {
+  uint64_t first = actor.next_sequence;
+  if (!actor.unsent.empty()) first = std::min(first, actor.unsent.begin()->first);
+  if (!actor.sent.empty()) first = std::min(first, actor.sent.begin()->first);
+  return first;
+}
+
+void ActorSubmitter::Pump(const std::string& actor_id) {
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  Actor& actor = it->second;
+  if (actor.info.state() != rpc::ACTOR_ALIVE || actor.info.address().empty()) {
+    Poll(actor_id);
+    return;
+  }
+  if (actor.broken_instance && *actor.broken_instance == actor.info.num_restarts()) return;
+  // Calls still out to an older instance must fail (and be re-queued) before anything goes to this one.
+  for (const auto& [sequence, sent] : actor.sent) {
+    if (sent.first != actor.info.num_restarts()) return;
+  }
+  while (!actor.unsent.empty() && actor.unsent.begin()->second.unresolved == 0) {
+    // Slow (or unmeasured) calls go one call at a time, so each is answered as soon as it finishes.
+    const std::optional<double> next = EstimateUs(actor.unsent.begin()->second.spec);
+    const int64_t in_flight_max = next && *next < kTargetBatchUs ? settings_.batches_in_flight_max : 1;
+    if (actor.batches_in_flight >= in_flight_max) break;
+    SendBatch(actor_id, actor);
+  }
+}
+
+void ActorSubmitter::SendBatch(const std::string& actor_id, Actor& actor) {
+  rpc::PushActorTasksRequest request;
+  request.set_actor_id(actor_id);
+  request.set_instance(actor.info.num_restarts());
+  request.set_caller_id(settings_.caller_id);
+  request.set_start_sequence(FirstUnfinished(actor));
+  std::vector<uint64_t> sequences;
+  double expected_us = 0;
+  while (!actor.unsent.empty() && actor.unsent.begin()->second.unresolved == 0 &&
+         static_cast<int64_t>(sequences.size()) < settings_.batch_max && expected_us < kTargetBatchUs) {
+    auto first = actor.unsent.begin();
+    expected_us += EstimateUs(first->second.spec).value_or(kTargetBatchUs);
+    *request.add_calls() = first->second.spec;
+    sequences.push_back(first->first);
+    actor.sent.emplace(first->first, std::make_pair(actor.info.num_restarts(), std::move(first->second.spec)));
+    actor.unsent.erase(first);
+  }
+  actor.batches_in_flight += 1;
+  const int32_t instance = actor.info.num_restarts();
+  clients_.PushActorTasks(actor.info.address(), std::move(request),
+                          [this, actor_id, instance, sequences = std::move(sequences)](
+                              StatusOr<rpc::PushActorTasksReply> reply) mutable {
+                            OnPushed(actor_id, instance, std::move(sequences), std::move(reply));
+                          });
+}
+
+void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std::vector<uint64_t> sequences,
+                              StatusOr<rpc::PushActorTasksReply> reply) {
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  Actor& actor = it->second;
+  actor.batches_in_flight -= 1;
+  const bool ok = reply.ok() && reply->refused().empty() &&
+                  reply->results_size() == static_cast<int>(sequences.size());
+  if (ok) {
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      const rpc::TaskResult& result = reply->results(static_cast<int>(i));
+      auto sent = actor.sent.find(sequences[i]);
+      if (sent == actor.sent.end()) continue;
+      const double run_us = static_cast<double>(result.run_us());
+      auto [estimate, added] = run_us_by_method_.try_emplace(sent->second.second.function_name(), run_us);
+      if (!added) estimate->second = 0.8 * estimate->second + 0.2 * run_us;
+    }
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      auto sent = actor.sent.find(sequences[i]);
+      if (sent == actor.sent.end()) continue;  // failed already (FailAll)
+      rpc::TaskSpec call = std::move(sent->second.second);
+      actor.sent.erase(sent);
+      Finish(call, reply->results(static_cast<int>(i)));
+    }
+    Pump(actor_id);
+    return;
+  }
+  const std::string why = !reply.ok() ? std::string(reply.status().message())
+                                      : (reply->refused().empty() ? "malformed reply" : reply->refused());
+  actor.broken_instance = std::max(actor.broken_instance.value_or(instance), instance);
+  const int32_t max_retries = actor.info.max_task_retries();
+  for (uint64_t sequence : sequences) {
+    auto sent = actor.sent.find(sequence);
+    if (sent == actor.sent.end()) continue;
+    rpc::TaskSpec call = std::move(sent->second.second);
+    actor.sent.erase(sent);
+    if (max_retries < 0 || call.attempt() < max_retries) {
+      call.set_attempt(call.attempt() + 1);
+      actor.unsent[sequence].spec = std::move(call);  // back in order, ahead of newer calls
+    } else {
+      call.set_name(why);  // kept for the error message
+      actor.awaiting_verdict.emplace(sequence, std::move(call));
+    }
+  }
+  HALO_LOG_INFO("calls to actor {} (instance {}) failed: {}", actor_id, instance, why);
+  GiveVerdict(actor_id, actor, false);
+  Poll(actor_id);
+  Pump(actor_id);
+}
+
+void ActorSubmitter::GiveVerdict(const std::string& actor_id, Actor& actor, bool force) {
+  if (actor.awaiting_verdict.empty()) return;
+  const bool dead = actor.info.state() == rpc::ACTOR_DEAD;
+  const bool moved_on = actor.broken_instance && (actor.info.num_restarts() > *actor.broken_instance ||
+                                                  actor.info.state() != rpc::ACTOR_ALIVE);
+  if (!dead && !moved_on && !force) {
+    if (!actor.verdict_timer) {
+      actor.verdict_timer = executor_.RunAfter(settings_.verdict_wait_ms, [this, actor_id] {
+        auto it = actors_.find(actor_id);
+        if (it == actors_.end()) return;
+        it->second.verdict_timer.reset();
+        GiveVerdict(actor_id, it->second, true);
+      });
+    }
+    return;
+  }
+  if (actor.verdict_timer) {
+    executor_.Cancel(*actor.verdict_timer);
+    actor.verdict_timer.reset();
+  }
+  std::map<uint64_t, rpc::TaskSpec> failed;
+  failed.swap(actor.awaiting_verdict);
+  for (const auto& [sequence, call] : failed) {
+    if (dead) {
+      FailCall(call, Kind::kActorDied, actor.death_message);
+    } else {
+      FailCall(call, Kind::kActorUnavailable,
+               absl::StrCat("actor ", actor_id, " lost its instance during the call (", call.name(),
+                            ") and the call is not retried (max_task_retries=", actor.info.max_task_retries(),
+                            "); the actor is restarting"));
+    }
+  }
+}
+
+void ActorSubmitter::Poll(const std::string& actor_id) {
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  Actor& actor = it->second;
+  if (actor.polling || actor.forgotten || actor.info.state() == rpc::ACTOR_DEAD) return;
+  actor.polling = true;
+  rpc::WaitActorRequest request;
+  request.set_actor_id(actor_id);
+  request.set_known_state(actor.info.state());
+  request.set_known_num_restarts(actor.info.num_restarts());
+  request.set_wait_ms(settings_.poll_wait_ms);
+  clients_.WaitActor(settings_.gcs_address, request, [this, actor_id](StatusOr<rpc::WaitActorReply> reply) {
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) return;
+    Actor& actor = it->second;
+    actor.polling = false;
+    if (!reply.ok()) {
+      // The GCS is down or restarting: calls keep going to the instance known; news comes when it is back.
+      GiveVerdict(actor_id, actor, true);
+      executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id] { Poll(actor_id); });
+      return;
+    }
+    backoff_.Reset();
+    OnNews(actor_id, reply->actor());
+    Poll(actor_id);
+  });
+}
+
+void ActorSubmitter::OnNews(const std::string& actor_id, const rpc::ActorInfo& info) {
+  Actor& actor = actors_.at(actor_id);
+  const bool same = info.state() == actor.info.state() && info.num_restarts() == actor.info.num_restarts();
+  actor.info.set_state(info.state());
+  actor.info.set_num_restarts(info.num_restarts());
+  actor.info.set_address(info.state() == rpc::ACTOR_ALIVE ? info.address() : "");
+  if (info.state() == rpc::ACTOR_DEAD) {
+    actor.death_message = absl::StrCat("actor ", actor_id, " is dead (", info.death_message(), ")");
+  }
+  if (same && actor.broken_instance && *actor.broken_instance == info.num_restarts() &&
+      info.state() == rpc::ACTOR_ALIVE) {
+    actor.broken_instance.reset();  // the GCS still holds it alive after a full wait: the failure was a blip
+  }
+  Publish(actor_id, actor);
+  GiveVerdict(actor_id, actor, false);
+  if (info.state() == rpc::ACTOR_DEAD) {
+    FailEverything(actor_id, actor, Kind::kActorDied, actor.death_message);
+    return;
+  }
+  Pump(actor_id);
+}
+
+void ActorSubmitter::FailEverything(const std::string& actor_id, Actor& actor, internal::ErrorInfo::Kind kind,
+                                    const std::string& message) {
+  std::map<uint64_t, Call> unsent;
+  unsent.swap(actor.unsent);
+  for (auto& [sequence, call] : unsent) FailCall(call.spec, kind, message);
+  // Calls in flight fail when their batch returns (their worker is gone or going).
+  std::map<uint64_t, rpc::TaskSpec> waiting;
+  waiting.swap(actor.awaiting_verdict);
+  for (const auto& [sequence, call] : waiting) FailCall(call, kind, message);
+  (void)actor_id;
+}
+
+void ActorSubmitter::FailCall(const rpc::TaskSpec& call, internal::ErrorInfo::Kind kind, const std::string& message) {
+  objects_.Fail(call.task_id(), internal::ErrorInfo{kind, "", message, ""});
+  ReleasePins(call.task_id());
+  CallDone(call.actor_id());
+}
+
+void ActorSubmitter::ReleasePins(const std::string& task_id) {
+  auto it = pins_.find(task_id);
+  if (it == pins_.end()) return;
+  std::vector<std::string> pins = std::move(it->second);
+  pins_.erase(it);
+  for (const auto& id : pins) objects_.RemoveReference(id);
+}
+
+void ActorSubmitter::Finish(const rpc::TaskSpec& call, const rpc::TaskResult& result) {
+  ReleasePins(call.task_id());
+  CallDone(call.actor_id());
+  if (!result.failed()) {
+    if (result.stored()) {
+      objects_.CompleteStoredByActor(call.task_id(), result.location());
+    } else {
+      objects_.Complete(call.task_id(), std::make_shared<const std::string>(result.value()));
+    }
+    return;
+  }
+  internal::ErrorInfo error;
+  error.kind = ToErrorKind(result.error().kind());
+  error.type_name = result.error().type_name();
+  error.message = result.error().message();
+  error.where = result.error().where();
+  objects_.Fail(call.task_id(), std::move(error));
+}
+
+void ActorSubmitter::ForgetActor(const std::string& actor_id) {
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end()) return;
+  it->second.forgotten = true;  // its held poll ends by itself; calls already made still finish
+}
+
+void ActorSubmitter::FailAll(const std::string& why) {
+  for (auto& [id, actor] : actors_) {
+    FailEverything(id, actor, Kind::kRuntime, why);
+    std::map<uint64_t, std::pair<int32_t, rpc::TaskSpec>> sent;
+    sent.swap(actor.sent);
+    for (const auto& [sequence, call] : sent) FailCall(call.second, Kind::kRuntime, why);
+    actor.forgotten = true;
+  }
+}
+
+}  // namespace halo::core

@@ -1,0 +1,540 @@
+#include "gcs/actor_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "gcs/node_manager.h"
+#include "gcs/table_names.h"
+
+namespace halo::gcs {
+
+const char* ActorStateName(rpc::ActorState state) {
+  switch (state) {
+    case rpc::DEPENDENCIES_UNREADY: return "DEPENDENCIES_UNREADY";
+    case rpc::PENDING_CREATION: return "PENDING_CREATION";
+    case rpc::ACTOR_ALIVE: return "ALIVE";
+    case rpc::RESTARTING: return "RESTARTING";
+    case rpc::ACTOR_DEAD: return "DEAD";
+    default: return "UNKNOWN";
+  }
+}
+
+const char* ActorDeathCauseName(rpc::ActorDeathCause cause) {
+  switch (cause) {
+    case rpc::CAUSE_WORKER_DIED: return "worker_died";
+    case rpc::CAUSE_NODE_DIED: return "node_died";
+    case rpc::CAUSE_OWNER_DIED: return "owner_died";
+    case rpc::CAUSE_KILLED: return "killed";
+    case rpc::CAUSE_CREATION_FAILED: return "creation_failed";
+    case rpc::CAUSE_OUT_OF_SCOPE: return "out_of_scope";
+    case rpc::CAUSE_EXITED: return "exited";
+    default: return "";
+  }
+}
+
+ActorManager::ActorManager(StoreClient& store, Executor& executor, Clock& clock, ActorPeers& peers,
+                           HealthProber& prober, ActorManagerSettings settings)
+    : store_(store),
+      executor_(executor),
+      clock_(clock),
+      peers_(peers),
+      settings_(settings),
+      owner_checks_(executor, prober, *this, settings.owner_checks),
+      backoff_(settings.retry_initial_ms, settings.retry_max_ms) {}
+
+ActorManager::~ActorManager() {
+  for (auto& [id, actor] : actors_) {
+    for (auto& [token, waiter] : actor.waiters) executor_.Cancel(waiter.timer);
+  }
+}
+
+Status ActorManager::Initialize(const KeyValueMap& rows) {
+  for (const auto& [key, bytes] : rows) {
+    rpc::ActorInfo info;
+    if (!info.ParseFromString(bytes)) return FailedPreconditionError(absl::StrCat("corrupt actor row ", key));
+    Actor& actor = actors_[info.actor_id()];
+    actor.info = info;
+    actor.published = info;
+    if (Live(info)) {
+      if (!info.name().empty()) names_[NameKey(info.namespace_(), info.name())] = info.actor_id();
+    } else {
+      dead_order_.push_back(info.actor_id());
+    }
+  }
+  return OkStatus();
+}
+
+void ActorManager::Start(const std::vector<rpc::NodeInfo>& nodes) {
+  for (const auto& node : nodes) nodes_[node.node_id()] = node;
+  std::vector<std::string> to_schedule;
+  for (auto& [id, actor] : actors_) {
+    rpc::ActorInfo& info = actor.info;
+    if (!Live(info)) continue;
+    WatchOwner(info);
+    if (info.state() == rpc::ACTOR_ALIVE) {
+      // The instance may well have outlived the GCS: watch it, do not restart it.
+      Watch(id, ++actor.attempt);
+    } else if (info.state() == rpc::PENDING_CREATION || info.state() == rpc::RESTARTING) {
+      ReleaseWorker(info);  // a half-made instance from before the restart
+      to_schedule.push_back(id);
+    }
+  }
+  for (const auto& id : to_schedule) Schedule(id);
+}
+
+ActorManager::Actor* ActorManager::Find(const std::string& actor_id) {
+  auto it = actors_.find(actor_id);
+  return it == actors_.end() ? nullptr : &it->second;
+}
+
+void ActorManager::Commit(Actor& actor, std::function<void(Status)> then) {
+  actor.info.set_state_time_ms(clock_.WallMs());
+  rpc::ActorInfo row = actor.info;
+  store_.AsyncPut(kActorTable, row.actor_id(), row.SerializeAsString(), true,
+                  [this, row, then = std::move(then)](StatusOr<bool> written) {
+                    if (!written.ok()) {
+                      HALO_LOG_ERROR("cannot persist actor {}: {}", row.actor_id(),
+                                     std::string(written.status().message()));
+                      if (then) then(written.status());
+                      if (on_storage_failure_) on_storage_failure_(written.status());
+                      return;
+                    }
+                    if (Actor* actor = Find(row.actor_id())) {
+                      actor->published = row;
+                      NotifyWaiters(*actor);
+                    }
+                    if (then) then(OkStatus());
+                  });
+}
+
+void ActorManager::NotifyWaiters(Actor& actor) {
+  std::vector<std::function<void(StatusOr<rpc::ActorInfo>)>> ready;
+  for (auto it = actor.waiters.begin(); it != actor.waiters.end();) {
+    const Waiter& waiter = it->second;
+    if (waiter.known_state == actor.published.state() &&
+        waiter.known_num_restarts == actor.published.num_restarts()) {
+      ++it;
+      continue;
+    }
+    executor_.Cancel(waiter.timer);
+    ready.push_back(std::move(it->second.done));
+    it = actor.waiters.erase(it);
+    num_waiters_ -= 1;
+  }
+  for (auto& done : ready) done(actor.published);
+}
+
+void ActorManager::HandleRegister(rpc::ActorInfo info, bool dependencies_ready, std::function<void(Status)> done) {
+  if (info.actor_id().empty()) return done(InvalidArgumentError("an actor needs an id"));
+  if (Find(info.actor_id()) != nullptr) return done(OkStatus());  // a retried registration
+  if (!info.name().empty()) {
+    auto taken = names_.find(NameKey(info.namespace_(), info.name()));
+    if (taken != names_.end()) {
+      return done(AlreadyExistsError(absl::StrCat("the actor name '", info.name(), "' is taken in namespace '",
+                                                  info.namespace_(), "' by actor ", taken->second)));
+    }
+    names_[NameKey(info.namespace_(), info.name())] = info.actor_id();
+  }
+  info.set_state(dependencies_ready ? rpc::PENDING_CREATION : rpc::DEPENDENCIES_UNREADY);
+  info.set_num_restarts(0);
+  info.set_num_failure_restarts(0);
+  Actor& actor = actors_[info.actor_id()];
+  actor.info = std::move(info);
+  WatchOwner(actor.info);
+  Commit(actor, [this, id = actor.info.actor_id(), dependencies_ready, done = std::move(done)](Status status) {
+    done(status);
+    if (status.ok() && dependencies_ready) Schedule(id);
+  });
+}
+
+void ActorManager::HandleResolve(const std::string& actor_id, rpc::TaskSpec creation,
+                                 std::function<void(Status)> done) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return done(NotFoundError(absl::StrCat("no actor ", actor_id)));
+  if (actor->info.state() != rpc::DEPENDENCIES_UNREADY) {
+    return done(actor->info.state() == rpc::ACTOR_DEAD
+                    ? FailedPreconditionError(absl::StrCat("actor ", actor_id, " is dead: ",
+                                                           actor->info.death_message()))
+                    : OkStatus());  // resolved already (a retried call)
+  }
+  *actor->info.mutable_creation() = std::move(creation);
+  actor->info.set_state(rpc::PENDING_CREATION);
+  Commit(*actor, [this, actor_id, done = std::move(done)](Status status) {
+    done(status);
+    if (status.ok()) Schedule(actor_id);
+  });
+}
+
+void ActorManager::HandleWait(const std::string& actor_id, rpc::ActorState known_state, int32_t known_num_restarts,
+                              int64_t wait_ms, std::function<void(StatusOr<rpc::ActorInfo>)> done) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return done(NotFoundError(absl::StrCat("no actor ", actor_id)));
+  if (actor->published.state() != known_state || actor->published.num_restarts() != known_num_restarts ||
+      wait_ms <= 0 || num_waiters_ >= static_cast<size_t>(settings_.waiters_max)) {
+    return done(actor->published);
+  }
+  const uint64_t token = next_waiter_++;
+  Waiter& waiter = actor->waiters[token];
+  waiter.known_state = known_state;
+  waiter.known_num_restarts = known_num_restarts;
+  waiter.done = std::move(done);
+  waiter.timer = executor_.RunAfter(wait_ms, [this, actor_id, token] {
+    Actor* actor = Find(actor_id);
+    if (actor == nullptr) return;
+    auto it = actor->waiters.find(token);
+    if (it == actor->waiters.end()) return;
+    auto reply = std::move(it->second.done);
+    actor->waiters.erase(it);
+    num_waiters_ -= 1;
+    reply(actor->published);
+  });
+  num_waiters_ += 1;
+}
+
+void ActorManager::HandleGetNamed(const std::string& name, const std::string& name_space,
+                                  std::function<void(StatusOr<rpc::ActorInfo>)> done) const {
+  auto it = names_.find(NameKey(name_space, name));
+  if (it == names_.end()) {
+    return done(NotFoundError(absl::StrCat("no live actor is named '", name, "' in namespace '", name_space, "'")));
+  }
+  done(actors_.at(it->second).published);
+}
+
+void ActorManager::HandleKill(const std::string& actor_id, bool no_restart, bool out_of_scope,
+                              std::function<void(Status)> done) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return done(NotFoundError(absl::StrCat("no actor ", actor_id)));
+  if (!Live(actor->info)) return done(OkStatus());
+  if (out_of_scope) {
+    Die(*actor, rpc::CAUSE_OUT_OF_SCOPE, "its owner holds no handle to it any more", std::move(done));
+  } else if (no_restart) {
+    Die(*actor, rpc::CAUSE_KILLED, "killed by halo::Kill", std::move(done));
+  } else {
+    InstanceDied(*actor, rpc::CAUSE_KILLED, "killed by halo::Kill (restart allowed)", true, std::move(done));
+  }
+}
+
+void ActorManager::HandleReportExit(const std::string& actor_id, int32_t instance, const std::string& message,
+                                    std::function<void(Status)> done) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return done(NotFoundError(absl::StrCat("no actor ", actor_id)));
+  if (!Live(actor->info) || actor->info.num_restarts() != instance) return done(OkStatus());
+  Die(*actor, rpc::CAUSE_EXITED, message, std::move(done));
+}
+
+std::vector<rpc::ActorInfo> ActorManager::All() const {
+  std::vector<rpc::ActorInfo> all;
+  all.reserve(actors_.size());
+  for (const auto& [id, actor] : actors_) all.push_back(actor.published);
+  return all;
+}
+
+void ActorManager::ReleaseWaiters() {
+  for (auto& [id, actor] : actors_) {
+    for (auto& [token, waiter] : actor.waiters) {
+      executor_.Cancel(waiter.timer);
+      waiter.done(actor.published);
+    }
+    actor.waiters.clear();
+  }
+  num_waiters_ = 0;
+}
+
+std::optional<rpc::NodeInfo> ActorManager::PickNode(const rpc::TaskSpec& creation) {
+  std::vector<const rpc::NodeInfo*> fits;
+  for (const auto& [id, node] : nodes_) {
+    if (node.state() != rpc::ALIVE) continue;
+    bool ok = true;
+    for (const auto& [name, amount] : creation.resources()) {
+      auto have = node.resources().find(name);
+      if (amount > 0 && (have == node.resources().end() || have->second + 1e-9 < amount)) ok = false;
+    }
+    if (ok) fits.push_back(&node);
+  }
+  if (fits.empty()) return std::nullopt;
+  return *fits[place_cursor_++ % fits.size()];
+}
+
+void ActorManager::Schedule(const std::string& actor_id) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return;
+  const rpc::ActorState state = actor->info.state();
+  if (state != rpc::PENDING_CREATION && state != rpc::RESTARTING) return;
+  const uint64_t attempt = ++actor->attempt;
+  std::optional<rpc::NodeInfo> node = PickNode(actor->info.creation());
+  if (!node) {
+    // Waits for a node that fits to join (OnNodeChanged).
+    if (!actor->waiting_for_node) {
+      HALO_LOG_INFO("actor {} waits for a node that offers what it needs", actor_id);
+    }
+    actor->waiting_for_node = true;
+    return;
+  }
+  actor->waiting_for_node = false;
+  RequestLease(actor_id, attempt, node->address());
+}
+
+void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr) return;
+  const rpc::ActorInfo& info = actor->info;
+  rpc::RequestWorkerLeaseRequest request;
+  request.set_job_id(info.job_id());
+  request.set_executable_sha256(info.executable_sha256());
+  request.set_driver_address(info.driver_address());
+  for (const auto& [name, amount] : info.creation().resources()) (*request.mutable_resources())[name] = amount;
+  request.set_for_actor(true);
+  request.set_detached(info.detached());
+  peers_.RequestWorkerLease(node_address, request,
+                            [this, actor_id, attempt, node_address](StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+                              OnLease(actor_id, attempt, node_address, std::move(reply));
+                            });
+}
+
+void ActorManager::RetryLater(const std::string& actor_id, uint64_t attempt) {
+  executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id, attempt] {
+    Actor* actor = Find(actor_id);
+    if (actor != nullptr && actor->attempt == attempt) Schedule(actor_id);
+  });
+}
+
+void ActorManager::OnLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address,
+                           StatusOr<rpc::RequestWorkerLeaseReply> reply) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) {
+    if (reply.ok() && reply->granted()) peers_.KillWorker(node_address, reply->lease_id());  // not wanted now
+    return;
+  }
+  if (!reply.ok()) {
+    HALO_LOG_WARN("actor {}: lease request to {} failed: {}", actor_id, node_address,
+                  std::string(reply.status().message()));
+    return RetryLater(actor_id, attempt);
+  }
+  if (!reply->spillback_address().empty()) return RequestLease(actor_id, attempt, reply->spillback_address());
+  if (!reply->granted()) {
+    if (++actor->refusals >= settings_.lease_refusals_max) {
+      return Die(*actor, rpc::CAUSE_CREATION_FAILED,
+                 absl::StrCat("no worker could be started for it: ", reply->error()));
+    }
+    HALO_LOG_WARN("actor {}: node at {} refused a worker: {}", actor_id, node_address, reply->error());
+    return RetryLater(actor_id, attempt);
+  }
+  backoff_.Reset();
+  actor->refusals = 0;
+  rpc::ActorInfo& info = actor->info;
+  info.set_node_id(reply->node_id());
+  info.set_node_address(node_address);
+  info.set_worker_id(reply->worker_id());
+  info.set_lease_id(reply->lease_id());
+  info.set_address(reply->worker_address());
+  info.set_pid(reply->worker_pid());
+  rpc::CreateActorRequest request;
+  *request.mutable_actor() = info;
+  peers_.CreateActor(info.address(), request, [this, actor_id, attempt](StatusOr<rpc::CreateActorReply> created) {
+    OnCreated(actor_id, attempt, std::move(created));
+  });
+}
+
+void ActorManager::OnCreated(const std::string& actor_id, uint64_t attempt, StatusOr<rpc::CreateActorReply> reply) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;  // its worker was released
+  if (!reply.ok()) {
+    InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
+                 absl::StrCat("its worker ", actor->info.worker_id(), " (pid ", actor->info.pid(), ") on node ",
+                              actor->info.node_id(), " died during the constructor: ", reply.status().message()),
+                 true);
+    return;
+  }
+  if (reply->failed()) {
+    const rpc::TaskError& error = reply->error();
+    Die(*actor, rpc::CAUSE_CREATION_FAILED,
+        absl::StrCat("the constructor threw ", error.type_name(), ": ", error.message(), " (at ", error.where(), ")"));
+    return;
+  }
+  actor->info.set_state(rpc::ACTOR_ALIVE);
+  HALO_LOG_INFO("actor {} is alive: instance {} in worker {} (pid {}) on node {}", actor_id,
+                actor->info.num_restarts(), actor->info.worker_id(), actor->info.pid(), actor->info.node_id());
+  Commit(*actor, nullptr);
+  Watch(actor_id, attempt);
+}
+
+void ActorManager::Watch(const std::string& actor_id, uint64_t attempt) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || actor->info.state() != rpc::ACTOR_ALIVE) return;
+  rpc::WatchActorRequest request;
+  request.set_actor_id(actor_id);
+  request.set_instance(actor->info.num_restarts());
+  request.set_wait_ms(settings_.watch_wait_ms);
+  peers_.WatchActor(actor->info.address(), request, [this, actor_id, attempt](StatusOr<rpc::WatchActorReply> reply) {
+    Actor* actor = Find(actor_id);
+    if (actor == nullptr || actor->attempt != attempt || actor->info.state() != rpc::ACTOR_ALIVE) return;
+    if (!reply.ok()) return OnWatchBroken(actor_id, attempt, std::string(reply.status().message()));
+    if (reply->exited()) return Die(*actor, rpc::CAUSE_EXITED, reply->message());
+    Watch(actor_id, attempt);
+  });
+}
+
+void ActorManager::OnWatchBroken(const std::string& actor_id, uint64_t attempt, const std::string& why) {
+  Actor* actor = Find(actor_id);
+  const rpc::ActorInfo& info = actor->info;
+  peers_.GetWorkerExit(
+      info.node_address(), info.worker_id(),
+      [this, actor_id, attempt, why](StatusOr<rpc::GetWorkerExitReply> exit) {
+        Actor* actor = Find(actor_id);
+        if (actor == nullptr || actor->attempt != attempt || actor->info.state() != rpc::ACTOR_ALIVE) return;
+        const rpc::ActorInfo& info = actor->info;
+        const std::string who = absl::StrCat("worker ", info.worker_id(), " (pid ", info.pid(), ") on node ",
+                                             info.node_id());
+        if (exit.ok() && exit->exited()) {
+          return InstanceDied(*actor, rpc::CAUSE_WORKER_DIED, absl::StrCat(who, " died: ", exit->description()),
+                              true);
+        }
+        if (!exit.ok() && exit.status().code() == absl::StatusCode::kNotFound) {
+          return InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
+                              absl::StrCat(who, " is unknown to its node (", why, ")"), true);
+        }
+        // The worker still runs (a blip), or its node does not answer: watch again after a pause; if the node
+        // is gone its death arrives from the node table.
+        executor_.RunAfter(settings_.retry_initial_ms, [this, actor_id, attempt] { Watch(actor_id, attempt); });
+      });
+}
+
+void ActorManager::ReleaseWorker(rpc::ActorInfo& info) {
+  if (!info.lease_id().empty()) peers_.KillWorker(info.node_address(), info.lease_id());
+  info.clear_lease_id();
+  info.clear_worker_id();
+  info.clear_address();
+  info.clear_pid();
+  info.clear_node_id();
+  info.clear_node_address();
+}
+
+void ActorManager::InstanceDied(Actor& actor, rpc::ActorDeathCause cause, const std::string& message, bool counts,
+                                std::function<void(Status)> done) {
+  rpc::ActorInfo& info = actor.info;
+  const bool may_restart = !counts || info.max_restarts() < 0 || info.num_failure_restarts() < info.max_restarts();
+  if (!may_restart) {
+    return Die(actor, cause, absl::StrCat(message, "; it was restarted ", info.num_failure_restarts(),
+                                          " time(s), max_restarts=", info.max_restarts()),
+               std::move(done));
+  }
+  actor.attempt += 1;
+  ReleaseWorker(info);
+  info.set_state(rpc::RESTARTING);
+  info.set_num_restarts(info.num_restarts() + 1);
+  if (counts) info.set_num_failure_restarts(info.num_failure_restarts() + 1);
+  info.set_death_cause(cause);  // why the last instance ended
+  info.set_death_message(message);
+  HALO_LOG_INFO("actor {} restarts (instance {}): {}", info.actor_id(), info.num_restarts(), message);
+  Commit(actor, [this, id = info.actor_id(), done = std::move(done)](Status status) {
+    if (done) done(status);
+  });
+  Schedule(info.actor_id());  // placement need not wait for the row; the ALIVE row follows this one
+}
+
+void ActorManager::Die(Actor& actor, rpc::ActorDeathCause cause, const std::string& message,
+                       std::function<void(Status)> done) {
+  rpc::ActorInfo& info = actor.info;
+  if (!Live(info)) {
+    if (done) done(OkStatus());
+    return;
+  }
+  actor.attempt += 1;
+  actor.waiting_for_node = false;
+  ReleaseWorker(info);
+  info.set_state(rpc::ACTOR_DEAD);
+  info.set_death_cause(cause);
+  info.set_death_message(message);
+  if (!info.name().empty()) names_.erase(NameKey(info.namespace_(), info.name()));
+  HALO_LOG_INFO("actor {} is dead ({}): {}", info.actor_id(), ActorDeathCauseName(cause), message);
+  const std::string owner = info.owner_address();
+  dead_order_.push_back(info.actor_id());
+  Commit(actor, [done = std::move(done)](Status status) {
+    if (done) done(status);
+  });
+  ForgetOwnerIfUnused(owner);
+  EvictOldDead();
+}
+
+void ActorManager::EvictOldDead() {
+  while (dead_order_.size() > static_cast<size_t>(settings_.dead_actors_max)) {
+    const std::string oldest = dead_order_.front();
+    dead_order_.pop_front();
+    auto it = actors_.find(oldest);
+    if (it == actors_.end() || Live(it->second.info)) continue;
+    // Waiters of a forgotten actor hear it is dead once more before it goes.
+    for (auto& [token, waiter] : it->second.waiters) {
+      executor_.Cancel(waiter.timer);
+      num_waiters_ -= 1;
+      waiter.done(it->second.published);
+    }
+    actors_.erase(it);
+    store_.AsyncDelete(kActorTable, oldest, [](StatusOr<bool>) {});
+  }
+}
+
+void ActorManager::WatchOwner(const rpc::ActorInfo& info) {
+  if (info.detached() || info.owner_address().empty()) return;
+  owner_checks_.AddNode(info.owner_address(), info.owner_address());
+}
+
+void ActorManager::ForgetOwnerIfUnused(const std::string& owner_address) {
+  if (owner_address.empty()) return;
+  for (const auto& [id, actor] : actors_) {
+    if (Live(actor.info) && !actor.info.detached() && actor.info.owner_address() == owner_address) return;
+  }
+  owner_checks_.RemoveNode(owner_address);
+}
+
+void ActorManager::OnNodeFailed(const std::string& owner_address) {
+  std::vector<std::string> doomed;
+  for (const auto& [id, actor] : actors_) {
+    if (Live(actor.info) && !actor.info.detached() && actor.info.owner_address() == owner_address) {
+      doomed.push_back(id);
+    }
+  }
+  for (const auto& id : doomed) {
+    Die(actors_.at(id), rpc::CAUSE_OWNER_DIED,
+        absl::StrCat("its owner at ", owner_address, " stopped answering health checks"));
+  }
+  owner_checks_.RemoveNode(owner_address);
+}
+
+void ActorManager::OnJobChanged(const rpc::JobInfo& job) {
+  if (!job.is_finished()) return;
+  std::vector<std::string> doomed;
+  for (const auto& [id, actor] : actors_) {
+    if (Live(actor.info) && !actor.info.detached() && actor.info.job_id() == job.job_id()) doomed.push_back(id);
+  }
+  for (const auto& id : doomed) {
+    Die(actors_.at(id), rpc::CAUSE_OWNER_DIED, absl::StrCat("its job ", job.job_id(), " ended: ", job.end_reason()));
+  }
+}
+
+void ActorManager::OnNodeChanged(const rpc::NodeInfo& node) {
+  nodes_[node.node_id()] = node;
+  if (node.state() == rpc::ALIVE) {
+    std::vector<std::string> waiting;
+    for (const auto& [id, actor] : actors_) {
+      if (actor.waiting_for_node) waiting.push_back(id);
+    }
+    for (const auto& id : waiting) Schedule(id);
+    return;
+  }
+  if (node.state() != rpc::DEAD) return;
+  // A drained node's actors did not fail: their restarts do not count.
+  const bool counts = node.death_reason() != rpc::DRAINED;
+  std::vector<std::string> lost;
+  for (const auto& [id, actor] : actors_) {
+    if (Live(actor.info) && actor.info.node_id() == node.node_id()) lost.push_back(id);
+  }
+  for (const auto& id : lost) {
+    Actor& actor = actors_.at(id);
+    actor.info.clear_lease_id();  // nothing to kill: the node is gone
+    InstanceDied(actor, rpc::CAUSE_NODE_DIED,
+                 absl::StrCat("its node ", node.node_id(), " died (", DeathReasonName(node.death_reason()),
+                              node.death_message().empty() ? "" : ": " + node.death_message(), ")"),
+                 counts);
+  }
+}
+
+}  // namespace halo::gcs
