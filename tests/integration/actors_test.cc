@@ -192,15 +192,14 @@ TEST_F(ActorsTest, WithoutRetriesPendingCallsFailFastThenCallsSucceedAgain) {
   auto counter = halo::Actor(MakeCounter).SetMaxRestarts(-1).Remote(0);
   const int pid = *halo::Get(counter.Task(&Counter::Pid).Remote());
   auto slow = counter.Task(&Counter::SleepMs).Remote(20000);
-  auto queued = counter.Task(&Counter::Add).Remote(1);
   std::this_thread::sleep_for(milliseconds(200));  // let the slow call start (the kill must find it running)
   const auto killed_at = std::chrono::steady_clock::now();
   KillAndWait(pid);
   EXPECT_THROW(halo::Get(slow, seconds(30)), halo::ActorUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - killed_at, seconds(5)) << "the failure was not fast";
-  // The queued call had not been sent: it goes to the new instance.
-  EXPECT_EQ(*halo::Get(queued, seconds(30)), 1);
-  EXPECT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(5), seconds(30)), 6);
+  // Calls made after the failure go to the new instance, whose constructor started the count again.
+  EXPECT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(5), seconds(30)), 5);
+  EXPECT_TRUE(*halo::Get(counter.Task(&Counter::Restarted).Remote(), seconds(30)));
 }
 
 TEST_F(ActorsTest, MaxPendingCallsRefusesTheCallBeyondIt) {
@@ -326,6 +325,79 @@ TEST_F(ActorNodeFailureTest, DetachedActorSurvivesItsNodeInTheMiddleOfHundredCal
   EXPECT_EQ(info.state(), halo::rpc::ACTOR_ALIVE);
   EXPECT_EQ(info.death_cause(), halo::rpc::CAUSE_NODE_DIED);  // why the last instance ended
   halo::Kill(recorder);
+}
+
+// A head of its own whose GCS the tests kill and restart; the driver gives up on the GCS after 6 s.
+class ActorGcsRestartTest : public ::testing::Test {
+ protected:
+  static constexpr int kGcsWaitMs = 6000;
+  static void SetUpTestSuite() {
+    head_ = new Head({"--num-cpus", "2"});
+    ASSERT_EQ(head_->Start().exit_code, 0);
+    setenv("HALO_GCS_WAIT_TIMEOUT_MS", std::to_string(kGcsWaitMs).c_str(), 1);
+    halo::testing::InitDriver(head_->address());
+    unsetenv("HALO_GCS_WAIT_TIMEOUT_MS");
+  }
+  static void TearDownTestSuite() {
+    halo::Shutdown();
+    delete head_;
+  }
+  static Head* head_;
+};
+Head* ActorGcsRestartTest::head_ = nullptr;
+
+TEST_F(ActorGcsRestartTest, ActorsServeWhileTheGcsIsDownAndKeepTheirProcessesAfterIt) {
+  std::vector<halo::ActorHandle<Counter>> counters;
+  std::vector<int> pids;
+  for (int i = 0; i < 3; ++i) {
+    counters.push_back(halo::Actor(MakeCounter).SetName("kept-" + std::to_string(i)).Remote(0));
+    pids.push_back(*halo::Get(counters.back().Task(&Counter::Pid).Remote(), seconds(60)));
+  }
+  ASSERT_TRUE(head_->KillGcs(SIGKILL));
+  // Existing actors keep serving: calls go straight to them.
+  for (int round = 1; round <= 50; ++round) {
+    for (auto& counter : counters) ASSERT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(1), seconds(10)), round);
+  }
+  // A lookup needs the GCS: it fails with a clear timeout instead of hanging.
+  const auto asked = std::chrono::steady_clock::now();
+  try {
+    halo::GetActor<Counter>("kept-0");
+    FAIL() << "GetActor succeeded without a GCS";
+  } catch (const halo::GcsUnavailable& error) {
+    EXPECT_NE(std::string(error.what()).find("did not answer within"), std::string::npos) << error.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, milliseconds(kGcsWaitMs + 5000));
+  // Creating an actor waits for the GCS and completes once it is back.
+  halo::ActorHandle<Counter> created;
+  std::thread creator([&] { created = halo::Actor(MakeCounter).Remote(41); });
+  std::this_thread::sleep_for(milliseconds(300));  // the creator is waiting for the GCS now
+  ASSERT_EQ(head_->Start().exit_code, 0);
+  creator.join();
+  ASSERT_FALSE(created.IsNil());
+  EXPECT_EQ(*halo::Get(created.Task(&Counter::Add).Remote(1), seconds(60)), 42);
+  // The actors that lived through the restart are the same processes, with their state.
+  for (size_t i = 0; i < counters.size(); ++i) {
+    EXPECT_EQ(*halo::Get(counters[i].Task(&Counter::Pid).Remote(), seconds(30)), pids[i]);
+    EXPECT_EQ(*halo::Get(counters[i].Task(&Counter::Value).Remote(), seconds(30)), 50);
+    const auto info = Lookup(head_->address(), counters[i].ID());
+    EXPECT_EQ(info.state(), halo::rpc::ACTOR_ALIVE);
+    EXPECT_EQ(info.pid(), pids[i]);
+    EXPECT_EQ(info.num_restarts(), 0);
+  }
+  EXPECT_EQ(halo::GetActor<Counter>("kept-1").ID(), counters[1].ID());
+}
+
+TEST_F(ActorGcsRestartTest, DetachedActorKilledWhileTheGcsIsDownComesBackAfterIt) {
+  auto counter = halo::Actor(MakeCounter).SetLifetime(halo::Detached).SetMaxRestarts(-1).Remote(7);
+  const int pid = *halo::Get(counter.Task(&Counter::Pid).Remote(), seconds(60));
+  ASSERT_TRUE(head_->KillGcs(SIGKILL));
+  KillAndWait(pid);
+  ASSERT_EQ(head_->Start().exit_code, 0);
+  // The restarted GCS finds the instance gone and makes a new one; the constructor ran again.
+  EXPECT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(1), seconds(60)), 8);
+  EXPECT_NE(*halo::Get(counter.Task(&Counter::Pid).Remote(), seconds(30)), pid);
+  EXPECT_EQ(Lookup(head_->address(), counter.ID()).num_restarts(), 1);
+  halo::Kill(counter);
 }
 
 }  // namespace
