@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Halo demo: a job of 400 tasks on a head and two node agents (embedded storage). One node agent is
 # killed with SIGKILL partway; the job still finishes with the exact answer, and the demo shows what failed,
-# what was retried or rebuilt, and how long it took. Then the storage demo (kill -9 of the GCS).
+# what was retried or rebuilt, and how long it took. Then the actor demo (a stateful actor through a crash of
+# its process and a GCS restart) and the storage demo (kill -9 of the GCS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HALO=build/bin/halo
@@ -55,5 +56,7 @@ if [[ "$STATUS" -ne 0 ]]; then
 fi
 echo
 echo "Job finished with the exact answer despite losing a node."
+echo
+./examples/actor_demo.sh
 echo
 ./examples/storage_demo.sh

@@ -1,9 +1,13 @@
-// `halo microbenchmark`: the task and object throughput figures `ray microbenchmark` prints, with Ray's metric
-// names, on a local cluster it starts (or the cluster at --address). The `halo` executable is itself the
+// `halo microbenchmark`: the task, actor and object figures `ray microbenchmark` prints, with Ray's metric
+// names (plus actor creation, restart latency and the seed's HA overhead workload), on a local cluster it starts (or the cluster at --address). The `halo` executable is itself the
 // driver, and node agents start it as the workers (main() hands worker mode to halo::Init).
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -31,9 +35,32 @@ int64_t ClientRounds(int rounds, int batch) {
   return done;
 }
 
-HALO_REMOTE(Noop, ClientRounds);
+// The actor of the actor metrics.
+class Bench {
+ public:
+  int Noop(int x) { return x; }
+  int64_t Sum(std::vector<int> values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }
+  int Pid() { return getpid(); }
+};
+Bench* MakeBench() { return new Bench(); }
+
+// One client of n_n_actor_calls_async: rounds of `batch` async calls to its own actor.
+int64_t ActorClientRounds(ActorHandle<Bench> actor, int rounds, int batch) {
+  int64_t done = 0;
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<ObjectRef<int>> refs;
+    refs.reserve(batch);
+    for (int i = 0; i < batch; ++i) refs.push_back(actor.Task(&Bench::Noop).Remote(i));
+    done += static_cast<int64_t>(Get(refs).size());
+  }
+  return done;
+}
+
+HALO_REMOTE(Noop, ClientRounds, MakeBench, &Bench::Noop, &Bench::Sum, &Bench::Pid, ActorClientRounds);
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kRestartTrials = 20;
 
 // Runs body repeatedly for about duration; body returns how many units it did. Returns units per second.
 double Rate(double duration_s, const std::function<int64_t()>& body) {
@@ -49,6 +76,66 @@ double Rate(double duration_s, const std::function<int64_t()>& body) {
 
 void Print(const std::string& name, double value, const std::string& unit) {
   std::cout << name << ": " << absl::StrFormat("%.2f", value) << " " << unit << std::endl;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+double Percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  if (values.empty()) return 0;
+  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
+}
+
+// Milliseconds from SIGKILL of the actor's process to the first call answered by its next instance. The
+// actor must run on this machine (a local cluster).
+std::vector<double> RestartLatenciesMs(int trials) {
+  auto actor = Actor(MakeBench).SetMaxRestarts(-1).SetMaxTaskRetries(-1).Remote();
+  std::vector<double> latencies;
+  int pid = *Get(actor.Task(&Bench::Pid).Remote());
+  for (int t = 0; t < trials; ++t) {
+    const auto killed = Clock::now();
+    if (kill(pid, SIGKILL) != 0) throw RuntimeError("cannot kill the actor's process (is the cluster local?)");
+    const int next = *Get(actor.Task(&Bench::Pid).Remote(), std::chrono::seconds(60));
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - killed).count());
+    if (next == pid) throw RuntimeError("the actor answered from the killed process");
+    pid = next;
+  }
+  Kill(actor);
+  return latencies;
+}
+
+// The seed's HA overhead workload (100 calls summing 10,000 integers) on an actor without and with restarts
+// and task retries, alternating rounds for about duration_s; returns the medians (ms) of each.
+std::pair<double, double> HaOverheadMs(double duration_s) {
+  auto plain = Actor(MakeBench).Remote();
+  auto ha = Actor(MakeBench).SetMaxRestarts(3).SetMaxTaskRetries(2).Remote();
+  const std::vector<int> data = [] {
+    std::vector<int> values(10000);
+    std::iota(values.begin(), values.end(), 0);
+    return values;
+  }();
+  auto round = [&](ActorHandle<Bench>& actor) {
+    const auto start = Clock::now();
+    std::vector<ObjectRef<int64_t>> sums;
+    for (int i = 0; i < 100; ++i) sums.push_back(actor.Task(&Bench::Sum).Remote(data));
+    for (const auto& sum : Get(sums)) {
+      if (*sum != int64_t{49995000}) throw RuntimeError("wrong sum");
+    }
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+  round(plain);
+  round(ha);
+  std::vector<double> plain_ms, ha_ms;
+  const auto start = Clock::now();
+  for (int r = 0; r < 10000 && (r < 20 || std::chrono::duration<double>(Clock::now() - start).count() < duration_s);
+       ++r) {
+    plain_ms.push_back(round(plain));
+    ha_ms.push_back(round(ha));
+  }
+  return {Median(plain_ms), Median(ha_ms)};
 }
 
 }  // namespace
@@ -118,6 +205,56 @@ int RunMicrobenchmark(const MicrobenchmarkOptions& options) {
             return int64_t{1000};
           }),
           "calls/s");
+
+    auto actor = Actor(MakeBench).Remote();
+    Get(actor.Task(&Bench::Noop).Remote(0));
+    Print("1_1_actor_calls_sync", Rate(d, [&] { return *Get(actor.Task(&Bench::Noop).Remote(1)) == 1 ? 1 : 0; }),
+          "calls/s");
+    Print("1_1_actor_calls_async", Rate(d, [&] {
+            std::vector<ObjectRef<int>> refs;
+            refs.reserve(1000);
+            for (int i = 0; i < 1000; ++i) refs.push_back(actor.Task(&Bench::Noop).Remote(i));
+            return static_cast<int64_t>(Get(refs).size());
+          }),
+          "calls/s");
+    std::vector<ActorHandle<Bench>> actors;
+    for (int c = 0; c < options.clients; ++c) actors.push_back(Actor(MakeBench).Remote());
+    for (auto& each : actors) Get(each.Task(&Bench::Noop).Remote(0));
+    Print("1_n_actor_calls_async", Rate(d, [&] {
+            std::vector<ObjectRef<int>> refs;
+            refs.reserve(1000 * actors.size());
+            for (int i = 0; i < 1000; ++i) {
+              for (auto& each : actors) refs.push_back(each.Task(&Bench::Noop).Remote(i));
+            }
+            return static_cast<int64_t>(Get(refs).size());
+          }),
+          "calls/s");
+    Print("n_n_actor_calls_async", Rate(d, [&] {
+            std::vector<ObjectRef<int64_t>> clients;
+            for (auto& each : actors) {
+              clients.push_back(Task(ActorClientRounds).SetResources({{"CPU", 0}}).Remote(each, 5, 1000));
+            }
+            int64_t total = 0;
+            for (const auto& done : Get(clients)) total += *done;
+            return total;
+          }),
+          "calls/s");
+    actors.clear();
+    Print("actor_creation_per_s", Rate(d, [] {
+            std::vector<ActorHandle<Bench>> made;
+            for (int i = 0; i < 10; ++i) made.push_back(Actor(MakeBench).Remote());
+            for (auto& each : made) Get(each.Task(&Bench::Noop).Remote(0));
+            return int64_t{10};
+          }),
+          "actors/s");
+    const std::vector<double> restarts = RestartLatenciesMs(kRestartTrials);
+    Print("actor_restart_latency_ms", Median(restarts), "ms (median)");
+    Print("actor_restart_latency_ms_p90", Percentile(restarts, 0.9), "ms");
+    const auto [plain_ms, ha_ms] = HaOverheadMs(d);
+    Print("actor_ha_overhead_baseline_ms", plain_ms, "ms per 100 calls (median)");
+    Print("actor_ha_overhead_ha_ms", ha_ms, "ms per 100 calls (median; max_restarts=3, max_task_retries=2)");
+    Print("actor_ha_overhead_percent", (ha_ms - plain_ms) / plain_ms * 100, "%");
+
     const std::string big(100 * 1024 * 1024, 'x');
     const double puts_per_s = Rate(d, [&] {
       Put(big);
