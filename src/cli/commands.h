@@ -31,6 +31,7 @@ int RunKv(const KvCommand& command, const std::string& address, const SettingsIn
 int RunJobs(const std::string& address, bool json, const SettingsInputs& inputs);
 int RunStorageCleanup(const SettingsInputs& inputs);
 int RunListNodes(const std::string& address, bool json, const SettingsInputs& inputs);
+int RunListActors(const std::string& address, bool json, const SettingsInputs& inputs);
 int RunDrain(const std::string& node_id, const std::string& reason, double deadline_s, const std::string& address,
              const SettingsInputs& inputs);
 int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs);

@@ -1,4 +1,5 @@
-// halo: the command line. Subcommands: start, stop, status, config, kv, jobs, storage cleanup.
+// halo: the command line. Subcommands: start, stop, status, config, kv, jobs, list nodes|actors, drain, events,
+// storage cleanup, microbenchmark.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -67,6 +68,11 @@ int main(int argc, char** argv) {
   list_nodes->add_option("--address", address, "GCS address");
   list_nodes->add_flag("--json", json, "print JSON");
   halo::SettingFlags list_flags(list_nodes);
+  auto* list_actors =
+      list->add_subcommand("actors", "every actor: id, name, state, node, pid, restarts, death cause");
+  list_actors->add_option("--address", address, "GCS address");
+  list_actors->add_flag("--json", json, "print JSON");
+  halo::SettingFlags list_actors_flags(list_actors);
 
   auto* drain = app.add_subcommand("drain", "stop giving a node work; it leaves when idle or at the deadline");
   std::string drain_node, drain_reason = "preemption";
@@ -121,6 +127,7 @@ int main(int argc, char** argv) {
   if (jobs->parsed()) return RunJobs(address, json, jobs_flags.Inputs());
   if (cleanup->parsed()) return RunStorageCleanup(cleanup_flags.Inputs());
   if (list_nodes->parsed()) return RunListNodes(address, json, list_flags.Inputs());
+  if (list_actors->parsed()) return RunListActors(address, json, list_actors_flags.Inputs());
   if (drain->parsed()) return RunDrain(drain_node, drain_reason, drain_deadline_s, address, drain_flags.Inputs());
   if (micro->parsed()) return RunMicrobenchmark(micro_options);
   if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());

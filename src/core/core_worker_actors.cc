@@ -1,7 +1,9 @@
 // CoreWorker's actor API: creating, calling, finding and killing actors, and the handles that count them.
+#include <cxxabi.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +27,15 @@ rpc::ActorHandleInfo HandleInfo(const rpc::ActorInfo& actor, int32_t max_pending
   info.set_address(actor.state() == rpc::ACTOR_ALIVE ? actor.address() : "");
   info.set_class_name(actor.class_name());
   return info;
+}
+
+// "7Counter" -> "Counter": what `halo list actors` shows and GetActor compares.
+std::string Demangle(const std::string& name) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string out = status == 0 && readable != nullptr ? std::string(readable) : name;
+  std::free(readable);
+  return out;
 }
 
 bool Retriable(const Status& status) {
@@ -65,7 +76,7 @@ std::string CoreWorker::CreateActor(const std::string& factory_name, std::vector
   actor.set_detached(options.detached);
   actor.set_max_restarts(options.max_restarts);
   actor.set_max_task_retries(options.max_task_retries);
-  actor.set_class_name(options.class_name);
+  actor.set_class_name(Demangle(options.class_name));
   actor.set_executable_sha256(options_.executable_sha256);
   actor.set_driver_address(options_.driver_address);
   rpc::TaskSpec* creation = actor.mutable_creation();
@@ -193,8 +204,8 @@ std::string CoreWorker::GetActor(const std::string& name, const std::string& nam
   if (found.code() == absl::StatusCode::kNotFound) throw ActorNotFound(what + std::string(found.message()));
   if (found.code() == absl::StatusCode::kDeadlineExceeded) throw GcsUnavailable(what + std::string(found.message()));
   if (!found.ok()) throw RuntimeError(what + std::string(found.message()));
-  if (!class_name.empty() && actor.class_name() != class_name) {
-    throw RuntimeError(what + "the actor is of another class than the one asked for");
+  if (!class_name.empty() && actor.class_name() != Demangle(class_name)) {
+    throw RuntimeError(absl::StrCat(what, "the actor is a ", actor.class_name(), ", not a ", Demangle(class_name)));
   }
   {
     std::lock_guard<std::mutex> lock(actor_handles_mutex_);

@@ -66,11 +66,18 @@ Status ActorManager::Initialize(const KeyValueMap& rows) {
 void ActorManager::Start(const std::vector<rpc::NodeInfo>& nodes) {
   for (const auto& node : nodes) nodes_[node.node_id()] = node;
   std::vector<std::string> to_schedule;
+  std::vector<std::string> lost_with_node;
   for (auto& [id, actor] : actors_) {
     rpc::ActorInfo& info = actor.info;
     if (!Live(info)) continue;
     WatchOwner(info);
     if (info.state() == rpc::ACTOR_ALIVE) {
+      auto node = nodes_.find(info.node_id());
+      if (node == nodes_.end() || node->second.state() == rpc::DEAD) {
+        // Its node died before the GCS stopped (the node's row was stored, the actor's was not).
+        lost_with_node.push_back(id);
+        continue;
+      }
       // The instance may well have outlived the GCS: watch it, do not restart it.
       Watch(id, ++actor.attempt);
     } else if (info.state() == rpc::PENDING_CREATION || info.state() == rpc::RESTARTING) {
@@ -79,6 +86,14 @@ void ActorManager::Start(const std::vector<rpc::NodeInfo>& nodes) {
     }
   }
   for (const auto& id : to_schedule) Schedule(id);
+  for (const auto& id : lost_with_node) {
+    Actor& actor = actors_.at(id);
+    auto node = nodes_.find(actor.info.node_id());
+    const bool drained = node != nodes_.end() && node->second.death_reason() == rpc::DRAINED;
+    actor.info.clear_lease_id();  // nothing to kill: the node is gone
+    InstanceDied(actor, rpc::CAUSE_NODE_DIED,
+                 absl::StrCat("its node ", actor.info.node_id(), " died while the GCS was down"), !drained);
+  }
 }
 
 ActorManager::Actor* ActorManager::Find(const std::string& actor_id) {
@@ -270,10 +285,11 @@ void ActorManager::Schedule(const std::string& actor_id) {
     return;
   }
   actor->waiting_for_node = false;
-  RequestLease(actor_id, attempt, node->address());
+  RequestLease(actor_id, attempt, node->address(), /*spilled=*/false);
 }
 
-void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address) {
+void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address,
+                                bool spilled) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr) return;
   const rpc::ActorInfo& info = actor->info;
@@ -284,6 +300,7 @@ void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, c
   for (const auto& [name, amount] : info.creation().resources()) (*request.mutable_resources())[name] = amount;
   request.set_for_actor(true);
   request.set_detached(info.detached());
+  request.set_spilled(spilled);  // redirected once already: the node queues it rather than redirect again
   peers_.RequestWorkerLease(node_address, request,
                             [this, actor_id, attempt, node_address](StatusOr<rpc::RequestWorkerLeaseReply> reply) {
                               OnLease(actor_id, attempt, node_address, std::move(reply));
@@ -309,7 +326,9 @@ void ActorManager::OnLease(const std::string& actor_id, uint64_t attempt, const 
                   std::string(reply.status().message()));
     return RetryLater(actor_id, attempt);
   }
-  if (!reply->spillback_address().empty()) return RequestLease(actor_id, attempt, reply->spillback_address());
+  if (!reply->spillback_address().empty()) {
+    return RequestLease(actor_id, attempt, reply->spillback_address(), /*spilled=*/true);
+  }
   if (!reply->granted()) {
     if (++actor->refusals >= settings_.lease_refusals_max) {
       return Die(*actor, rpc::CAUSE_CREATION_FAILED,
@@ -327,10 +346,16 @@ void ActorManager::OnLease(const std::string& actor_id, uint64_t attempt, const 
   info.set_lease_id(reply->lease_id());
   info.set_address(reply->worker_address());
   info.set_pid(reply->worker_pid());
-  rpc::CreateActorRequest request;
-  *request.mutable_actor() = info;
-  peers_.CreateActor(info.address(), request, [this, actor_id, attempt](StatusOr<rpc::CreateActorReply> created) {
-    OnCreated(actor_id, attempt, std::move(created));
+  // The worker is recorded before its constructor runs, so a GCS that restarts meanwhile can kill it.
+  Commit(*actor, [this, actor_id, attempt](Status status) {
+    Actor* actor = Find(actor_id);
+    if (!status.ok() || actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+    rpc::CreateActorRequest request;
+    *request.mutable_actor() = actor->info;
+    peers_.CreateActor(actor->info.address(), request,
+                       [this, actor_id, attempt](StatusOr<rpc::CreateActorReply> created) {
+                         OnCreated(actor_id, attempt, std::move(created));
+                       });
   });
 }
 
@@ -391,6 +416,13 @@ void ActorManager::OnWatchBroken(const std::string& actor_id, uint64_t attempt, 
         if (!exit.ok() && exit.status().code() == absl::StatusCode::kNotFound) {
           return InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
                               absl::StrCat(who, " is unknown to its node (", why, ")"), true);
+        }
+        auto node = nodes_.find(info.node_id());
+        if (node == nodes_.end() || node->second.state() == rpc::DEAD) {
+          const bool drained = node != nodes_.end() && node->second.death_reason() == rpc::DRAINED;
+          actor->info.clear_lease_id();
+          return InstanceDied(*actor, rpc::CAUSE_NODE_DIED, absl::StrCat("its node ", info.node_id(), " is dead"),
+                              !drained);
         }
         // The worker still runs (a blip), or its node does not answer: watch again after a pause; if the node
         // is gone its death arrives from the node table.

@@ -108,7 +108,7 @@ class ActorManager : public HealthCheckListener {
 
   void Schedule(const std::string& actor_id);
   std::optional<rpc::NodeInfo> PickNode(const rpc::TaskSpec& creation);
-  void RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address);
+  void RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address, bool spilled);
   void OnLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address,
                StatusOr<rpc::RequestWorkerLeaseReply> reply);
   void OnCreated(const std::string& actor_id, uint64_t attempt, StatusOr<rpc::CreateActorReply> reply);

@@ -1,4 +1,4 @@
-// The halo command line against a real head: status, kv, config, stop, and its errors.
+// The halo command line against a real head: status, kv, list actors, config, stop, and its errors.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -69,12 +69,33 @@ TEST_F(CliTest, KvPutGetListExistsDelete) {
   EXPECT_NE(Halo({"kv", "exists", "color"}).exit_code, 0);
 }
 
+TEST_F(CliTest, ListActorsPrintsAJsonArrayAndATable) {
+  auto listed = Halo({"list", "actors", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  auto json = nlohmann::json::parse(listed.output);  // throws (fails the test) unless it is JSON
+  ASSERT_TRUE(json.is_array()) << listed.output;
+  for (const auto& actor : json) {
+    for (const char* key : {"actor_id", "name", "state", "node_id", "pid", "num_restarts", "death_cause"}) {
+      EXPECT_TRUE(actor.contains(key)) << key;
+    }
+  }
+  auto table = Halo({"list", "actors"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_TRUE(Contains(table.output, "ACTOR_ID")) << table.output;
+}
+
 TEST_F(CliTest, UnreachableAddressFailsWithinTheRpcTimeout) {
   const int port = FreePort();
   auto result = RunHalo({"status", "--address", "127.0.0.1:" + std::to_string(port), "--rpc-timeout-ms", "500"},
                         std::chrono::seconds(30));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_TRUE(Contains(result.output, "cannot reach the GCS at 127.0.0.1:" + std::to_string(port))) << result.output;
+  auto actors = RunHalo({"list", "actors", "--json", "--address", "127.0.0.1:" + std::to_string(port),
+                         "--rpc-timeout-ms", "500"},
+                        std::chrono::seconds(30));
+  EXPECT_NE(actors.exit_code, 0);
+  EXPECT_TRUE(Contains(actors.output, "halo: error: cannot reach the GCS at 127.0.0.1:" + std::to_string(port)))
+      << actors.output;
 }
 
 TEST(CliConfigTest, ConfigPrintsEffectiveValuesAndTheirSources) {
