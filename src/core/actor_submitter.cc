@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
@@ -229,12 +230,18 @@ void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std
                                       : (reply->refused().empty() ? "malformed reply" : reply->refused());
   actor.broken_instance = std::max(actor.broken_instance.value_or(instance), instance);
   const int32_t max_retries = actor.info.max_task_retries();
+  // No connection could be made (the instance was already gone, say): the calls never left this process, so
+  // they wait for the next instance whatever their retries.
+  const bool never_sent = !reply.ok() && reply.status().code() == absl::StatusCode::kUnavailable &&
+                          absl::StrContains(reply.status().message(), "failed to connect");
   for (uint64_t sequence : sequences) {
     auto sent = actor.sent.find(sequence);
     if (sent == actor.sent.end()) continue;
     rpc::TaskSpec call = std::move(sent->second.second);
     actor.sent.erase(sent);
-    if (max_retries < 0 || call.attempt() < max_retries) {
+    if (never_sent) {
+      actor.unsent[sequence].spec = std::move(call);
+    } else if (max_retries < 0 || call.attempt() < max_retries) {
       call.set_attempt(call.attempt() + 1);
       actor.unsent[sequence].spec = std::move(call);  // back in order, ahead of newer calls
     } else {

@@ -6,7 +6,8 @@
 // of restarts and deaths without a failed call; while the GCS is down, calls keep going to the known instance.
 // When an instance dies with calls unfinished: with task retries left they are re-sent, in order, to the next
 // instance (and calls that finished are not); without, they fail with ACTOR_UNAVAILABLE (it restarts) or
-// ACTOR_DIED (dead for good). Calls made while the actor is not ALIVE wait for it. Nothing is sent to a new
+// ACTOR_DIED (dead for good). Calls that could not even connect (the instance was gone before they were sent)
+// were never delivered: they wait for the next instance in any case. Calls made while the actor is not ALIVE wait for it. Nothing is sent to a new
 // instance while calls to an older one are still in flight, so a caller's order holds across restarts.
 // Event-driven on one executor; peers and the object table are handed in.
 #pragma once
