@@ -90,7 +90,7 @@ build/bench/membership_bench reregister --nodes 100 --trials 10
 build/bench/membership_bench health-cpu --nodes 1000 --seconds 10
 
 echo
-echo "## Tasks and objects: halo microbenchmark beside the same workloads on Dask distributed"
+echo "## Tasks, objects and actors: halo microbenchmark beside the same task workloads on Dask distributed"
 echo "### halo"
 "$HALO" microbenchmark --duration-s "${MICRO_DURATION_S:-2}" 2>/dev/null
 echo "### dask (bench/peers/dask_microbenchmark.py, Debian python3-distributed)"
