@@ -215,7 +215,14 @@ TEST_F(ActorsTest, MaxPendingCallsRefusesTheCallBeyondIt) {
 TEST_F(ActorsTest, ExhaustedRestartsMakeEveryCallActorDied) {
   auto counter = halo::Actor(MakeCounter).SetMaxRestarts(1).Remote(0);
   KillAndWait(*halo::Get(counter.Task(&Counter::Pid).Remote()));
-  // Restarted once; the second death is final.
+  // Restarted once; the second death is final. (A call made the instant after a death nobody has announced yet
+  // may still reach the dead process and, without task retries, fail: wait for the directory first.)
+  ASSERT_TRUE(halo::testing::WaitUntil(
+      [&] {
+        const auto info = Lookup(head_->address(), counter.ID());
+        return info.state() == halo::rpc::ACTOR_ALIVE && info.num_restarts() == 1;
+      },
+      seconds(30)));
   const int second = *halo::Get(counter.Task(&Counter::Pid).Remote(), seconds(30));
   KillAndWait(second);
   ASSERT_TRUE(WaitForState(head_->address(), counter.ID(), halo::rpc::ACTOR_DEAD));
