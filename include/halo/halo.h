@@ -487,7 +487,7 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
         return in;
       }
       const std::string bytes(in.via.bin.ptr, in.via.bin.size);
-      handle = halo::ActorHandle<T>::Adopt(halo::internal::RequireRuntime().AddBorrowedActorHandle(bytes));
+      handle = halo::ActorHandle<T>::Adopt(halo::internal::RequireRuntime().AddBorrowedActorHandle(bytes, typeid(T).name()));
       return in;
     }
   };

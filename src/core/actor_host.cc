@@ -101,10 +101,18 @@ void ActorHost::Push(const rpc::PushActorTasksRequest& request, rpc::PushActorTa
     return;
   }
   Caller& caller = callers_[request.caller_id()];
+  std::vector<std::shared_ptr<Batch>> released;
   if (!caller.started || request.start_sequence() > caller.next) {
-    // The caller finished or gave up everything below start_sequence: nothing to wait for there.
+    // The caller finished or gave up everything below start_sequence: nothing to wait for there. Copies of
+    // those calls still waiting here are answered (the caller no longer expects them).
     caller.started = true;
     caller.next = request.start_sequence();
+    for (auto it = caller.waiting.begin(); it != caller.waiting.end() && it->first < caller.next;
+         it = caller.waiting.erase(it)) {
+      *it->second.batch->reply->mutable_results(it->second.index) = TaskExecutor::Failure(
+          *it->second.call, rpc::ACTOR_UNAVAILABLE, "", "the caller gave this call up", where_);
+      if (--it->second.batch->remaining == 0) released.push_back(it->second.batch);
+    }
   }
   int answered = 0;
   for (int i = 0; i < request.calls_size(); ++i) {
@@ -116,12 +124,22 @@ void ActorHost::Push(const rpc::PushActorTasksRequest& request, rpc::PushActorTa
       answered += 1;
       continue;
     }
-    caller.waiting[call.sequence()] = Waiting{batch, i, &call};
+    auto [slot, added] = caller.waiting.try_emplace(call.sequence(), Waiting{batch, i, &call});
+    if (!added) {
+      // A newer copy of a call still waiting here (re-sent to the same instance): the older copy's batch is
+      // answered for it.
+      Waiting& older = slot->second;
+      *older.batch->reply->mutable_results(older.index) = TaskExecutor::Failure(
+          *older.call, rpc::ACTOR_UNAVAILABLE, "", "this call was sent again", where_);
+      if (--older.batch->remaining == 0) released.push_back(older.batch);
+      older = Waiting{batch, i, &call};
+    }
   }
   batch->remaining -= answered;
   DrainLocked(caller);
   const bool complete = batch->remaining == 0;
   lock.unlock();
+  for (auto& other : released) other->done();
   if (complete) batch->done();
 }
 
@@ -141,7 +159,10 @@ void ActorHost::RunCall(const std::shared_ptr<Batch>& batch, int index, const rp
   }
   rpc::TaskResult* result = batch->reply->mutable_results(index);
   bool exit_requested = false;
-  if (exiting) {
+  if (call.skipped()) {
+    // Only holds its place in the caller's order; the caller fails it with its argument's error.
+    *result = TaskExecutor::Failure(call, rpc::ACTOR_UNAVAILABLE, "", "not run: its argument failed", where_);
+  } else if (exiting) {
     *result = TaskExecutor::Failure(call, rpc::ACTOR_DIED, "", "the actor exited (halo::ExitActor)", where_);
   } else {
     const auto start = std::chrono::steady_clock::now();

@@ -88,21 +88,21 @@ void ActorSubmitter::Submit(rpc::TaskSpec call) {
   Actor& actor = actors_[actor_id];
   const uint64_t sequence = actor.next_sequence++;
   call.set_sequence(sequence);
+  std::vector<std::pair<int, std::string>> refs;
+  for (int i = 0; i < call.args_size(); ++i) {
+    if (call.args(i).has_ref()) refs.emplace_back(i, call.args(i).ref().object_id());
+  }
+  if (!refs.empty()) {
+    std::vector<std::string>& pins = pins_[call.task_id()];
+    for (const auto& ref : refs) pins.push_back(ref.second);
+  }
   if (actor.info.state() == rpc::ACTOR_DEAD) {
-    FailCall(call, Kind::kActorDied, actor.death_message);
+    FailCall(call, Kind::kActorDied, actor.death_message);  // releases the pins
     return;
   }
   Call& entry = actor.unsent[sequence];
   entry.spec = std::move(call);
-  std::vector<std::pair<int, std::string>> refs;
-  for (int i = 0; i < entry.spec.args_size(); ++i) {
-    if (entry.spec.args(i).has_ref()) refs.emplace_back(i, entry.spec.args(i).ref().object_id());
-  }
   entry.unresolved = static_cast<int>(refs.size());
-  if (!refs.empty()) {
-    std::vector<std::string>& pins = pins_[entry.spec.task_id()];
-    for (const auto& ref : refs) pins.push_back(ref.second);
-  }
   for (const auto& [index, object_id] : refs) {
     objects_.WhenComplete(object_id, [this, actor_id, sequence, index = index](const ObjectLookup& lookup) {
       executor_.Post([this, actor_id, sequence, index, lookup] { OnArgumentReady(actor_id, sequence, index, lookup); });
@@ -135,11 +135,11 @@ void ActorSubmitter::OnArgumentReady(const std::string& actor_id, uint64_t seque
   }
   if (--call.unresolved > 0) return;
   if (call.failed) {
-    // The call is not sent; later calls go on in order without it.
-    objects_.Fail(call.spec.task_id(), *call.failed);
-    ReleasePins(call.spec.task_id());
-    actor_it->second.unsent.erase(it);
-    CallDone(actor_id);
+    // The call fails with its argument's error, but still goes out as a placeholder (not run) so the actor's
+    // sequence for this caller has no gap.
+    skipped_[call.spec.task_id()] = *call.failed;
+    call.spec.set_skipped(true);
+    call.spec.clear_args();
   }
   Pump(actor_id);
 }
@@ -232,14 +232,17 @@ void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std
   const int32_t max_retries = actor.info.max_task_retries();
   // No connection could be made (the instance was already gone, say): the calls never left this process, so
   // they wait for the next instance whatever their retries.
-  const bool never_sent = !reply.ok() && reply.status().code() == absl::StatusCode::kUnavailable &&
-                          absl::StrContains(reply.status().message(), "failed to connect");
+  // Refused by the worker (not that instance), or no connection could be made (the instance was gone before
+  // they were sent): the calls never ran, so they wait for the next instance whatever their retries.
+  const bool never_sent = (reply.ok() && !reply->refused().empty()) ||
+                          (!reply.ok() && reply.status().code() == absl::StatusCode::kUnavailable &&
+                           absl::StrContains(reply.status().message(), "failed to connect"));
   for (uint64_t sequence : sequences) {
     auto sent = actor.sent.find(sequence);
     if (sent == actor.sent.end()) continue;
     rpc::TaskSpec call = std::move(sent->second.second);
     actor.sent.erase(sent);
-    if (never_sent) {
+    if (never_sent || call.skipped()) {
       actor.unsent[sequence].spec = std::move(call);
     } else if (max_retries < 0 || call.attempt() < max_retries) {
       call.set_attempt(call.attempt() + 1);
@@ -251,6 +254,11 @@ void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std
   }
   HALO_LOG_INFO("calls to actor {} (instance {}) failed: {}", actor_id, instance, why);
   GiveVerdict(actor_id, actor, false);
+  if (actor.info.state() == rpc::ACTOR_DEAD) {
+    // Its death is already known: nothing will take the re-queued calls.
+    FailEverything(actor_id, actor, Kind::kActorDied, actor.death_message);
+    return;
+  }
   Poll(actor_id);
   Pump(actor_id);
 }
@@ -293,7 +301,8 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
-  if (actor.polling || actor.forgotten || actor.info.state() == rpc::ACTOR_DEAD) return;
+  const bool unfinished = !actor.unsent.empty() || !actor.sent.empty() || !actor.awaiting_verdict.empty();
+  if (actor.polling || (actor.forgotten && !unfinished) || actor.info.state() == rpc::ACTOR_DEAD) return;
   actor.polling = true;
   rpc::WaitActorRequest request;
   request.set_actor_id(actor_id);
@@ -305,6 +314,16 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
     if (it == actors_.end()) return;
     Actor& actor = it->second;
     actor.polling = false;
+    if (!reply.ok() && reply.status().code() == absl::StatusCode::kNotFound) {
+      // Dead long enough ago that the GCS forgot it.
+      rpc::ActorInfo gone;
+      gone.set_actor_id(actor_id);
+      gone.set_state(rpc::ACTOR_DEAD);
+      gone.set_num_restarts(actor.info.num_restarts());
+      gone.set_death_message("the GCS no longer knows it: it died long ago");
+      OnNews(actor_id, gone);
+      return;
+    }
     if (!reply.ok()) {
       // The GCS is down or restarting: calls keep going to the instance known; news comes when it is back.
       GiveVerdict(actor_id, actor, true);
@@ -352,7 +371,13 @@ void ActorSubmitter::FailEverything(const std::string& actor_id, Actor& actor, i
 }
 
 void ActorSubmitter::FailCall(const rpc::TaskSpec& call, internal::ErrorInfo::Kind kind, const std::string& message) {
-  objects_.Fail(call.task_id(), internal::ErrorInfo{kind, "", message, ""});
+  auto skipped = skipped_.find(call.task_id());
+  if (skipped != skipped_.end()) {
+    objects_.Fail(call.task_id(), std::move(skipped->second));  // its own argument's error says more
+    skipped_.erase(skipped);
+  } else {
+    objects_.Fail(call.task_id(), internal::ErrorInfo{kind, "", message, ""});
+  }
   ReleasePins(call.task_id());
   CallDone(call.actor_id());
 }
@@ -366,6 +391,15 @@ void ActorSubmitter::ReleasePins(const std::string& task_id) {
 }
 
 void ActorSubmitter::Finish(const rpc::TaskSpec& call, const rpc::TaskResult& result) {
+  auto skipped = skipped_.find(call.task_id());
+  if (skipped != skipped_.end()) {
+    internal::ErrorInfo error = std::move(skipped->second);
+    skipped_.erase(skipped);
+    objects_.Fail(call.task_id(), std::move(error));
+    ReleasePins(call.task_id());
+    CallDone(call.actor_id());
+    return;
+  }
   ReleasePins(call.task_id());
   CallDone(call.actor_id());
   if (!result.failed()) {

@@ -116,6 +116,8 @@ class ActorSubmitter {
   std::unordered_map<std::string, Actor> actors_;
   std::unordered_map<std::string, std::vector<std::string>> pins_;  // by task id
   std::unordered_map<std::string, double> run_us_by_method_;
+  // Calls whose argument failed, by task id: sent as placeholders, then failed with this error.
+  std::unordered_map<std::string, internal::ErrorInfo> skipped_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Shared> shared_;
 };

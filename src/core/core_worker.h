@@ -98,7 +98,7 @@ class CoreWorker : public internal::Runtime {
   void AddActorHandle(const std::string& actor_id) override;
   void RemoveActorHandle(const std::string& actor_id) override;
   std::string EscapeActorHandle(const std::string& actor_id) override;
-  std::string AddBorrowedActorHandle(const std::string& description) override;
+  std::string AddBorrowedActorHandle(const std::string& description, const std::string& class_name) override;
   bool WasCurrentActorRestarted() const override;
 
   // Workers: runs pushed tasks on this thread until the process ends.

@@ -257,10 +257,14 @@ std::string CoreWorker::EscapeActorHandle(const std::string& actor_id) {
   return info->SerializeAsString();
 }
 
-std::string CoreWorker::AddBorrowedActorHandle(const std::string& description) {
+std::string CoreWorker::AddBorrowedActorHandle(const std::string& description, const std::string& class_name) {
   rpc::ActorHandleInfo info;
   if (!info.ParseFromString(description) || info.actor_id().empty()) {
     throw RuntimeError("a serialised ActorHandle is corrupt");
+  }
+  if (!class_name.empty() && !info.class_name().empty() && info.class_name() != Demangle(class_name)) {
+    throw RuntimeError(absl::StrCat("an ActorHandle of actor ", info.actor_id(), " (a ", info.class_name(),
+                                    ") was read as a handle of ", Demangle(class_name)));
   }
   {
     std::lock_guard<std::mutex> lock(actor_handles_mutex_);

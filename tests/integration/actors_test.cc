@@ -75,7 +75,10 @@ OwnedActor CreateActorHere(int start) { return OwnedActor{halo::Actor(MakeCounte
 HALO_REMOTE(MakeCounter, &Counter::Add, &Counter::Value, &Counter::Pid, &Counter::NodePid, &Counter::Restarted,
             &Counter::IncrementCrashingAtFive, &Counter::SleepMs, &Counter::Leave);
 HALO_REMOTE(MakeRecorder, &Recorder::Record, &Recorder::Pid, &Recorder::NodePid);
-HALO_REMOTE(AddThroughHandle, CreateActorHere);
+int Fails(int) { throw std::runtime_error("this task always fails"); }
+int RecorderPid(halo::ActorHandle<Recorder> recorder) { return *halo::Get(recorder.Task(&Recorder::Pid).Remote()); }
+
+HALO_REMOTE(AddThroughHandle, CreateActorHere, Fails, RecorderPid);
 
 using halo::testing::Head;
 using halo::testing::Node;
@@ -265,6 +268,32 @@ TEST_F(ActorsTest, HandlesTravelIntoTasks) {
   for (int i = 0; i < 5; ++i) adds.push_back(halo::Task(AddThroughHandle).Remote(counter, 2));
   for (const auto& value : halo::Get(adds, seconds(60))) EXPECT_GT(*value, 0);
   EXPECT_EQ(*halo::Get(counter.Task(&Counter::Value).Remote()), 10);
+}
+
+TEST_F(ActorsTest, CallWhoseArgumentFailedFailsAndLaterCallsKeepTheirOrder) {
+  auto counter = halo::Actor(MakeCounter).Remote(0);
+  ASSERT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(1)), 1);  // Add is measured fast: calls may overlap
+  auto slow = counter.Task(&Counter::SleepMs).Remote(300);
+  auto broken = counter.Task(&Counter::Add).Remote(halo::Task(Fails).Remote(0));
+  auto after = counter.Task(&Counter::Add).Remote(10);
+  EXPECT_EQ(*halo::Get(slow, seconds(30)), 300);
+  EXPECT_THROW(halo::Get(broken, seconds(30)), halo::TaskException);
+  EXPECT_EQ(*halo::Get(after, seconds(30)), 11) << "the failed call must not run nor hold up the next";
+}
+
+TEST_F(ActorsTest, AHandleReadAsAnotherClassIsRefused) {
+  auto counter = halo::Actor(MakeCounter).Remote(0);
+  // Serialised as a Counter handle, read as a Recorder handle: refused before any call is made.
+  std::string bytes = halo::internal::Pack(counter);
+  try {
+    halo::internal::Unpack<halo::ActorHandle<Recorder>>(bytes);
+    FAIL() << "a Counter handle was read as a Recorder handle";
+  } catch (const halo::RuntimeError& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("Counter) was read as a handle of"), std::string::npos) << what;
+    EXPECT_NE(what.find("Recorder"), std::string::npos) << what;
+  }
+  EXPECT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(2)), 2);
 }
 
 TEST_F(ActorsTest, ActorDiesWithItsOwner) {

@@ -104,8 +104,9 @@ class Runtime {
   virtual void RemoveActorHandle(const std::string& actor_id) = 0;
   // A handle is being serialised into a value: returns bytes that AddBorrowedActorHandle turns back into it.
   virtual std::string EscapeActorHandle(const std::string& actor_id) = 0;
-  // Returns the actor id with one handle reference held.
-  virtual std::string AddBorrowedActorHandle(const std::string& description) = 0;
+  // Returns the actor id with one handle reference held; RuntimeError when the actor is not a class_name
+  // (typeid name of the handle's T).
+  virtual std::string AddBorrowedActorHandle(const std::string& description, const std::string& class_name) = 0;
   // In an actor: whether this instance is a restart (the constructor ran before in another process).
   virtual bool WasCurrentActorRestarted() const = 0;
 };
