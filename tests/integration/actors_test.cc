@@ -76,9 +76,13 @@ HALO_REMOTE(MakeCounter, &Counter::Add, &Counter::Value, &Counter::Pid, &Counter
             &Counter::IncrementCrashingAtFive, &Counter::SleepMs, &Counter::Leave);
 HALO_REMOTE(MakeRecorder, &Recorder::Record, &Recorder::Pid, &Recorder::NodePid);
 int Fails(int) { throw std::runtime_error("this task always fails"); }
+int SlowValue(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
 int RecorderPid(halo::ActorHandle<Recorder> recorder) { return *halo::Get(recorder.Task(&Recorder::Pid).Remote()); }
 
-HALO_REMOTE(AddThroughHandle, CreateActorHere, Fails, RecorderPid);
+HALO_REMOTE(AddThroughHandle, CreateActorHere, Fails, RecorderPid, SlowValue);
 
 using halo::testing::Head;
 using halo::testing::Node;
@@ -268,6 +272,13 @@ TEST_F(ActorsTest, HandlesTravelIntoTasks) {
   for (int i = 0; i < 5; ++i) adds.push_back(halo::Task(AddThroughHandle).Remote(counter, 2));
   for (const auto& value : halo::Get(adds, seconds(60))) EXPECT_GT(*value, 0);
   EXPECT_EQ(*halo::Get(counter.Task(&Counter::Value).Remote()), 10);
+}
+
+TEST_F(ActorsTest, ConstructorArgumentsThatAreRefsAreWaitedFor) {
+  auto counter = halo::Actor(MakeCounter).Remote(halo::Task(SlowValue).Remote(1500));
+  EXPECT_EQ(Lookup(head_->address(), counter.ID()).state(), halo::rpc::DEPENDENCIES_UNREADY);
+  EXPECT_EQ(*halo::Get(counter.Task(&Counter::Add).Remote(1), seconds(60)), 1501);
+  EXPECT_EQ(Lookup(head_->address(), counter.ID()).state(), halo::rpc::ACTOR_ALIVE);
 }
 
 TEST_F(ActorsTest, CallWhoseArgumentFailedFailsAndLaterCallsKeepTheirOrder) {
