@@ -410,12 +410,7 @@ void ActorSubmitter::Finish(const rpc::TaskSpec& call, const rpc::TaskResult& re
     }
     return;
   }
-  internal::ErrorInfo error;
-  error.kind = ToErrorKind(result.error().kind());
-  error.type_name = result.error().type_name();
-  error.message = result.error().message();
-  error.where = result.error().where();
-  objects_.Fail(call.task_id(), std::move(error));
+  objects_.Fail(call.task_id(), ToErrorInfo(result.error()));
 }
 
 void ActorSubmitter::ForgetActor(const std::string& actor_id) {

@@ -410,9 +410,7 @@ void CoreWorker::PollOwner(const std::string& object_id, const std::string& owne
             objects_.CompleteWithCopies(object_id, {reply->locations().begin(), reply->locations().end()});
             return;
           case rpc::GetObjectReply::FAILED:
-            objects_.Fail(object_id, internal::ErrorInfo{ToErrorKind(reply->error().kind()),
-                                                         reply->error().type_name(), reply->error().message(),
-                                                         reply->error().where()});
+            objects_.Fail(object_id, ToErrorInfo(reply->error()));
             return;
           default:
             objects_.Fail(object_id, internal::ErrorInfo{Kind::kObjectLost, "",

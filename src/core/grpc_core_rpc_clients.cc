@@ -13,9 +13,6 @@
 namespace halo::core {
 namespace {
 
-using rpc_util::Call;
-using rpc_util::SetDeadline;
-using rpc_util::StartCall;
 
 // Long enough for any queue a lease request waits in; the call still fails at once if its node goes away.
 constexpr int64_t kLeaseRequestDeadlineMs = 24LL * 3600 * 1000;
@@ -128,16 +125,8 @@ class GrpcCoreRpcClients : public CoreRpcClients {
       });
       peers_.erase(oldest);
     }
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    // A peer that vanishes without a reset (machine gone) fails held calls within about 15 s.
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     auto stubs = std::make_shared<PeerStubs>();
-    stubs->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stubs->channel = rpc_util::MakePeerChannel(address);
     stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
     stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
     stubs->store = rpc::ObjectStoreService::NewStub(stubs->channel);
@@ -146,20 +135,10 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     return stubs;
   }
 
-  // Starts one call to address: issue(peer, context, request, reply, callback) picks the stub and method;
-  // done gets the result on the executor. timeout_ms 0: no deadline.
   template <typename Reply, typename Request, typename Issue>
   void Send(const std::string& address, Request request, int64_t timeout_ms, Issue issue,
             std::function<void(StatusOr<Reply>)> done) {
-    auto* call = new Call<Request, Reply>;
-    call->request = std::move(request);
-    if (timeout_ms > 0) SetDeadline(call->context, timeout_ms);
-    StartCall<Request, Reply>(
-        in_flight_, call,
-        [peer = Peer(address), issue](auto* context, auto* req, auto* reply, auto callback) {
-          issue(*peer, context, req, reply, std::move(callback));
-        },
-        std::move(done));
+    rpc_util::SendTo<Reply>(in_flight_, Peer(address), std::move(request), timeout_ms, issue, std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;

@@ -40,6 +40,10 @@ internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind) {
   }
 }
 
+internal::ErrorInfo ToErrorInfo(const rpc::TaskError& error) {
+  return internal::ErrorInfo{ToErrorKind(error.kind()), error.type_name(), error.message(), error.where()};
+}
+
 rpc::ErrorKind ToRpcErrorKind(internal::ErrorInfo::Kind kind) {
   using Kind = internal::ErrorInfo::Kind;
   switch (kind) {
@@ -411,12 +415,7 @@ void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& res
     objects_.Complete(spec.task_id(), std::make_shared<const std::string>(result.value()));
     return;
   }
-  internal::ErrorInfo error;
-  error.kind = ToErrorKind(result.error().kind());
-  error.type_name = result.error().type_name();
-  error.message = result.error().message();
-  error.where = result.error().where();
-  objects_.Fail(spec.task_id(), std::move(error));
+  objects_.Fail(spec.task_id(), ToErrorInfo(result.error()));
 }
 
 void TaskSubmitter::RequestLease(Shape& shape, const std::string& node_address, bool spilled) {

@@ -142,6 +142,7 @@ class TaskSubmitter {
 // "CPU=1,GPU=0.5": the canonical key of a resource shape.
 std::string ShapeKey(const std::map<std::string, double>& resources);
 internal::ErrorInfo::Kind ToErrorKind(rpc::ErrorKind kind);
+internal::ErrorInfo ToErrorInfo(const rpc::TaskError& error);
 rpc::ErrorKind ToRpcErrorKind(internal::ErrorInfo::Kind kind);
 
 }  // namespace halo::core

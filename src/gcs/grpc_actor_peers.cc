@@ -11,10 +11,6 @@
 namespace halo::gcs {
 namespace {
 
-using rpc_util::Call;
-using rpc_util::SetDeadline;
-using rpc_util::StartCall;
-
 // A lease request waits in its node's queue as long as it must; the call still fails at once if the node goes.
 constexpr int64_t kLeaseRequestDeadlineMs = 24LL * 3600 * 1000;
 
@@ -85,15 +81,8 @@ class GrpcActorPeers : public ActorPeers {
     auto it = peers_.find(address);
     if (it != peers_.end()) return it->second;
     if (peers_.size() >= kPeersMax) peers_.clear();
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
     auto stubs = std::make_shared<Stubs>();
-    stubs->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stubs->channel = rpc_util::MakePeerChannel(address);
     stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
     stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
     peers_[address] = stubs;
@@ -103,15 +92,7 @@ class GrpcActorPeers : public ActorPeers {
   template <typename Reply, typename Request, typename Issue>
   void Send(const std::string& address, Request request, int64_t timeout_ms, Issue issue,
             std::function<void(StatusOr<Reply>)> done) {
-    auto* call = new Call<Request, Reply>;
-    call->request = std::move(request);
-    if (timeout_ms > 0) SetDeadline(call->context, timeout_ms);
-    StartCall<Request, Reply>(
-        in_flight_, call,
-        [peer = Peer(address), issue](auto* context, auto* req, auto* reply, auto callback) {
-          issue(*peer, context, req, reply, std::move(callback));
-        },
-        std::move(done));
+    rpc_util::SendTo<Reply>(in_flight_, Peer(address), std::move(request), timeout_ms, issue, std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;

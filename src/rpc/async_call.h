@@ -8,7 +8,9 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <set>
+#include <string>
 
 #include "common/executor.h"
 #include "common/status.h"
@@ -68,6 +70,35 @@ void StartCall(const std::shared_ptr<InFlight>& in_flight, Call<Request, Reply>*
           });
           delete call;
         });
+}
+
+// Starts one call on a peer's stubs: issue(peer, context, request, reply, callback) picks the stub and method;
+// done gets the result on the InFlight's executor. timeout_ms 0: no deadline. The call holds the peer.
+template <typename Reply, typename Request, typename Peer, typename Issue>
+void SendTo(const std::shared_ptr<InFlight>& in_flight, std::shared_ptr<Peer> peer, Request request,
+            int64_t timeout_ms, Issue issue, std::function<void(StatusOr<Reply>)> done) {
+  auto* call = new Call<Request, Reply>;
+  call->request = std::move(request);
+  if (timeout_ms > 0) SetDeadline(call->context, timeout_ms);
+  StartCall<Request, Reply>(
+      in_flight, call,
+      [peer = std::move(peer), issue](auto* context, auto* req, auto* reply, auto callback) {
+        issue(*peer, context, req, reply, std::move(callback));
+      },
+      std::move(done));
+}
+
+// A channel to a peer process (node agent, worker, GCS) for calls that may be held long: quick reconnects,
+// no message size limit, and keepalive so a peer that vanishes without a reset fails held calls within ~15 s.
+inline std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace halo::rpc_util
