@@ -45,17 +45,17 @@ kill -9 "$GCS_PID"
 BEFORE=$(grep -c "^progress" "$WORK/job.out")
 sleep 1.5
 AFTER=$(grep -c "^progress" "$WORK/job.out")
-sed -n "$((BEFORE + 2)),\$p" "$WORK/job.out" | grep "^progress" || true
+grep "^progress" "$WORK/job.out" | tail -n +"$((BEFORE + 1))" || true
 echo "($((AFTER - BEFORE)) progress reports while the GCS was down)"
 echo
 echo "== 5. Restart the GCS; it reloads the actor directory and finds the ledger alive (same pid)"
 "$HALO" start --head --session-dir "$HEAD" --port 0 >/dev/null  # port 0: the port it had
+"$HALO" list actors --address "$ADDRESS"
 set +e
 wait "$JOB"
 STATUS=$?
 set -e
 tail -n 4 "$WORK/job.out"
-"$HALO" list actors --address "$ADDRESS" || true
 if [[ "$STATUS" -ne 0 ]]; then
   echo "actor demo: error: the ledger job failed (exit $STATUS)" >&2
   tail -n 20 "$WORK/job.err" >&2
