@@ -145,4 +145,12 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return OkStatus();
 }
 
+std::string DescribeExit(int wait_status) {
+  if (WIFEXITED(wait_status)) return absl::StrCat("exit code ", WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")");
+  }
+  return absl::StrCat("wait status ", wait_status);
+}
+
 }  // namespace halo

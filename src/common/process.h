@@ -30,6 +30,8 @@ bool ProcessAlive(pid_t pid);
 std::string ProcessCommandLine(pid_t pid);
 // Reaps our own child if it exited (no-op for non-children). Returns its exit status if reaped.
 std::optional<int> ReapIfExited(pid_t pid);
+// "exit code 3", "killed by signal 9 (Killed)": a waitpid status for people.
+std::string DescribeExit(int wait_status);
 // Polls until the process is gone or timeout_ms passes. True if it is gone.
 bool WaitForProcessExit(pid_t pid, int64_t timeout_ms);
 

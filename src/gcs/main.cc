@@ -1,10 +1,12 @@
 // halo-gcs: the control-plane daemon. Normally started by `halo start --head`, which passes the session
-// directory and the settings given to it. Exits non-zero with one line "halo-gcs: error: ..." on stderr when
+// directory and the settings given to it. With gcs_restarts_max != 0 it supervises a child GCS instead
+// (gcs/supervisor.h). Exits non-zero with one line "halo-gcs: error: ..." on stderr when
 // it cannot start or when its storage fails for good.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "gcs/gcs_server.h"
+#include "gcs/supervisor.h"
 
 namespace {
 
@@ -29,8 +32,14 @@ int main(int argc, char** argv) {
 
   // Stop signals are blocked in every thread; a dedicated thread waits for them.
   const sigset_t stop_signals = halo::BlockStopSignals();
-  halo::Status prepared = halo::PrepareDaemonSession(settings, "gcs", /*write_pid=*/true);
+  const bool supervised_child = std::getenv(halo::gcs::kSupervisedChildEnv) != nullptr;
+  const bool supervisor = settings.gcs_restarts_max != 0 && !supervised_child;
+  // The supervisor owns gcs.pid; the GCS it runs does not write it.
+  halo::Status prepared = halo::PrepareDaemonSession(settings, "gcs", /*write_pid=*/!supervised_child);
   if (!prepared.ok()) return Fail(std::string(prepared.message()));
+  if (supervisor) {
+    halo::ExitDaemon(halo::gcs::SuperviseGcs(settings, std::vector<std::string>(argv, argv + argc), stop_signals));
+  }
   std::string storage_path = settings.storage_path;
   if (storage_path.empty()) {
     storage_path = settings.session_dir.empty() ? "halo-storage" : settings.session_dir + "/storage";

@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
       int status = 0;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        leases->OnWorkerExited(pid, halo::node::DescribeExit(status));
+        leases->OnWorkerExited(pid, halo::DescribeExit(status));
       }
       reap();
     });

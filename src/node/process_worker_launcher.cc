@@ -34,14 +34,6 @@ void ProcessWorkerLauncher::Kill(int pid) {
   if (pid > 0) kill(pid, SIGKILL);
 }
 
-std::string DescribeExit(int wait_status) {
-  if (WIFEXITED(wait_status)) return absl::StrCat("exit code ", WEXITSTATUS(wait_status));
-  if (WIFSIGNALED(wait_status)) {
-    return absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")");
-  }
-  return absl::StrCat("wait status ", wait_status);
-}
-
 void GrpcExecutableStore::Fetch(const std::string& sha256, const std::string& driver_address,
                                 std::function<void(StatusOr<std::string>)> done) {
   const std::string path = absl::StrCat(cache_dir_, "/", sha256);

@@ -38,7 +38,4 @@ class GrpcExecutableStore : public ExecutableStore {
   int64_t timeout_ms_;
 };
 
-// "exit code 3", "killed by signal 9 (Killed)": a waitpid status for people.
-std::string DescribeExit(int wait_status);
-
 }  // namespace halo::node
