@@ -2,12 +2,23 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace halo {
 namespace {
 
 constexpr size_t kKeysPerCommand = 1000;
+
+// KEYS: epoch key, hash. ARGV: epoch, verb, the verb's arguments after the hash.
+constexpr char kFencedWrite[] = R"lua(
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then
+  return redis.error_reply('HALO_FENCED writes of epoch ' .. ARGV[1] .. ' are refused: the current epoch is ' ..
+                           tostring(current or 'none') .. ' (this GCS is no longer the leader)')
+end
+return redis.call(ARGV[2], KEYS[2], unpack(ARGV, 3))
+)lua";
 
 StatusOr<int64_t> IntegerOf(const StatusOr<RedisReply>& reply) {
   if (!reply.ok()) return reply.status();
@@ -39,13 +50,30 @@ void RedisStore::SetFatalHandler(std::function<void(Status)> handler) {
   connection_->SetFatalHandler(std::move(handler));
 }
 
+void RedisStore::SetFence(std::string epoch_key, int64_t epoch) {
+  fence_key_ = std::move(epoch_key);
+  fence_epoch_ = std::to_string(epoch);
+}
+
+void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyCallback done) {
+  if (fence_key_.empty()) return connection_->Send(std::move(command), std::move(done));
+  std::vector<std::string> fenced = {"EVAL", kFencedWrite, "2", fence_key_, command[1], fence_epoch_, command[0]};
+  fenced.insert(fenced.end(), std::make_move_iterator(command.begin() + 2), std::make_move_iterator(command.end()));
+  connection_->Send(std::move(fenced), [done = std::move(done)](StatusOr<RedisReply> reply) {
+    if (!reply.ok() && absl::StrContains(reply.status().message(), "HALO_FENCED")) {
+      return done(FailedPreconditionError(reply.status().message()));
+    }
+    done(std::move(reply));
+  });
+}
+
 std::string RedisStore::Kind() const { return connection_->options().uri.tls ? "rediss" : "redis"; }
 
 std::string RedisStore::Location() const { return connection_->options().uri.Endpoint(); }
 
 void RedisStore::AsyncPut(const std::string& table, const std::string& key, std::string value, bool overwrite,
                           std::function<void(StatusOr<bool>)> done) {
-  connection_->Send({overwrite ? "HSET" : "HSETNX", RedisTableKey(namespace_, table), key, std::move(value)},
+  Write({overwrite ? "HSET" : "HSETNX", RedisTableKey(namespace_, table), key, std::move(value)},
                     [done = std::move(done)](StatusOr<RedisReply> reply) {
                       auto n = IntegerOf(reply);
                       if (!n.ok()) return done(n.status());
@@ -99,7 +127,7 @@ void RedisStore::AsyncGetAll(const std::string& table, std::function<void(Status
 
 void RedisStore::AsyncDelete(const std::string& table, const std::string& key,
                              std::function<void(StatusOr<bool>)> done) {
-  connection_->Send({"HDEL", RedisTableKey(namespace_, table), key},
+  Write({"HDEL", RedisTableKey(namespace_, table), key},
                     [done = std::move(done)](StatusOr<RedisReply> reply) {
                       auto n = IntegerOf(reply);
                       if (!n.ok()) return done(n.status());
@@ -129,7 +157,7 @@ void RedisStore::AsyncBatchDelete(const std::string& table, const std::vector<st
     std::vector<std::string> args = {"HDEL", RedisTableKey(namespace_, table)};
     size_t end = std::min(keys.size(), start + kKeysPerCommand);
     args.insert(args.end(), keys.begin() + start, keys.begin() + end);
-    connection_->Send(std::move(args), [progress](StatusOr<RedisReply> reply) {
+    Write(std::move(args), [progress](StatusOr<RedisReply> reply) {
       auto n = IntegerOf(reply);
       if (n.ok()) {
         progress->deleted += *n;

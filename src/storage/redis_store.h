@@ -36,6 +36,10 @@ class RedisStore : public StoreClient {
   void AsyncExists(const std::string& table, const std::string& key,
                    std::function<void(StatusOr<bool>)> done) override;
   void SetFatalHandler(std::function<void(Status)> handler) override;
+  // From now on every write (put, delete) is applied only while the value of epoch_key is still epoch,
+  // checked atomically on the server; otherwise it fails with FailedPrecondition naming both epochs.
+  // Reads are not fenced. Call on the connection's thread, before the writes it should cover.
+  void SetFence(std::string epoch_key, int64_t epoch);
   void Shutdown() override { connection_->Close(); }
   std::string Kind() const override;
   std::string Location() const override;
@@ -45,8 +49,13 @@ class RedisStore : public StoreClient {
                 std::shared_ptr<std::vector<std::string>> keys,
                 std::function<void(StatusOr<std::vector<std::string>>)> done);
 
+  // Sends a write command {verb, hash, args...}, through the fence script when a fence is set.
+  void Write(std::vector<std::string> command, RedisConnection::ReplyCallback done);
+
   std::shared_ptr<RedisConnection> connection_;
   std::string namespace_;
+  std::string fence_key_;  // empty: writes are not fenced
+  std::string fence_epoch_;
 };
 
 }  // namespace halo
