@@ -1,6 +1,7 @@
 // halo-sim: runs the control plane under the deterministic simulator.
 //   halo-sim --seeds 1000 [--start-seed S]   many seeds; prints each failing seed with its violations
 //   halo-sim --seed S --trace                 one seed, printing its whole trace
+//   halo-sim --election --seeds 1000          the head-election scenario (sim/election_sim.h)
 // Every run prints its seed; rerunning a seed reproduces its trace exactly (same trace hash).
 #include <spdlog/spdlog.h>
 
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "sim/election_sim.h"
 #include "sim/sim_cluster.h"
 
 namespace {
@@ -28,18 +30,60 @@ Outcome RunSeed(uint64_t seed, bool keep_trace, const halo::sim::ScenarioSetting
   return Outcome{sim.trace_hash(), sim.violations(), cluster.stats(), sim.trace_lines()};
 }
 
+// The election scenario instead of the cluster one: prints failing seeds, then a summary.
+int RunElectionSeeds(uint64_t first, uint64_t count, bool trace, bool check_determinism, double loss) {
+  int failed = 0;
+  halo::sim::ElectionStats total;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    halo::sim::ElectionScenario scenario;
+    scenario.loss_probability = loss;
+    halo::sim::Simulation sim(seed);
+    sim.set_keep_trace_lines(trace);
+    halo::sim::ElectionStats stats = halo::sim::RunElectionScenario(sim, scenario);
+    bool ok = sim.violations().empty();
+    if (check_determinism) {
+      halo::sim::Simulation again(seed);
+      halo::sim::RunElectionScenario(again, scenario);
+      if (again.trace_hash() != sim.trace_hash()) {
+        ok = false;
+        std::cout << "seed " << seed << ": NOT DETERMINISTIC\n";
+      }
+    }
+    if (trace) {
+      for (const auto& line : sim.trace_lines()) std::cout << line << "\n";
+    }
+    if (!ok || count == 1) {
+      std::cout << "seed " << seed << ": " << (ok ? "ok" : "FAILED") << " (" << stats.elections << " elections, "
+                << stats.writes_applied << " writes applied, " << stats.stale_writes_refused
+                << " stale writes refused)\n";
+      for (const auto& v : sim.violations()) std::cout << "  violation: " << v << "\n";
+      if (!ok) std::cout << "  rerun: halo-sim --election --seed " << seed << " --trace\n";
+    }
+    failed += ok ? 0 : 1;
+    total.elections += stats.elections;
+    total.writes_applied += stats.writes_applied;
+    total.stale_writes_refused += stats.stale_writes_refused;
+  }
+  std::cout << "election seeds " << first << ".." << first + count - 1 << ": " << total.elections << " elections, "
+            << total.writes_applied << " writes applied, " << total.stale_writes_refused
+            << " stale writes refused by fencing\n";
+  std::cout << (count - failed) << " passed, " << failed << " failed" << std::endl;
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"halo-sim: deterministic simulation of the Halo control plane"};
   uint64_t seeds = 1000, start_seed = 1;
   std::optional<uint64_t> one_seed;
-  bool trace = false, check_determinism = false;
+  bool trace = false, check_determinism = false, election = false;
   halo::sim::ScenarioSettings scenario;
   app.add_option("--seeds", seeds, "how many seeds to run")->check(CLI::Range(1, 100000000));
   app.add_option("--start-seed", start_seed, "first seed");
   app.add_option("--seed", one_seed, "run only this seed");
   app.add_flag("--trace", trace, "print the trace (with --seed)");
+  app.add_flag("--election", election, "run the head-election scenario (leader lease, fencing) instead");
   app.add_flag("--check-determinism", check_determinism, "run every seed twice and compare the traces");
   app.add_option("--duration-ms", scenario.duration_ms, "virtual time with faults")->check(CLI::Range(1000, 3600000));
   app.add_option("--loss", scenario.loss_probability, "probability that a message is lost")->check(CLI::Range(0.0, 0.5));
@@ -48,6 +92,7 @@ int main(int argc, char** argv) {
 
   const uint64_t first = one_seed.value_or(start_seed);
   const uint64_t count = one_seed ? 1 : seeds;
+  if (election) return RunElectionSeeds(first, count, trace, check_determinism, scenario.loss_probability);
   int failed = 0;
   halo::sim::SimCluster::Stats total;
   auto start = std::chrono::steady_clock::now();

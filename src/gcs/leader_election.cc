@@ -73,14 +73,18 @@ void LeaderElection::OnAcquired(uint64_t term, int64_t sent_ms, StatusOr<std::op
 
 void LeaderElection::Extend(int64_t sent_ms) {
   valid_until_ms_ = std::max(valid_until_ms_, sent_ms + settings_.lease_ms - SafetyMarginMs(settings_.lease_ms));
+  ArmWatchdog();
+}
+
+void LeaderElection::ArmWatchdog() {
   if (watchdog_) executor_.Cancel(*watchdog_);
-  const int64_t wait_ms = std::max<int64_t>(0, valid_until_ms_ - clock_.MonotonicMs());
+  // At least 1 ms: a timer may fire a little before the clock says the deadline passed; it then re-arms.
+  const int64_t wait_ms = std::max<int64_t>(1, valid_until_ms_ - clock_.MonotonicMs());
   watchdog_ = executor_.RunAfter(wait_ms, [this, term = term_] {
     watchdog_.reset();
     if (term != term_ || !leader_) return;
-    if (clock_.MonotonicMs() >= valid_until_ms_) {
-      StepDown(absl::StrCat("its lease (epoch ", epoch_, ") was not renewed in time"));
-    }
+    if (clock_.MonotonicMs() < valid_until_ms_) return ArmWatchdog();
+    StepDown(absl::StrCat("its lease (epoch ", epoch_, ") was not renewed in time"));
   });
 }
 

@@ -50,6 +50,8 @@ class LeaderElection {
   void Renew(uint64_t term);
   void OnRenewed(uint64_t term, int64_t sent_ms, StatusOr<bool> reply);
   void Extend(int64_t sent_ms);
+  // Steps down once valid_until_ms_ passes by this candidate's clock.
+  void ArmWatchdog();
   void StepDown(const std::string& why);
 
   Executor& executor_;
