@@ -26,7 +26,9 @@ int RunStatus(const std::string& address, bool json, const SettingsInputs& input
                           {"uptime_s", uptime_s},
                           {"start_time_ms", info->start_time_ms()},
                           {"gcs_pid", info->pid()},
-                          {"recovery_ms", info->recovery_ms()}};
+                          {"recovery_ms", info->recovery_ms()},
+                          {"is_leader", info->is_leader()},
+                          {"epoch", info->epoch()}};
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
@@ -36,7 +38,8 @@ int RunStatus(const std::string& address, bool json, const SettingsInputs& input
             << "namespace:   " << info->storage_namespace() << "\n"
             << "uptime_s:    " << uptime_s << "\n"
             << "version:     " << info->version() << "\n"
-            << "gcs_pid:     " << info->pid() << "\n";
+            << "gcs_pid:     " << info->pid() << "\n"
+            << "is_leader:   " << (info->is_leader() ? "true" : "false") << " (epoch " << info->epoch() << ")\n";
   return 0;
 }
 

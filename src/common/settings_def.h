@@ -16,6 +16,9 @@ HALO_STRING_SETTING(log_level, "info", "log level: trace, debug, info, warn, err
 HALO_INT_SETTING(gcs_start_timeout_ms, 60000, 1, kNoMaximum, "how long `halo start` waits for the GCS to serve")
 HALO_INT_SETTING(stop_grace_period_ms, 10000, 0, kNoMaximum, "how long `halo stop` waits after SIGTERM before SIGKILL")
 HALO_INT_SETTING(rpc_timeout_ms, 10000, 1, kNoMaximum, "deadline of one call from the CLI or a client to the GCS")
+HALO_STRING_SETTING(head_mode, "single",
+             "single: the GCS serves once it has loaded storage; ha: it first competes for the leader lease in "
+             "its Redis storage, serves only while it holds it, and fences its writes with its epoch")
 HALO_INT_SETTING(gcs_restarts_max, 0, -1, kNoMaximum,
              "times a supervised GCS is restarted after it dies unexpectedly (-1: always); 0: halo-gcs runs "
              "unsupervised")

@@ -26,6 +26,7 @@ using absl::PermissionDeniedError;
 using absl::ResourceExhaustedError;
 using absl::UnauthenticatedError;
 using absl::UnavailableError;
+using absl::UnimplementedError;
 
 }  // namespace halo
 

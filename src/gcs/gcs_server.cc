@@ -69,12 +69,48 @@ Status GcsServer::Start() {
     handler_set.set_value();
   });
   handler_set.get_future().wait();
+  if (settings_.head_mode == "ha") {
+    HALO_RETURN_IF_ERROR(BecomeLeader());
+  } else if (settings_.head_mode != "single") {
+    return InvalidArgumentError(absl::StrCat("setting 'head_mode' must be 'single' or 'ha', got '",
+                                             settings_.head_mode, "'"));
+  }
   HALO_RETURN_IF_ERROR(Recover());
   recovery_ms_ = clock_.MonotonicMs() - recover_start;
   HALO_RETURN_IF_ERROR(Serve());
   HALO_LOG_INFO("GCS serving at {} (cluster {}, storage {} {}, namespace {}, {} KV rows, recovered in {} ms)",
                 address_, cluster_->cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
                 kv_->size(), recovery_ms_);
+  return OkStatus();
+}
+
+Status GcsServer::BecomeLeader() {
+  auto lease = OpenLeaderLease(settings_, executor_);
+  if (!lease.ok()) return lease.status();
+  lease_ = std::move(*lease);
+  const std::string address = absl::StrCat(settings_.host, ":", settings_.port);
+  std::promise<int64_t> elected;
+  executor_.Post([this, address, &elected] {
+    election_ = std::make_unique<LeaderElection>(executor_, clock_, *lease_, random_.HexId(12), address,
+                                                 LeaderElectionSettings{});
+    auto once = std::make_shared<bool>(false);
+    election_->SetListeners(
+        [this, &elected, once](int64_t epoch) {
+          if (*once) return;  // a later election of this process cannot happen: deposed means it stops
+          *once = true;
+          Status fenced = store_->Fence(epoch);
+          if (!fenced.ok()) RequestStop(fenced);
+          elected.set_value(epoch);
+        },
+        [this](const std::string& why) {
+          RequestStop(UnavailableError(absl::StrCat("no longer the leader: ", why)));
+        });
+    election_->Start();
+  });
+  HALO_LOG_INFO("standing by for the leader lease in {} (namespace {})", store_->Location(),
+                settings_.storage_namespace);
+  const int64_t epoch = elected.get_future().get();
+  HALO_LOG_INFO("this GCS leads with epoch {}", epoch);
   return OkStatus();
 }
 
@@ -176,6 +212,8 @@ Status GcsServer::Serve() {
     reply.set_address(served_address_);
     reply.set_pid(getpid());
     reply.set_recovery_ms(recovery_ms_);
+    reply.set_is_leader(election_ == nullptr || election_->leader());
+    reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());
     return reply;
   };
   cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
@@ -237,6 +275,13 @@ void GcsServer::Shutdown() {
     // Answer every call still waiting (held polls, writes queued for storage) so the server can stop at
     // once, then stop it.
     std::promise<void> released;
+    // A leader gives its lease up first, so a standby takes over without waiting for it to lapse.
+    auto resigned = std::make_shared<std::promise<void>>();
+    executor_.Post([this, resigned] {
+      if (!election_) return resigned->set_value();
+      election_->Resign([resigned] { resigned->set_value(); });
+    });
+    resigned->get_future().wait_for(std::chrono::milliseconds(1000));  // storage may be gone: then it lapses
     executor_.Post([this, &released] {
       if (publisher_) publisher_->ReleaseAll();
       if (actors_) actors_->ReleaseWaiters();
@@ -252,6 +297,8 @@ void GcsServer::Shutdown() {
   executor_.Stop();
   actors_.reset();
   actor_peers_.reset();
+  election_.reset();
+  lease_.reset();
   drivers_.reset();
   health_.reset();
   publisher_.reset();

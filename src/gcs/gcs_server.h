@@ -15,6 +15,7 @@
 #include "gcs/cluster_manager.h"
 #include "gcs/driver_monitor.h"
 #include "gcs/job_manager.h"
+#include "gcs/leader_election.h"
 #include "gcs/kv_manager.h"
 #include "gcs/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
@@ -54,6 +55,8 @@ class GcsServer {
   void Shutdown();
 
  private:
+  // head_mode ha: blocks until this candidate holds the leader lease, then fences the store with its epoch.
+  Status BecomeLeader();
   Status Recover();
   Status InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows);
   Status Serve();
@@ -64,6 +67,8 @@ class GcsServer {
   SystemClock clock_;
   SystemRandom random_;
   std::unique_ptr<StoreClient> store_;
+  std::unique_ptr<LeaderLease> lease_;          // head_mode ha
+  std::unique_ptr<LeaderElection> election_;    // head_mode ha
   std::unique_ptr<ClusterManager> cluster_;
   std::unique_ptr<KvManager> kv_;
   std::unique_ptr<JobManager> jobs_;

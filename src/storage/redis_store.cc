@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "storage/redis_leader_lease.h"
 #include "absl/strings/str_cat.h"
 
 namespace halo {
@@ -53,6 +54,11 @@ void RedisStore::SetFatalHandler(std::function<void(Status)> handler) {
 void RedisStore::SetFence(std::string epoch_key, int64_t epoch) {
   fence_key_ = std::move(epoch_key);
   fence_epoch_ = std::to_string(epoch);
+}
+
+Status RedisStore::Fence(int64_t epoch) {
+  SetFence(RedisEpochKey(namespace_), epoch);
+  return OkStatus();
 }
 
 void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyCallback done) {

@@ -40,6 +40,8 @@ class RedisStore : public StoreClient {
   // checked atomically on the server; otherwise it fails with FailedPrecondition naming both epochs.
   // Reads are not fenced. Call on the connection's thread, before the writes it should cover.
   void SetFence(std::string epoch_key, int64_t epoch);
+  // SetFence with this namespace's epoch key (RedisEpochKey).
+  Status Fence(int64_t epoch) override;
   void Shutdown() override { connection_->Close(); }
   std::string Kind() const override;
   std::string Location() const override;

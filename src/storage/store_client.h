@@ -51,6 +51,12 @@ class StoreClient {
   // Called at most once, on the store's executor, when the store fails for good (for example Redis stayed
   // unreachable past its bound). The owner is expected to stop serving.
   virtual void SetFatalHandler(std::function<void(Status)> handler) { (void)handler; }
+  // From now on writes are applied only while epoch is still the current leader epoch in storage (head
+  // high availability). Unimplemented where storage keeps no epoch (embedded, memory).
+  virtual Status Fence(int64_t epoch) {
+    (void)epoch;
+    return UnimplementedError("this storage does not fence writes");
+  }
   // Finishes or fails every operation still pending, now, and refuses new ones (for a stopping owner whose
   // callers wait on them). Default: nothing pending outlives a short wait, so nothing to do.
   virtual void Shutdown() {}

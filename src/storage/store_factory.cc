@@ -1,5 +1,8 @@
 #include "storage/store_factory.h"
 
+#include "absl/strings/str_cat.h"
+#include "storage/redis_leader_lease.h"
+
 #include <future>
 
 #include "storage/memory_store.h"
@@ -25,6 +28,39 @@ RedisOptions RedisOptionsFromSettings(const Settings& settings, const StorageUri
   return options;
 }
 
+namespace {
+
+// A started connection to the Redis the settings name (uri), or why there is none.
+StatusOr<std::shared_ptr<RedisConnection>> StartRedis(const Settings& settings, const StorageUri& uri,
+                                                      AsioExecutor& executor) {
+  auto connection = RedisConnection::Create(executor.io_context(), RedisOptionsFromSettings(settings, uri));
+  std::promise<Status> started;
+  executor.Post([&] { connection->Start([&](Status s) { started.set_value(s); }); });
+  Status status = started.get_future().get();
+  if (status.ok()) return connection;
+  std::promise<void> closed;
+  executor.Post([&] {
+    connection->Close();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  return status;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LeaderLease>> OpenLeaderLease(const Settings& settings, AsioExecutor& executor) {
+  auto uri = ParseStorageUri(settings.storage);
+  if (!uri.ok()) return uri.status();
+  if (uri->kind != StorageUri::Kind::kRedis) {
+    return FailedPreconditionError(absl::StrCat("head_mode 'ha' needs Redis storage (redis:// or rediss://), not '",
+                                                settings.storage, "'"));
+  }
+  auto connection = StartRedis(settings, *uri, executor);
+  if (!connection.ok()) return connection.status();
+  return std::unique_ptr<LeaderLease>(std::make_unique<RedisLeaderLease>(*connection, settings.storage_namespace));
+}
+
 StatusOr<std::unique_ptr<StoreClient>> OpenStore(const Settings& settings, const std::string& storage_path,
                                                  AsioExecutor& executor) {
   auto uri = ParseStorageUri(settings.storage);
@@ -38,20 +74,9 @@ StatusOr<std::unique_ptr<StoreClient>> OpenStore(const Settings& settings, const
       return std::unique_ptr<StoreClient>(std::move(*store));
     }
     case StorageUri::Kind::kRedis: {
-      auto connection = RedisConnection::Create(executor.io_context(), RedisOptionsFromSettings(settings, *uri));
-      std::promise<Status> started;
-      executor.Post([&] { connection->Start([&](Status s) { started.set_value(s); }); });
-      Status status = started.get_future().get();
-      if (!status.ok()) {
-        std::promise<void> closed;
-        executor.Post([&] {
-          connection->Close();
-          closed.set_value();
-        });
-        closed.get_future().wait();
-        return status;
-      }
-      return std::unique_ptr<StoreClient>(std::make_unique<RedisStore>(connection, settings.storage_namespace));
+      auto connection = StartRedis(settings, *uri, executor);
+      if (!connection.ok()) return connection.status();
+      return std::unique_ptr<StoreClient>(std::make_unique<RedisStore>(*connection, settings.storage_namespace));
     }
   }
   return InternalError("unknown storage kind");

@@ -6,6 +6,7 @@
 #include "common/asio_executor.h"
 #include "common/settings.h"
 #include "storage/redis_connection.h"
+#include "storage/leader_lease.h"
 #include "storage/store_client.h"
 
 namespace halo {
@@ -17,5 +18,9 @@ RedisOptions RedisOptionsFromSettings(const Settings& settings, const StorageUri
 // executor's. `storage_path` is the resolved RocksDB directory for embedded storage.
 StatusOr<std::unique_ptr<StoreClient>> OpenStore(const Settings& settings, const std::string& storage_path,
                                                  AsioExecutor& executor);
+
+// The leader lease kept in the Redis the settings name (its own connection), for head_mode 'ha'.
+// FailedPrecondition for any other storage.
+StatusOr<std::unique_ptr<LeaderLease>> OpenLeaderLease(const Settings& settings, AsioExecutor& executor);
 
 }  // namespace halo

@@ -24,8 +24,9 @@ TEST(SupervisedHeadTest, GcsKilledWithSigkillComesBackByItself) {
   ASSERT_NE(first, supervisor);
   ASSERT_TRUE(head.Client()->KvPut("ns", "before", "kept").ok());
 
+  pid_t serving = first;
   for (int round = 0; round < 2; ++round) {
-    const pid_t serving = ServingPid(head);
+    ASSERT_GT(serving, 0);  // never kill(-1, ...)
     ASSERT_EQ(kill(serving, SIGKILL), 0);
     ASSERT_TRUE(WaitForProcessExit(serving, 10000));
     pid_t next = -1;
@@ -39,12 +40,13 @@ TEST(SupervisedHeadTest, GcsKilledWithSigkillComesBackByItself) {
     auto kept = head.Client()->KvGet("ns", "before");
     ASSERT_TRUE(kept.ok() && kept->has_value()) << kept.status();
     EXPECT_EQ(**kept, "kept");
+    serving = next;
   }
   EXPECT_EQ(head.GcsPid(), supervisor) << "the supervisor itself must not change";
   EXPECT_TRUE(ProcessAlive(supervisor));
 
   // `halo stop` stops the supervisor, and the GCS with it.
-  const pid_t last = ServingPid(head);
+  const pid_t last = serving;
   ASSERT_EQ(head.Stop().exit_code, 0);
   EXPECT_TRUE(WaitForProcessExit(supervisor, 10000));
   EXPECT_TRUE(WaitForProcessExit(last, 10000));
@@ -55,6 +57,7 @@ TEST(SupervisedHeadTest, SupervisorGivesUpAfterItsRestartsAreUsed) {
   ASSERT_EQ(head.Start().exit_code, 0);
   const pid_t supervisor = head.GcsPid();
   const pid_t first = ServingPid(head);
+  ASSERT_GT(first, 0);
   ASSERT_EQ(kill(first, SIGKILL), 0);
   pid_t second = -1;
   ASSERT_TRUE(WaitUntil(
