@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
 
@@ -28,7 +29,10 @@ ActorSubmitter::ActorSubmitter(Executor& executor, ObjectTable& objects, CoreRpc
       objects_(objects),
       clients_(clients),
       settings_(std::move(settings)),
-      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms) {}
+      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms),
+      gcs_addresses_(absl::StrSplit(settings_.gcs_address, ',', absl::SkipWhitespace())) {
+  if (gcs_addresses_.empty()) gcs_addresses_.push_back(settings_.gcs_address);
+}
 
 void ActorSubmitter::AddActor(const rpc::ActorHandleInfo& info) {
   {
@@ -309,7 +313,8 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
   request.set_known_state(actor.info.state());
   request.set_known_num_restarts(actor.info.num_restarts());
   request.set_wait_ms(settings_.poll_wait_ms);
-  clients_.WaitActor(settings_.gcs_address, request, [this, actor_id](StatusOr<rpc::WaitActorReply> reply) {
+  const size_t gcs = gcs_index_ % gcs_addresses_.size();
+  clients_.WaitActor(gcs_addresses_[gcs], request, [this, actor_id, gcs](StatusOr<rpc::WaitActorReply> reply) {
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) return;
     Actor& actor = it->second;
@@ -325,7 +330,9 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
       return;
     }
     if (!reply.ok()) {
-      // The GCS is down or restarting: calls keep going to the instance known; news comes when it is back.
+      // The GCS is down or restarting (or that head candidate does not lead: ask the next one): calls keep
+      // going to the instance known; news comes when it is back.
+      if (gcs_index_ % gcs_addresses_.size() == gcs) gcs_index_ += 1;
       GiveVerdict(actor_id, actor, true);
       executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id] { Poll(actor_id); });
       return;

@@ -32,7 +32,7 @@ namespace halo::core {
 
 struct ActorSubmitterSettings {
   std::string caller_id;          // unique per process
-  std::string gcs_address;
+  std::string gcs_address;        // may list head candidates: "h1:7001,h2:7001"
   int64_t batch_max = 200;
   int64_t batches_in_flight_max = 2;
   int64_t poll_wait_ms = 10000;
@@ -113,6 +113,8 @@ class ActorSubmitter {
   CoreRpcClients& clients_;
   ActorSubmitterSettings settings_;
   ExponentialBackoff backoff_;
+  std::vector<std::string> gcs_addresses_;  // head candidates; polls go to gcs_index_, the next after a failure
+  size_t gcs_index_ = 0;
   std::unordered_map<std::string, Actor> actors_;
   std::unordered_map<std::string, std::vector<std::string>> pins_;  // by task id
   std::unordered_map<std::string, double> run_us_by_method_;

@@ -1,5 +1,9 @@
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "node/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
@@ -7,10 +11,9 @@
 namespace halo::node {
 namespace {
 
-using rpc_util::Call;
-using rpc_util::SetDeadline;
-using rpc_util::StartCall;
-
+// The address may list head candidates ("h1:7001,h2:7001"). Calls go to the current one; a call that finds it
+// unreachable (or gets no answer in time) moves the next calls on to the next one, so the agent's retries
+// reach whichever candidate leads.
 class GrpcGcsNodeClient : public GcsNodeClient {
  public:
   GrpcGcsNodeClient(const std::string& address, Executor& executor)
@@ -19,24 +22,26 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-    nodes_ = rpc::NodeInfoService::NewStub(channel_);
-    events_ = rpc::NodeEventService::NewStub(channel_);
+    for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
+      auto endpoint = std::make_shared<Endpoint>();
+      endpoint->channel = grpc::CreateCustomChannel(std::string(absl::StripAsciiWhitespace(one)),
+                                                    grpc::InsecureChannelCredentials(), args);
+      endpoint->nodes = rpc::NodeInfoService::NewStub(endpoint->channel);
+      endpoint->events = rpc::NodeEventService::NewStub(endpoint->channel);
+      endpoints_.push_back(std::move(endpoint));
+    }
   }
 
   ~GrpcGcsNodeClient() override { in_flight_->CancelAll(); }
 
   void AsyncRegister(const rpc::NodeInfo& node, const std::string& cluster_id, int64_t timeout_ms,
                      std::function<void(StatusOr<std::string>)> done) override {
-    auto* call = new Call<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>;
-    *call->request.mutable_node() = node;
-    call->request.set_cluster_id(cluster_id);
-    SetDeadline(call->context, timeout_ms);
-    StartCall<rpc::RegisterNodeRequest, rpc::RegisterNodeReply>(
-        in_flight_, call,
-        [this](auto* context, auto* request, auto* reply, auto callback) {
-          nodes_->async()->RegisterNode(context, request, reply, std::move(callback));
-        },
+    rpc::RegisterNodeRequest request;
+    *request.mutable_node() = node;
+    request.set_cluster_id(cluster_id);
+    Send<rpc::RegisterNodeReply>(
+        std::move(request), timeout_ms,
+        [](Endpoint& e, auto... call) { e.nodes->async()->RegisterNode(std::move(call)...); },
         [done = std::move(done)](StatusOr<rpc::RegisterNodeReply> reply) {
           done(reply.ok() ? StatusOr<std::string>(reply->cluster_id()) : StatusOr<std::string>(reply.status()));
         });
@@ -44,37 +49,53 @@ class GrpcGcsNodeClient : public GcsNodeClient {
 
   void AsyncUnregister(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                        int64_t timeout_ms, std::function<void(Status)> done) override {
-    auto* call = new Call<rpc::UnregisterNodeRequest, rpc::UnregisterNodeReply>;
-    call->request.set_node_id(node_id);
-    call->request.set_reason(reason);
-    call->request.set_message(message);
-    SetDeadline(call->context, timeout_ms);
-    StartCall<rpc::UnregisterNodeRequest, rpc::UnregisterNodeReply>(
-        in_flight_, call,
-        [this](auto* context, auto* request, auto* reply, auto callback) {
-          nodes_->async()->UnregisterNode(context, request, reply, std::move(callback));
-        },
+    rpc::UnregisterNodeRequest request;
+    request.set_node_id(node_id);
+    request.set_reason(reason);
+    request.set_message(message);
+    Send<rpc::UnregisterNodeReply>(
+        std::move(request), timeout_ms,
+        [](Endpoint& e, auto... call) { e.nodes->async()->UnregisterNode(std::move(call)...); },
         [done = std::move(done)](StatusOr<rpc::UnregisterNodeReply> reply) { done(reply.status()); });
   }
 
   void AsyncPoll(const rpc::PollNodeEventsRequest& request, int64_t timeout_ms,
                  std::function<void(StatusOr<rpc::PollNodeEventsReply>)> done) override {
-    auto* call = new Call<rpc::PollNodeEventsRequest, rpc::PollNodeEventsReply>;
-    call->request = request;
-    SetDeadline(call->context, timeout_ms);
-    StartCall<rpc::PollNodeEventsRequest, rpc::PollNodeEventsReply>(
-        in_flight_, call,
-        [this](auto* context, auto* request, auto* reply, auto callback) {
-          events_->async()->PollNodeEvents(context, request, reply, std::move(callback));
-        },
+    Send<rpc::PollNodeEventsReply>(
+        request, timeout_ms,
+        [](Endpoint& e, auto... call) { e.events->async()->PollNodeEvents(std::move(call)...); },
         std::move(done));
   }
 
  private:
+  struct Endpoint {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<rpc::NodeInfoService::Stub> nodes;
+    std::unique_ptr<rpc::NodeEventService::Stub> events;
+  };
+
+  template <typename Reply, typename Request, typename Issue>
+  void Send(Request request, int64_t timeout_ms, Issue issue, std::function<void(StatusOr<Reply>)> done) {
+    if (endpoints_.empty()) {
+      in_flight_->executor->Post([done = std::move(done)] { done(InvalidArgumentError("no GCS address given")); });
+      return;
+    }
+    const size_t index = current_.load() % endpoints_.size();
+    auto moved_on = [this, index, done = std::move(done)](StatusOr<Reply> reply) {
+      const auto code = reply.status().code();
+      if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
+        size_t expected = index;
+        current_.compare_exchange_strong(expected, (index + 1) % endpoints_.size());
+      }
+      done(std::move(reply));
+    };
+    rpc_util::SendTo<Reply>(in_flight_, endpoints_[index], std::move(request), timeout_ms, issue,
+                            std::function<void(StatusOr<Reply>)>(std::move(moved_on)));
+  }
+
   std::shared_ptr<rpc_util::InFlight> in_flight_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<rpc::NodeInfoService::Stub> nodes_;
-  std::unique_ptr<rpc::NodeEventService::Stub> events_;
+  std::vector<std::shared_ptr<Endpoint>> endpoints_;
+  std::atomic<size_t> current_{0};
 };
 
 }  // namespace

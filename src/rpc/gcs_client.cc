@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace halo {
 
@@ -10,20 +12,45 @@ GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  cluster_ = rpc::ClusterInfoService::NewStub(channel_);
-  kv_ = rpc::KvService::NewStub(channel_);
-  jobs_ = rpc::JobService::NewStub(channel_);
-  nodes_ = rpc::NodeInfoService::NewStub(channel_);
-  events_ = rpc::NodeEventService::NewStub(channel_);
-  actors_ = rpc::ActorService::NewStub(channel_);
+  for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
+    auto stubs = std::make_unique<Stubs>();
+    stubs->address = std::string(absl::StripAsciiWhitespace(one));
+    stubs->channel = grpc::CreateCustomChannel(stubs->address, grpc::InsecureChannelCredentials(), args);
+    stubs->cluster = rpc::ClusterInfoService::NewStub(stubs->channel);
+    stubs->kv = rpc::KvService::NewStub(stubs->channel);
+    stubs->jobs = rpc::JobService::NewStub(stubs->channel);
+    stubs->nodes = rpc::NodeInfoService::NewStub(stubs->channel);
+    stubs->events = rpc::NodeEventService::NewStub(stubs->channel);
+    stubs->actors = rpc::ActorService::NewStub(stubs->channel);
+    endpoints_.push_back(std::move(stubs));
+  }
 }
+
+GcsClient::~GcsClient() = default;
 
 template <typename Call>
 Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
-  grpc::Status status = call(&context);
+  if (endpoints_.empty()) return InvalidArgumentError(absl::StrCat("no GCS address in '", address_, "'"));
+  // Head candidates: only the leader serves. An address that does not answer passes the call to the next
+  // one; the one that answered is tried first next time.
+  // A call that timed out is not sent elsewhere (it may have been applied); the next call starts at the next
+  // address.
+  grpc::Status status;
+  const size_t first = current_.load();
+  for (size_t k = 0; k < endpoints_.size(); ++k) {
+    const size_t index = (first + k) % endpoints_.size();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
+    status = call(&context, *endpoints_[index]);
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      current_.store((index + 1) % endpoints_.size());
+      break;
+    }
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      current_.store(index);
+      break;
+    }
+  }
   if (status.ok()) return OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -36,7 +63,7 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
 StatusOr<rpc::GetClusterInfoReply> GcsClient::GetClusterInfo() {
   rpc::GetClusterInfoRequest request;
   rpc::GetClusterInfoReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return cluster_->GetClusterInfo(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.cluster->GetClusterInfo(c, request, &reply); }));
   return reply;
 }
 
@@ -48,7 +75,7 @@ StatusOr<bool> GcsClient::KvPut(const std::string& name_space, const std::string
   request.set_value(value);
   request.set_overwrite(overwrite);
   rpc::KvPutReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Put(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.kv->Put(c, request, &reply); }));
   return reply.added();
 }
 
@@ -57,7 +84,7 @@ StatusOr<std::optional<std::string>> GcsClient::KvGet(const std::string& name_sp
   request.set_namespace_(name_space);
   request.set_key(key);
   rpc::KvGetReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Get(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.kv->Get(c, request, &reply); }));
   if (!reply.found()) return std::optional<std::string>();
   return std::optional<std::string>(reply.value());
 }
@@ -68,7 +95,7 @@ StatusOr<int64_t> GcsClient::KvDel(const std::string& name_space, const std::str
   request.set_key(key);
   request.set_by_prefix(by_prefix);
   rpc::KvDelReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Del(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.kv->Del(c, request, &reply); }));
   return reply.deleted();
 }
 
@@ -77,7 +104,7 @@ StatusOr<std::vector<std::string>> GcsClient::KvKeys(const std::string& name_spa
   request.set_namespace_(name_space);
   request.set_prefix(prefix);
   rpc::KvKeysReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Keys(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.kv->Keys(c, request, &reply); }));
   return std::vector<std::string>(reply.keys().begin(), reply.keys().end());
 }
 
@@ -86,7 +113,7 @@ StatusOr<bool> GcsClient::KvExists(const std::string& name_space, const std::str
   request.set_namespace_(name_space);
   request.set_key(key);
   rpc::KvExistsReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return kv_->Exists(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.kv->Exists(c, request, &reply); }));
   return reply.exists();
 }
 
@@ -97,7 +124,7 @@ StatusOr<rpc::JobInfo> GcsClient::AddJob(const std::string& entrypoint, int32_t 
   request.set_driver_pid(driver_pid);
   request.set_driver_address(driver_address);
   rpc::AddJobReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return jobs_->AddJob(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.jobs->AddJob(c, request, &reply); }));
   return reply.job();
 }
 
@@ -105,20 +132,20 @@ Status GcsClient::MarkJobFinished(uint32_t job_id) {
   rpc::MarkJobFinishedRequest request;
   request.set_job_id(job_id);
   rpc::MarkJobFinishedReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return jobs_->MarkJobFinished(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.jobs->MarkJobFinished(c, request, &reply); });
 }
 
 StatusOr<std::vector<rpc::JobInfo>> GcsClient::GetAllJobs() {
   rpc::GetAllJobsRequest request;
   rpc::GetAllJobsReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return jobs_->GetAllJobs(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.jobs->GetAllJobs(c, request, &reply); }));
   return std::vector<rpc::JobInfo>(reply.jobs().begin(), reply.jobs().end());
 }
 
 StatusOr<std::vector<rpc::NodeInfo>> GcsClient::GetAllNodes() {
   rpc::GetAllNodesRequest request;
   rpc::GetAllNodesReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return nodes_->GetAllNodes(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.nodes->GetAllNodes(c, request, &reply); }));
   return std::vector<rpc::NodeInfo>(reply.nodes().begin(), reply.nodes().end());
 }
 
@@ -128,13 +155,13 @@ Status GcsClient::DrainNode(const std::string& node_id, const std::string& reaso
   request.set_reason(reason);
   request.set_deadline_ms(deadline_ms);
   rpc::DrainNodeReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return nodes_->DrainNode(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.nodes->DrainNode(c, request, &reply); });
 }
 
 StatusOr<rpc::PollNodeEventsReply> GcsClient::PollNodeEvents(const rpc::PollNodeEventsRequest& request) {
   rpc::PollNodeEventsReply reply;
   HALO_RETURN_IF_ERROR(
-      Invoke([&](grpc::ClientContext* c) { return events_->PollNodeEvents(c, request, &reply); }, request.wait_ms()));
+      Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.events->PollNodeEvents(c, request, &reply); }, request.wait_ms()));
   return reply;
 }
 
@@ -143,7 +170,7 @@ Status GcsClient::RegisterActor(const rpc::ActorInfo& actor, bool dependencies_r
   *request.mutable_actor() = actor;
   request.set_dependencies_ready(dependencies_ready);
   rpc::RegisterActorReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return actors_->RegisterActor(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->RegisterActor(c, request, &reply); });
 }
 
 Status GcsClient::ResolveActor(const std::string& actor_id, const rpc::TaskSpec& creation) {
@@ -151,7 +178,7 @@ Status GcsClient::ResolveActor(const std::string& actor_id, const rpc::TaskSpec&
   request.set_actor_id(actor_id);
   *request.mutable_creation() = creation;
   rpc::ResolveActorReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return actors_->ResolveActor(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->ResolveActor(c, request, &reply); });
 }
 
 StatusOr<rpc::ActorInfo> GcsClient::GetNamedActor(const std::string& name, const std::string& name_space) {
@@ -159,7 +186,7 @@ StatusOr<rpc::ActorInfo> GcsClient::GetNamedActor(const std::string& name, const
   request.set_name(name);
   request.set_namespace_(name_space);
   rpc::GetNamedActorReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return actors_->GetNamedActor(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->GetNamedActor(c, request, &reply); }));
   return reply.actor();
 }
 
@@ -169,7 +196,7 @@ Status GcsClient::KillActor(const std::string& actor_id, bool no_restart, bool o
   request.set_no_restart(no_restart);
   request.set_out_of_scope(out_of_scope);
   rpc::KillActorReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return actors_->KillActor(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->KillActor(c, request, &reply); });
 }
 
 Status GcsClient::ReportActorExit(const std::string& actor_id, int32_t instance, const std::string& message) {
@@ -178,13 +205,13 @@ Status GcsClient::ReportActorExit(const std::string& actor_id, int32_t instance,
   request.set_instance(instance);
   request.set_message(message);
   rpc::ReportActorExitReply reply;
-  return Invoke([&](grpc::ClientContext* c) { return actors_->ReportActorExit(c, request, &reply); });
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->ReportActorExit(c, request, &reply); });
 }
 
 StatusOr<std::vector<rpc::ActorInfo>> GcsClient::ListActors() {
   rpc::ListActorsRequest request;
   rpc::ListActorsReply reply;
-  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c) { return actors_->ListActors(c, request, &reply); }));
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->ListActors(c, request, &reply); }));
   return std::vector<rpc::ActorInfo>(reply.actors().begin(), reply.actors().end());
 }
 

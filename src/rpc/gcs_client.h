@@ -1,7 +1,10 @@
-// Blocking client of the GCS' gRPC services, for the CLI, tests and benchmarks. Each call has the deadline
-// given at construction. Thread-safe (gRPC stubs are).
+// Blocking client of the GCS' gRPC services, for the CLI, drivers, tests and benchmarks. Each call has the
+// deadline given at construction. The address may list head candidates ("h1:7001,h2:7001"): a call that finds
+// one unreachable goes on to the next, and the one that answered is asked first next time. Thread-safe (gRPC
+// stubs are).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +19,7 @@ namespace halo {
 class GcsClient {
  public:
   GcsClient(const std::string& address, int64_t timeout_ms);
+  ~GcsClient();
 
   const std::string& address() const { return address_; }
 
@@ -42,18 +46,24 @@ class GcsClient {
   StatusOr<std::vector<rpc::ActorInfo>> ListActors();
 
  private:
+  struct Stubs {
+    std::string address;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<rpc::ClusterInfoService::Stub> cluster;
+    std::unique_ptr<rpc::KvService::Stub> kv;
+    std::unique_ptr<rpc::JobService::Stub> jobs;
+    std::unique_ptr<rpc::NodeInfoService::Stub> nodes;
+    std::unique_ptr<rpc::NodeEventService::Stub> events;
+    std::unique_ptr<rpc::ActorService::Stub> actors;
+  };
+  // call(context, stubs) makes one attempt at one address.
   template <typename Call>
   Status Invoke(Call&& call, int64_t extra_ms = 0);
 
   std::string address_;
   int64_t timeout_ms_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<rpc::ClusterInfoService::Stub> cluster_;
-  std::unique_ptr<rpc::KvService::Stub> kv_;
-  std::unique_ptr<rpc::JobService::Stub> jobs_;
-  std::unique_ptr<rpc::NodeInfoService::Stub> nodes_;
-  std::unique_ptr<rpc::NodeEventService::Stub> events_;
-  std::unique_ptr<rpc::ActorService::Stub> actors_;
+  std::vector<std::unique_ptr<Stubs>> endpoints_;
+  std::atomic<size_t> current_{0};
 };
 
 }  // namespace halo

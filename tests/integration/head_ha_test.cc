@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/process.h"
+#include "integration/node_fixture.h"
 #include "rpc/gcs_client.h"
 #include "support/test_env.h"
 
@@ -104,6 +105,41 @@ TEST(HeadHaTest, PausedLeaderIsReplacedAndStepsDownWithoutApplyingAnything) {
   auto value = GcsClient(b.address(), 5000).KvGet("ha", "late");
   ASSERT_TRUE(value.ok());
   EXPECT_FALSE(value->has_value()) << "the deposed leader's write reached storage";
+}
+
+TEST(HeadHaTest, NodeAgentsAndClientsGivenTheCandidatesFollowTheNewLeader) {
+  RedisServer redis;
+  auto a = std::make_unique<Candidate>(redis);
+  ASSERT_TRUE(a->WaitServing(std::chrono::seconds(20))) << a->Output();
+  Candidate b(redis);
+  const std::string candidates = a->address() + "," + b.address();
+  Node node;
+  auto joined = node.Start(candidates, {"--num-cpus", "1"});
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  GcsClient client(candidates, 5000);
+  ASSERT_TRUE(client.KvPut("ha", "before", "v").ok());
+
+  ASSERT_EQ(kill(a->pid(), SIGKILL), 0);
+  ASSERT_TRUE(WaitForProcessExit(a->pid(), 5000));
+  // The same client and the node agent find the new leader through the list.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto nodes = client.GetAllNodes();
+        if (!nodes.ok()) return false;
+        for (const auto& n : *nodes) {
+          if (n.node_id() == node.id() && n.state() == rpc::ALIVE) return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(30)))
+      << node.Log();
+  auto info = client.GetClusterInfo();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->address(), b.address());
+  EXPECT_EQ(info->epoch(), 2);
+  auto before = client.KvGet("ha", "before");
+  ASSERT_TRUE(before.ok() && before->has_value());
+  EXPECT_TRUE(client.KvPut("ha", "after", "v").ok());
 }
 
 TEST(HeadHaTest, HaNeedsRedisStorage) {
