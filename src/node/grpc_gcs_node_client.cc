@@ -1,6 +1,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
@@ -21,14 +22,11 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     in_flight_->executor = &executor;
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
+    args_ = args;
     for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
-      auto endpoint = std::make_shared<Endpoint>();
-      endpoint->channel = grpc::CreateCustomChannel(std::string(absl::StripAsciiWhitespace(one)),
-                                                    grpc::InsecureChannelCredentials(), args);
-      endpoint->nodes = rpc::NodeInfoService::NewStub(endpoint->channel);
-      endpoint->events = rpc::NodeEventService::NewStub(endpoint->channel);
-      endpoints_.push_back(std::move(endpoint));
+      endpoints_.push_back(MakeEndpoint(std::string(absl::StripAsciiWhitespace(one))));
     }
   }
 
@@ -69,10 +67,20 @@ class GrpcGcsNodeClient : public GcsNodeClient {
 
  private:
   struct Endpoint {
+    std::string address;
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<rpc::NodeInfoService::Stub> nodes;
     std::unique_ptr<rpc::NodeEventService::Stub> events;
   };
+
+  std::shared_ptr<Endpoint> MakeEndpoint(const std::string& address) {
+    auto endpoint = std::make_shared<Endpoint>();
+    endpoint->address = address;
+    endpoint->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args_);
+    endpoint->nodes = rpc::NodeInfoService::NewStub(endpoint->channel);
+    endpoint->events = rpc::NodeEventService::NewStub(endpoint->channel);
+    return endpoint;
+  }
 
   template <typename Reply, typename Request, typename Issue>
   void Send(Request request, int64_t timeout_ms, Issue issue, std::function<void(StatusOr<Reply>)> done) {
@@ -81,19 +89,32 @@ class GrpcGcsNodeClient : public GcsNodeClient {
       return;
     }
     const size_t index = current_.load() % endpoints_.size();
-    auto moved_on = [this, index, done = std::move(done)](StatusOr<Reply> reply) {
+    std::shared_ptr<Endpoint> endpoint;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      endpoint = endpoints_[index];
+    }
+    auto moved_on = [this, index, endpoint, done = std::move(done)](StatusOr<Reply> reply) {
       const auto code = reply.status().code();
       if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
         size_t expected = index;
         current_.compare_exchange_strong(expected, (index + 1) % endpoints_.size());
+        if (endpoints_.size() > 1) {
+          // A fresh channel tries at once rather than after gRPC's reconnect backoff, so a candidate that
+          // became leader is found quickly.
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (endpoints_[index] == endpoint) endpoints_[index] = MakeEndpoint(endpoint->address);
+        }
       }
       done(std::move(reply));
     };
-    rpc_util::SendTo<Reply>(in_flight_, endpoints_[index], std::move(request), timeout_ms, issue,
+    rpc_util::SendTo<Reply>(in_flight_, endpoint, std::move(request), timeout_ms, issue,
                             std::function<void(StatusOr<Reply>)>(std::move(moved_on)));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
+  grpc::ChannelArguments args_;
+  std::mutex mutex_;  // guards the pointers in endpoints_ (replaced after a failure)
   std::vector<std::shared_ptr<Endpoint>> endpoints_;
   std::atomic<size_t> current_{0};
 };

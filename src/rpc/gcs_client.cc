@@ -8,21 +8,33 @@
 
 namespace halo {
 
-GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(address), timeout_ms_(timeout_ms) {
+namespace {
+
+std::shared_ptr<grpc::Channel> GcsChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+std::shared_ptr<GcsClient::Stubs> GcsClient::MakeStubs(const std::string& address) {
+  auto stubs = std::make_shared<Stubs>();
+  stubs->address = address;
+  stubs->channel = GcsChannel(address);
+  stubs->cluster = rpc::ClusterInfoService::NewStub(stubs->channel);
+  stubs->kv = rpc::KvService::NewStub(stubs->channel);
+  stubs->jobs = rpc::JobService::NewStub(stubs->channel);
+  stubs->nodes = rpc::NodeInfoService::NewStub(stubs->channel);
+  stubs->events = rpc::NodeEventService::NewStub(stubs->channel);
+  stubs->actors = rpc::ActorService::NewStub(stubs->channel);
+  return stubs;
+}
+
+GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(address), timeout_ms_(timeout_ms) {
   for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
-    auto stubs = std::make_unique<Stubs>();
-    stubs->address = std::string(absl::StripAsciiWhitespace(one));
-    stubs->channel = grpc::CreateCustomChannel(stubs->address, grpc::InsecureChannelCredentials(), args);
-    stubs->cluster = rpc::ClusterInfoService::NewStub(stubs->channel);
-    stubs->kv = rpc::KvService::NewStub(stubs->channel);
-    stubs->jobs = rpc::JobService::NewStub(stubs->channel);
-    stubs->nodes = rpc::NodeInfoService::NewStub(stubs->channel);
-    stubs->events = rpc::NodeEventService::NewStub(stubs->channel);
-    stubs->actors = rpc::ActorService::NewStub(stubs->channel);
-    endpoints_.push_back(std::move(stubs));
+    endpoints_.push_back(MakeStubs(std::string(absl::StripAsciiWhitespace(one))));
   }
 }
 
@@ -39,9 +51,14 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   const size_t first = current_.load();
   for (size_t k = 0; k < endpoints_.size(); ++k) {
     const size_t index = (first + k) % endpoints_.size();
+    std::shared_ptr<Stubs> stubs;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stubs = endpoints_[index];
+    }
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
-    status = call(&context, *endpoints_[index]);
+    status = call(&context, *stubs);
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       current_.store((index + 1) % endpoints_.size());
       break;
@@ -49,6 +66,12 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
       current_.store(index);
       break;
+    }
+    if (endpoints_.size() > 1) {
+      // A failed channel waits out gRPC's reconnect backoff (seconds) before it tries again; a candidate that
+      // becomes leader meanwhile would be found late. A fresh channel tries at once.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (endpoints_[index] == stubs) endpoints_[index] = MakeStubs(stubs->address);
     }
   }
   if (status.ok()) return OkStatus();

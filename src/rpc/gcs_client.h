@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,13 +57,15 @@ class GcsClient {
     std::unique_ptr<rpc::NodeEventService::Stub> events;
     std::unique_ptr<rpc::ActorService::Stub> actors;
   };
+  static std::shared_ptr<Stubs> MakeStubs(const std::string& address);
   // call(context, stubs) makes one attempt at one address.
   template <typename Call>
   Status Invoke(Call&& call, int64_t extra_ms = 0);
 
   std::string address_;
   int64_t timeout_ms_;
-  std::vector<std::unique_ptr<Stubs>> endpoints_;
+  std::mutex mutex_;  // guards the pointers in endpoints_ (replaced after a failure)
+  std::vector<std::shared_ptr<Stubs>> endpoints_;
   std::atomic<size_t> current_{0};
 };
 
