@@ -1,14 +1,12 @@
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
-#include <mutex>
-#include <unordered_map>
 
 #include "core/core_rpc_clients.h"
 #include "proto/core.grpc.pb.h"
 #include "proto/gcs.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/peer_cache.h"
 
 namespace halo::core {
 namespace {
@@ -108,47 +106,20 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     std::unique_ptr<rpc::ActorService::Stub> actors;
   };
 
-  // The stubs for an address, made on first use. Calls in flight hold their peer, so evicting the least
-  // recently used one past kPeersMax (addresses of workers long gone, mostly) is safe.
-  std::shared_ptr<PeerStubs> Peer(const std::string& address) {
-    constexpr size_t kPeersMax = 512;
-    std::lock_guard<std::mutex> lock(mutex_);
-    const uint64_t now = ++use_clock_;
-    auto it = peers_.find(address);
-    if (it != peers_.end()) {
-      it->second.last_use = now;
-      return it->second.stubs;
-    }
-    if (peers_.size() >= kPeersMax) {
-      auto oldest = std::min_element(peers_.begin(), peers_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_use < b.second.last_use;
-      });
-      peers_.erase(oldest);
-    }
-    auto stubs = std::make_shared<PeerStubs>();
-    stubs->channel = rpc_util::MakePeerChannel(address);
-    stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
-    stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
-    stubs->store = rpc::ObjectStoreService::NewStub(stubs->channel);
-    stubs->actors = rpc::ActorService::NewStub(stubs->channel);
-    peers_[address] = Cached{stubs, now};
-    return stubs;
-  }
-
   template <typename Reply, typename Request, typename Issue>
   void Send(const std::string& address, Request request, int64_t timeout_ms, Issue issue,
             std::function<void(StatusOr<Reply>)> done) {
-    rpc_util::SendTo<Reply>(in_flight_, Peer(address), std::move(request), timeout_ms, issue, std::move(done));
+    rpc_util::SendTo<Reply>(in_flight_, peers_.Get(address), std::move(request), timeout_ms, issue,
+                            std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
-  std::mutex mutex_;
-  struct Cached {
-    std::shared_ptr<PeerStubs> stubs;
-    uint64_t last_use = 0;
-  };
-  std::unordered_map<std::string, Cached> peers_;
-  uint64_t use_clock_ = 0;
+  rpc_util::PeerCache<PeerStubs> peers_{512, [](PeerStubs& stubs) {
+                                          stubs.node = rpc::NodeAgentService::NewStub(stubs.channel);
+                                          stubs.worker = rpc::CoreWorkerService::NewStub(stubs.channel);
+                                          stubs.store = rpc::ObjectStoreService::NewStub(stubs.channel);
+                                          stubs.actors = rpc::ActorService::NewStub(stubs.channel);
+                                        }};
 };
 
 }  // namespace

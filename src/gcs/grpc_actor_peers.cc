@@ -1,12 +1,11 @@
 #include <grpcpp/grpcpp.h>
 
-#include <mutex>
-#include <unordered_map>
 
 #include "gcs/actor_peers.h"
 #include "proto/core.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/peer_cache.h"
 
 namespace halo::gcs {
 namespace {
@@ -74,31 +73,19 @@ class GrpcActorPeers : public ActorPeers {
     std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
   };
 
-  // Channels of workers long gone are dropped once the map passes kPeersMax; calls in flight hold theirs.
-  std::shared_ptr<Stubs> Peer(const std::string& address) {
-    constexpr size_t kPeersMax = 4096;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = peers_.find(address);
-    if (it != peers_.end()) return it->second;
-    if (peers_.size() >= kPeersMax) peers_.clear();
-    auto stubs = std::make_shared<Stubs>();
-    stubs->channel = rpc_util::MakePeerChannel(address);
-    stubs->node = rpc::NodeAgentService::NewStub(stubs->channel);
-    stubs->worker = rpc::CoreWorkerService::NewStub(stubs->channel);
-    peers_[address] = stubs;
-    return stubs;
-  }
-
   template <typename Reply, typename Request, typename Issue>
   void Send(const std::string& address, Request request, int64_t timeout_ms, Issue issue,
             std::function<void(StatusOr<Reply>)> done) {
-    rpc_util::SendTo<Reply>(in_flight_, Peer(address), std::move(request), timeout_ms, issue, std::move(done));
+    rpc_util::SendTo<Reply>(in_flight_, peers_.Get(address), std::move(request), timeout_ms, issue,
+                            std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
   int64_t rpc_timeout_ms_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<Stubs>> peers_;
+  rpc_util::PeerCache<Stubs> peers_{4096, [](Stubs& stubs) {
+                                      stubs.node = rpc::NodeAgentService::NewStub(stubs.channel);
+                                      stubs.worker = rpc::CoreWorkerService::NewStub(stubs.channel);
+                                    }};
 };
 
 }  // namespace
