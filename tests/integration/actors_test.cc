@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,11 @@ class Counter {
   int SleepMs(int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return ms;
+  }
+  // As SleepMs, once it has created `started` (so a test knows the call is running).
+  int SleepMsAfterNoting(std::string started, int ms) {
+    std::ofstream(started) << getpid() << "\n";
+    return SleepMs(ms);
   }
   int Leave() { halo::ExitActor(); }
 
@@ -73,7 +79,7 @@ struct OwnedActor {
 OwnedActor CreateActorHere(int start) { return OwnedActor{halo::Actor(MakeCounter).Remote(start), getpid()}; }
 
 HALO_REMOTE(MakeCounter, &Counter::Add, &Counter::Value, &Counter::Pid, &Counter::NodePid, &Counter::Restarted,
-            &Counter::IncrementCrashingAtFive, &Counter::SleepMs, &Counter::Leave);
+            &Counter::IncrementCrashingAtFive, &Counter::SleepMs, &Counter::SleepMsAfterNoting, &Counter::Leave);
 HALO_REMOTE(MakeRecorder, &Recorder::Record, &Recorder::Pid, &Recorder::NodePid);
 int Fails(int) { throw std::runtime_error("this task always fails"); }
 int SlowValue(int ms) {
@@ -198,8 +204,9 @@ TEST_F(ActorsTest, SigkillInTheMiddleOfHundredCallsLosesNothingAndKeepsOrder) {
 TEST_F(ActorsTest, WithoutRetriesPendingCallsFailFastThenCallsSucceedAgain) {
   auto counter = halo::Actor(MakeCounter).SetMaxRestarts(-1).Remote(0);
   const int pid = *halo::Get(counter.Task(&Counter::Pid).Remote());
-  auto slow = counter.Task(&Counter::SleepMs).Remote(20000);
-  std::this_thread::sleep_for(milliseconds(200));  // let the slow call start (the kill must find it running)
+  const std::string started = dir_.path() + "/started";
+  auto slow = counter.Task(&Counter::SleepMsAfterNoting).Remote(started, 20000);
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return !halo::ReadTrimmedFile(started).empty(); }, seconds(30)));
   const auto killed_at = std::chrono::steady_clock::now();
   KillAndWait(pid);
   EXPECT_THROW(halo::Get(slow, seconds(30)), halo::ActorUnavailable);
@@ -415,11 +422,11 @@ TEST_F(ActorGcsRestartTest, ActorsServeWhileTheGcsIsDownAndKeepTheirProcessesAft
   }
   EXPECT_LT(std::chrono::steady_clock::now() - asked, milliseconds(kGcsWaitMs + 5000));
   // Creating an actor waits for the GCS and completes once it is back.
-  halo::ActorHandle<Counter> created;
-  std::thread creator([&] { created = halo::Actor(MakeCounter).Remote(41); });
-  std::this_thread::sleep_for(milliseconds(300));  // the creator is waiting for the GCS now
+  auto creating = std::async(std::launch::async, [] { return halo::Actor(MakeCounter).Remote(41); });
+  ASSERT_EQ(creating.wait_for(milliseconds(500)), std::future_status::timeout)
+      << "an actor was created while the GCS was down";
   ASSERT_EQ(head_->Start().exit_code, 0);
-  creator.join();
+  halo::ActorHandle<Counter> created = creating.get();
   ASSERT_FALSE(created.IsNil());
   EXPECT_EQ(*halo::Get(created.Task(&Counter::Add).Remote(1), seconds(60)), 42);
   // The actors that lived through the restart are the same processes, with their state.
