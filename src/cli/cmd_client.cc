@@ -28,7 +28,8 @@ int RunStatus(const std::string& address, bool json, const SettingsInputs& input
                           {"gcs_pid", info->pid()},
                           {"recovery_ms", info->recovery_ms()},
                           {"is_leader", info->is_leader()},
-                          {"epoch", info->epoch()}};
+                          {"epoch", info->epoch()},
+                          {"leader_address", info->leader_address()}};
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
@@ -40,6 +41,10 @@ int RunStatus(const std::string& address, bool json, const SettingsInputs& input
             << "version:     " << info->version() << "\n"
             << "gcs_pid:     " << info->pid() << "\n"
             << "is_leader:   " << (info->is_leader() ? "true" : "false") << " (epoch " << info->epoch() << ")\n";
+  if (!info->is_leader()) {
+    std::cout << "leader:      " << (info->leader_address().empty() ? "none known yet" : info->leader_address())
+              << "\n";
+  }
   return 0;
 }
 

@@ -112,7 +112,16 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
                 "`halo start --address GCS_ADDRESS` joins this machine to a cluster");
   }
   if (options.head && !options.address.empty()) return Fail("give either --head or --address, not both");
-  auto loaded = LoadSettings(inputs);
+  if (options.ha && !options.head) return Fail("--ha applies to a head: give --head --ha");
+  SettingsInputs effective = inputs;
+  if (options.ha) {
+    auto given = effective.flags.find("head_mode");
+    if (given != effective.flags.end() && given->second != "ha") {
+      return Fail(absl::StrCat("--ha contradicts --head-mode ", given->second));
+    }
+    effective.flags["head_mode"] = "ha";
+  }
+  auto loaded = LoadSettings(effective);
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   const Settings& settings = loaded->values;
 
@@ -145,6 +154,10 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   // A node agent of this session that outlived its GCS will reconnect to the address it knows: give the
   // new GCS that same port when the settings leave the choice to us (port 0).
   std::vector<std::string> gcs_args = DaemonArgs(options.passthrough, session);
+  if (options.ha && inputs.flags.count("head_mode") == 0) gcs_args.insert(gcs_args.end(), {"--head-mode", "ha"});
+  // A head heals itself: its GCS is supervised unless the settings say otherwise.
+  if (loaded->source["gcs_restarts_max"] == "default") gcs_args.insert(gcs_args.end(), {"--gcs-restarts-max", "-1"});
+  const bool candidate = settings.head_mode == "ha";
   const std::string previous_address = ReadTrimmedFile(session + "/gcs.address");
   if (running_node && settings.port == 0 && !previous_address.empty()) {
     gcs_args.insert(gcs_args.end(), {"--port", previous_address.substr(previous_address.rfind(':') + 1)});
@@ -156,8 +169,11 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
                                  std::string address = ReadTrimmedFile(session + "/gcs.address");
                                  if (address.empty()) return false;
                                  auto reply = GcsClient(address, 1000).GetClusterInfo();
-                                 if (reply.ok()) info = *reply;
-                                 return reply.ok();
+                                 if (!reply.ok()) return false;
+                                 info = *reply;
+                                 // A candidate is ready once it leads or knows who does.
+                                 return !candidate || reply->is_leader() ||
+                                        (!reply->leader_address().empty() && reply->leader_address() != address);
                                });
   if (gcs_error) return Fail(*gcs_error);
   if (running_node) {
@@ -175,7 +191,21 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     return Fail(absl::StrCat(*error, " (the GCS is running; `halo stop --session-dir ", session, "` stops it)"));
   }
   MarkLatestSession(settings, session);
-  std::cout << "Halo head started.\n"
+  if (candidate && !info.is_leader()) {
+    // A standby does not load the tables: the cluster's identity comes from the leader.
+    auto leader = GcsClient(info.leader_address(), settings.rpc_timeout_ms).GetClusterInfo();
+    if (leader.ok()) info.set_cluster_id(leader->cluster_id());
+  }
+  if (candidate) {
+    std::cout << "Halo head candidate started: "
+              << (info.is_leader() ? absl::StrCat("it leads (epoch ", info.epoch(), ")")
+                                   : absl::StrCat("standby; the leader is at ", info.leader_address(), " (epoch ",
+                                                  info.epoch(), ")"))
+              << ".\n";
+  } else {
+    std::cout << "Halo head started.\n";
+  }
+  std::cout
             << "  GCS address:  " << info.address() << "\n"
             << "  cluster id:   " << info.cluster_id() << "\n"
             << "  storage:      " << info.storage_kind() << " " << info.storage_location() << " (namespace "

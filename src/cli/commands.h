@@ -10,6 +10,7 @@ namespace halo::cli {
 
 struct StartOptions {
   bool head = false;
+  bool ha = false;  // the head is one of several candidates (head_mode ha)
   std::string address;  // node agents join this cluster (a later release)
   std::vector<std::string> passthrough;  // given setting flags, for the daemon
 };

@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   auto* start = app.add_subcommand("start", "start a head (GCS) on this machine");
   StartOptions start_options;
   start->add_flag("--head", start_options.head, "start the head: the GCS control plane");
-  start->add_option("--address", start_options.address, "GCS address of the cluster this machine joins");
+  start->add_option("--address", start_options.address,
+                    "GCS address of the cluster this machine joins (several head candidates: h1:port,h2:port)");
+  start->add_flag("--ha", start_options.ha,
+                  "with --head: this head is one of several candidates sharing Redis storage; it leads only "
+                  "while it holds the leader lease (same as --head-mode ha)");
   halo::SettingFlags start_flags(start);
 
   auto* stop = app.add_subcommand("stop", "stop the daemons of a session (default: the latest)");

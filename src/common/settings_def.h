@@ -19,9 +19,16 @@ HALO_INT_SETTING(rpc_timeout_ms, 10000, 1, kNoMaximum, "deadline of one call fro
 HALO_STRING_SETTING(head_mode, "single",
              "single: the GCS serves once it has loaded storage; ha: it first competes for the leader lease in "
              "its Redis storage, serves only while it holds it, and fences its writes with its epoch")
+HALO_INT_SETTING(leader_lease_ms, 1000, 10, kNoMaximum,
+             "head_mode ha: how long the leader lease lasts unless renewed; a failed leader is replaced about this "
+             "long after it stops renewing")
+HALO_INT_SETTING(leader_renew_interval_ms, 250, 1, kNoMaximum,
+             "head_mode ha: how often the leader renews its lease (must be under half of leader_lease_ms)")
+HALO_INT_SETTING(leader_retry_interval_ms, 100, 1, kNoMaximum,
+             "head_mode ha: how often a standby tries to take the lease and rereads who leads")
 HALO_INT_SETTING(gcs_restarts_max, 0, -1, kNoMaximum,
              "times a supervised GCS is restarted after it dies unexpectedly (-1: always); 0: halo-gcs runs "
-             "unsupervised")
+             "unsupervised. `halo start --head` uses -1 unless this is set")
 HALO_INT_SETTING(gcs_restart_delay_max_ms, 5000, 1, kNoMaximum,
              "largest pause before a supervised GCS is restarted (the first is 100 ms; each quick death doubles it)")
 

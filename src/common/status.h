@@ -2,7 +2,7 @@
 // gRPC already depends on) under our own names, so a later switch touches one file. Codes in use:
 // InvalidArgument (bad input), NotFound, AlreadyExists, FailedPrecondition (incompatible or held state),
 // Unavailable (peer or storage unreachable, retryable), DeadlineExceeded, ResourceExhausted (a bound hit),
-// Unauthenticated / PermissionDenied (credentials), Internal.
+// Unauthenticated / PermissionDenied (credentials), Internal, Cancelled (a stop requested while waiting).
 #pragma once
 
 #include "absl/status/status.h"
@@ -15,6 +15,7 @@ template <typename T>
 using StatusOr = absl::StatusOr<T>;
 
 using absl::AlreadyExistsError;
+using absl::CancelledError;
 using absl::DataLossError;
 using absl::DeadlineExceededError;
 using absl::FailedPreconditionError;

@@ -7,6 +7,8 @@
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
+#include "rpc/head_endpoints.h"
+#include "common/leader_redirect.h"
 
 namespace halo::core {
 
@@ -301,6 +303,16 @@ void ActorSubmitter::GiveVerdict(const std::string& actor_id, Actor& actor, bool
   }
 }
 
+void ActorSubmitter::FollowRedirect(const std::string& leader) {
+  auto known = std::find(gcs_addresses_.begin(), gcs_addresses_.end(), leader);
+  if (known != gcs_addresses_.end()) {
+    gcs_index_ = static_cast<size_t>(known - gcs_addresses_.begin());
+  } else if (gcs_addresses_.size() < kHeadEndpointsMax) {
+    gcs_addresses_.push_back(leader);
+    gcs_index_ = gcs_addresses_.size() - 1;
+  }
+}
+
 void ActorSubmitter::Poll(const std::string& actor_id) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
@@ -333,6 +345,7 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
       // The GCS is down or restarting (or that head candidate does not lead: ask the next one): calls keep
       // going to the instance known; news comes when it is back.
       if (gcs_index_ % gcs_addresses_.size() == gcs) gcs_index_ += 1;
+      if (auto leader = RedirectTarget(std::string(reply.status().message()))) FollowRedirect(*leader);
       GiveVerdict(actor_id, actor, true);
       executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id] { Poll(actor_id); });
       return;

@@ -93,6 +93,8 @@ class ActorSubmitter {
   void OnPushed(const std::string& actor_id, int32_t instance, std::vector<uint64_t> sequences,
                 StatusOr<rpc::PushActorTasksReply> reply);
   void Poll(const std::string& actor_id);
+  // A standby named the leader: poll it next (added to the candidates if new, up to kHeadEndpointsMax).
+  void FollowRedirect(const std::string& leader);
   void OnNews(const std::string& actor_id, const rpc::ActorInfo& info);
   // Decides the error of calls that failed without a retry, from what is known now.
   void GiveVerdict(const std::string& actor_id, Actor& actor, bool force);

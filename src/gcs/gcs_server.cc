@@ -16,6 +16,7 @@
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
 #include "gcs/table_names.h"
+#include "common/leader_redirect.h"
 #include "storage/store_factory.h"
 
 namespace halo::gcs {
@@ -54,9 +55,14 @@ GcsServer::~GcsServer() { Shutdown(); }
 
 Status GcsServer::Start() {
   start_time_ms_ = clock_.WallMs();
+  listen_port_ = settings_.port;
+  if (settings_.head_mode != "single" && settings_.head_mode != "ha") {
+    return InvalidArgumentError(absl::StrCat("setting 'head_mode' must be 'single' or 'ha', got '",
+                                             settings_.head_mode, "'"));
+  }
   HALO_RETURN_IF_ERROR(CheckPortFree(settings_.host, settings_.port));
   executor_.RunInThread();
-  const int64_t recover_start = clock_.MonotonicMs();
+  int64_t recover_start = clock_.MonotonicMs();
   auto store = OpenStore(settings_, storage_path_, executor_);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
@@ -70,48 +76,134 @@ Status GcsServer::Start() {
   });
   handler_set.get_future().wait();
   if (settings_.head_mode == "ha") {
+    HALO_RETURN_IF_ERROR(StandBy());
     HALO_RETURN_IF_ERROR(BecomeLeader());
-  } else if (settings_.head_mode != "single") {
-    return InvalidArgumentError(absl::StrCat("setting 'head_mode' must be 'single' or 'ha', got '",
-                                             settings_.head_mode, "'"));
+    recover_start = clock_.MonotonicMs();  // failover: catching up starts at the election
   }
   HALO_RETURN_IF_ERROR(Recover());
   recovery_ms_ = clock_.MonotonicMs() - recover_start;
+  if (standby_server_) {
+    // Calls refused meanwhile were told to try again; the real server takes the port over.
+    standby_server_->Shutdown(std::chrono::system_clock::now());
+    standby_server_.reset();
+  }
   HALO_RETURN_IF_ERROR(Serve());
   HALO_LOG_INFO("GCS serving at {} (cluster {}, storage {} {}, namespace {}, {} KV rows, recovered in {} ms)",
                 address_, cluster_->cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
-                kv_->size(), recovery_ms_);
+                kv_->size(), recovery_ms_.load());
   return OkStatus();
 }
 
-Status GcsServer::BecomeLeader() {
+std::unique_ptr<grpc::Server> GcsServer::BuildServer(const std::vector<grpc::Service*>& services,
+                                                     grpc::CallbackGenericService* generic, int* selected_port) {
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  const int max_message = static_cast<int>(std::min<int64_t>(settings_.kv_value_max_bytes + (1 << 20), INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), grpc::InsecureServerCredentials(),
+                           selected_port);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
+  auto server = builder.BuildAndStart();
+  if (!server || *selected_port == 0) return nullptr;
+  return server;
+}
+
+Status GcsServer::StandBy() {
   auto lease = OpenLeaderLease(settings_, executor_);
   if (!lease.ok()) return lease.status();
   lease_ = std::move(*lease);
-  const std::string address = absl::StrCat(settings_.host, ":", settings_.port);
-  std::promise<int64_t> elected;
-  executor_.Post([this, address, &elected] {
-    election_ = std::make_unique<LeaderElection>(executor_, clock_, *lease_, random_.HexId(12), address,
-                                                 LeaderElectionSettings{});
-    auto once = std::make_shared<bool>(false);
+  SetRefusal(StandbyRefusalMessage("", 0));
+  standby_info_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, [this] { return StandbyInfo(); });
+  standby_refusal_ = std::make_unique<StandbyRefusalService>([this] { return Refusal(); });
+  int selected_port = 0;
+  standby_server_ = BuildServer({standby_info_service_.get()}, standby_refusal_.get(), &selected_port);
+  if (!standby_server_) {
+    return FailedPreconditionError(
+        absl::StrCat("cannot serve on ", settings_.host, ":", settings_.port, " (port in use or address not local)"));
+  }
+  listen_port_ = selected_port;
+  address_ = absl::StrCat(settings_.host, ":", selected_port);
+  std::promise<void> started;
+  executor_.Post([this, &started] {
+    served_address_ = address_;
+    LeaderElectionSettings election_settings{settings_.leader_lease_ms, settings_.leader_renew_interval_ms,
+                                             settings_.leader_retry_interval_ms};
+    election_ = std::make_unique<LeaderElection>(executor_, clock_, *lease_, random_.HexId(12), address_,
+                                                 election_settings);
     election_->SetListeners(
-        [this, &elected, once](int64_t epoch) {
-          if (*once) return;  // a later election of this process cannot happen: deposed means it stops
-          *once = true;
+        [this](int64_t epoch) {
+          SetRefusal(absl::StrCat("this head candidate was just elected leader (epoch ", epoch,
+                                  ") and is loading state; try again shortly"));
+          // Fencing first: from here on no write of an older epoch is applied.
           Status fenced = store_->Fence(epoch);
-          if (!fenced.ok()) RequestStop(fenced);
-          elected.set_value(epoch);
+          if (!fenced.ok()) return RequestStop(fenced);
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (elected_epoch_) return;  // elected once: deposed means it stops, so this cannot happen
+            elected_epoch_ = epoch;
+          }
+          stopped_.notify_all();
         },
         [this](const std::string& why) {
           RequestStop(UnavailableError(absl::StrCat("no longer the leader: ", why)));
         });
+    election_->SetLeaderObserver([this](const std::optional<LeaderRecord>& leader) { OnLeaderRead(leader); });
     election_->Start();
+    started.set_value();
   });
-  HALO_LOG_INFO("standing by for the leader lease in {} (namespace {})", store_->Location(),
+  started.get_future().wait();
+  HALO_LOG_INFO("standing by at {} for the leader lease in {} (namespace {})", address_, store_->Location(),
                 settings_.storage_namespace);
-  const int64_t epoch = elected.get_future().get();
-  HALO_LOG_INFO("this GCS leads with epoch {}", epoch);
+  if (on_listening_) on_listening_(address_);
   return OkStatus();
+}
+
+Status GcsServer::BecomeLeader() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  stopped_.wait(lock, [this] { return elected_epoch_.has_value() || stop_reason_.has_value(); });
+  if (stop_reason_.has_value()) {
+    if (!stop_reason_->ok()) return *stop_reason_;
+    return CancelledError("stopped while standing by");
+  }
+  HALO_LOG_INFO("this GCS leads with epoch {}", *elected_epoch_);
+  return OkStatus();
+}
+
+void GcsServer::OnLeaderRead(const std::optional<LeaderRecord>& leader) {
+  if (!leader || leader->address == served_address_) {
+    // Nobody leads, or an earlier incarnation at this address still holds the lease until it lapses.
+    SetRefusal(StandbyRefusalMessage("", 0));
+    return;
+  }
+  SetRefusal(StandbyRefusalMessage(leader->address, leader->epoch));
+}
+
+void GcsServer::SetRefusal(std::string message) {
+  std::lock_guard<std::mutex> lock(refusal_mutex_);
+  refusal_ = std::move(message);
+}
+
+std::string GcsServer::Refusal() {
+  std::lock_guard<std::mutex> lock(refusal_mutex_);
+  return refusal_;
+}
+
+rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
+  rpc::GetClusterInfoReply reply;
+  reply.set_version(HALO_VERSION);
+  reply.set_storage_kind(store_->Kind());
+  reply.set_storage_location(store_->Location());
+  reply.set_storage_namespace(settings_.storage_namespace);
+  reply.set_start_time_ms(start_time_ms_);
+  reply.set_address(served_address_);
+  reply.set_pid(getpid());
+  reply.set_is_leader(false);  // it may hold the lease already, but it does not serve yet
+  const auto& leader = election_->known_leader();
+  reply.set_epoch(election_->leader() ? election_->epoch() : (leader ? leader->epoch : 0));
+  if (leader) reply.set_leader_address(leader->address);
+  return reply;
 }
 
 Status GcsServer::Recover() {
@@ -211,9 +303,10 @@ Status GcsServer::Serve() {
     reply.set_start_time_ms(start_time_ms_);
     reply.set_address(served_address_);
     reply.set_pid(getpid());
-    reply.set_recovery_ms(recovery_ms_);
+    reply.set_recovery_ms(recovery_ms_.load());
     reply.set_is_leader(election_ == nullptr || election_->leader());
     reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());
+    if (election_ != nullptr && election_->known_leader()) reply.set_leader_address(election_->known_leader()->address);
     return reply;
   };
   cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
@@ -224,25 +317,13 @@ Status GcsServer::Serve() {
   event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, *publisher_, *nodes_, *health_);
   actor_service_ = std::make_unique<ActorServiceImpl>(executor_, *actors_);
 
-  grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  const int max_message = static_cast<int>(std::min<int64_t>(settings_.kv_value_max_bytes + (1 << 20), INT32_MAX));
-  builder.SetMaxReceiveMessageSize(max_message);
-  builder.SetMaxSendMessageSize(max_message);
   int selected_port = 0;
-  builder.AddListeningPort(absl::StrCat(settings_.host, ":", settings_.port), grpc::InsecureServerCredentials(),
-                           &selected_port);
-  builder.RegisterService(cluster_service_.get());
-  builder.RegisterService(kv_service_.get());
-  builder.RegisterService(job_service_.get());
-  builder.RegisterService(node_service_.get());
-  builder.RegisterService(event_service_.get());
-  builder.RegisterService(actor_service_.get());
-  server_ = builder.BuildAndStart();
-  if (!server_ || selected_port == 0) {
-    server_.reset();
+  server_ = BuildServer({cluster_service_.get(), kv_service_.get(), job_service_.get(), node_service_.get(),
+                         event_service_.get(), actor_service_.get()},
+                        nullptr, &selected_port);
+  if (!server_) {
     return FailedPreconditionError(
-        absl::StrCat("cannot serve on ", settings_.host, ":", settings_.port, " (port in use or address not local)"));
+        absl::StrCat("cannot serve on ", settings_.host, ":", listen_port_, " (port in use or address not local)"));
   }
   address_ = absl::StrCat(settings_.host, ":", selected_port);
   // GetClusterInfo reads the address on the executor; publish it there.
@@ -271,6 +352,10 @@ void GcsServer::RequestStop(Status reason) {
 }
 
 void GcsServer::Shutdown() {
+  if (standby_server_) {
+    standby_server_->Shutdown(std::chrono::system_clock::now());
+    standby_server_.reset();
+  }
   if (server_) {
     // Answer every call still waiting (held polls, writes queued for storage) so the server can stop at
     // once, then stop it.

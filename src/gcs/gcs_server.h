@@ -1,12 +1,18 @@
 // The GCS process' composition root: builds the executor, clock, randomness and store, recovers every
 // table into the managers, and only then starts the gRPC server (recover, then serve).
+// head_mode ha: first it listens as a standby (GetClusterInfo answers, every other call is refused with the
+// leader's address) while it competes for the leader lease; once elected it fences its store with its epoch,
+// recovers, and replaces the standby server by the real one on the same port. Deposed, it stops.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/asio_executor.h"
 #include "common/random.h"
@@ -20,10 +26,12 @@
 #include "gcs/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
+#include "gcs/standby_service.h"
 #include "storage/store_client.h"
 
 namespace grpc {
 class Server;
+class Service;
 }
 
 namespace halo::gcs {
@@ -40,12 +48,17 @@ class GcsServer {
   GcsServer(Settings settings, std::string storage_path);
   ~GcsServer();
 
-  // Opens storage, loads every table, initializes the managers, then serves. Blocks the calling thread.
-  // Errors name the problem (storage unreachable, path held, incompatible format, port in use...).
+  // head_mode ha: on_listening(address) runs once the standby server listens, before this candidate leads.
+  void SetListeningCallback(std::function<void(const std::string& address)> on_listening) {
+    on_listening_ = std::move(on_listening);
+  }
+  // Opens storage, loads every table, initializes the managers, then serves. Blocks the calling thread (a
+  // standby: until it is elected). Errors name the problem (storage unreachable, path held, incompatible
+  // format, port in use...); Cancelled when a stop was requested while standing by.
   Status Start();
   // host:port actually served (the chosen port when settings.port was 0). Valid after Start.
   const std::string& address() const { return address_; }
-  int64_t recovery_ms() const { return recovery_ms_; }
+  int64_t recovery_ms() const { return recovery_ms_.load(); }
 
   // Blocks until RequestStop or a fatal storage failure. Yields the reason: Ok for a requested stop.
   Status Wait();
@@ -55,11 +68,22 @@ class GcsServer {
   void Shutdown();
 
  private:
-  // head_mode ha: blocks until this candidate holds the leader lease, then fences the store with its epoch.
+  // head_mode ha: starts competing for the lease and serves as a standby on the port.
+  Status StandBy();
+  // head_mode ha: blocks until this candidate holds the leader lease and has fenced the store with its
+  // epoch (or a stop is requested: Cancelled).
   Status BecomeLeader();
+  // The standby server's refusal, as the leader last read (executor thread).
+  void OnLeaderRead(const std::optional<LeaderRecord>& leader);
+  void SetRefusal(std::string message);
+  std::string Refusal();
+  rpc::GetClusterInfoReply StandbyInfo();
   Status Recover();
   Status InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows);
   Status Serve();
+  // A server on host:listen_port_ with these services; nullptr when it cannot listen.
+  std::unique_ptr<grpc::Server> BuildServer(const std::vector<grpc::Service*>& services,
+                                            grpc::CallbackGenericService* generic, int* selected_port);
 
   Settings settings_;
   std::string storage_path_;
@@ -86,14 +110,22 @@ class GcsServer {
   std::unique_ptr<NodeEventServiceImpl> event_service_;
   std::unique_ptr<ActorServiceImpl> actor_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ClusterInfoServiceImpl> standby_info_service_;  // head_mode ha, until elected
+  std::unique_ptr<StandbyRefusalService> standby_refusal_;
+  std::unique_ptr<grpc::Server> standby_server_;
+  std::function<void(const std::string&)> on_listening_;
+  int64_t listen_port_ = 0;     // settings.port, or the port the standby server was given
+  std::mutex refusal_mutex_;
+  std::string refusal_;         // guarded by refusal_mutex_
   std::string address_;         // main thread
   std::string served_address_;  // the same, for the executor thread
   int64_t start_time_ms_ = 0;
-  int64_t recovery_ms_ = 0;
+  std::atomic<int64_t> recovery_ms_{0};
 
   std::mutex mutex_;
   std::condition_variable stopped_;
   std::optional<Status> stop_reason_;
+  std::optional<int64_t> elected_epoch_;  // guarded by mutex_
 };
 
 }  // namespace halo::gcs

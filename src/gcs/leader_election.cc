@@ -66,7 +66,9 @@ void LeaderElection::OnAcquired(uint64_t term, int64_t sent_ms, StatusOr<std::op
   // Someone else leads (or storage did not answer): learn who, then try again later.
   lease_.Read([this, term](StatusOr<std::optional<LeaderRecord>> leader) {
     if (term != term_ || leader_) return;
-    if (leader.ok()) known_leader_ = *leader;
+    if (!leader.ok()) return;
+    known_leader_ = *leader;
+    if (on_leader_read_) on_leader_read_(known_leader_);
   });
   next_ = executor_.RunAfter(settings_.retry_interval_ms, [this] { Compete(); });
 }

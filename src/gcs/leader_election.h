@@ -34,6 +34,10 @@ class LeaderElection {
 
   // on_elected(epoch) when this candidate becomes leader; on_deposed(why) when it stops being one.
   void SetListeners(std::function<void(int64_t epoch)> on_elected, std::function<void(const std::string&)> on_deposed);
+  // on_read(leader) each time a standby has read who leads (nullopt: nobody holds the lease).
+  void SetLeaderObserver(std::function<void(const std::optional<LeaderRecord>&)> on_read) {
+    on_leader_read_ = std::move(on_read);
+  }
   void Start();
   // A graceful stop: gives the lease up (a standby takes over without waiting for it to lapse) and stops
   // competing. done runs once the release was answered (or failed).
@@ -62,6 +66,7 @@ class LeaderElection {
   LeaderElectionSettings settings_;
   std::function<void(int64_t)> on_elected_;
   std::function<void(const std::string&)> on_deposed_;
+  std::function<void(const std::optional<LeaderRecord>&)> on_leader_read_;
   bool started_ = false;
   bool resigned_ = false;
   bool leader_ = false;

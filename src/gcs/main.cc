@@ -59,7 +59,21 @@ int main(int argc, char** argv) {
     server.RequestStop(halo::OkStatus());
   });
   signal_waiter.detach();
+  // head_mode ha: a standby listens (and can be stopped gracefully) before it leads.
+  server.SetListeningCallback([&settings, &serving](const std::string& address) {
+    if (!settings.session_dir.empty()) {
+      auto written = halo::WriteFileAtomically(settings.session_dir + "/gcs.address", address + "\n");
+      if (!written.ok()) std::cerr << "halo-gcs: warning: " << written.message() << std::endl;
+    }
+    std::cout << "halo-gcs standing by at " << address << " (head candidate)" << std::endl;
+    serving.store(true);
+  });
   halo::Status started = server.Start();
+  if (started.code() == absl::StatusCode::kCancelled) {
+    SPDLOG_INFO("GCS stopping: requested while standing by");
+    server.Shutdown();
+    halo::ExitDaemon(0);
+  }
   if (!started.ok()) {
     server.Shutdown();
     return Fail(std::string(started.message()));

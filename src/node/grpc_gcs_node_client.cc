@@ -1,33 +1,23 @@
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <mutex>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_split.h"
 #include "node/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/head_endpoints.h"
+#include "common/leader_redirect.h"
 
 namespace halo::node {
 namespace {
 
 // The address may list head candidates ("h1:7001,h2:7001"). Calls go to the current one; a call that finds it
-// unreachable (or gets no answer in time) moves the next calls on to the next one, so the agent's retries
-// reach whichever candidate leads.
+// unreachable (or gets no answer in time) moves the next calls on to the next one, and a standby's refusal
+// moves them to the leader it names, so the agent's retries reach whichever candidate leads.
 class GrpcGcsNodeClient : public GcsNodeClient {
  public:
   GrpcGcsNodeClient(const std::string& address, Executor& executor)
-      : in_flight_(std::make_shared<rpc_util::InFlight>()) {
+      : in_flight_(std::make_shared<rpc_util::InFlight>()),
+        endpoints_(address, [this](const std::string& one) { return MakeEndpoint(one); }) {
     in_flight_->executor = &executor;
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
-    args_ = args;
-    for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
-      endpoints_.push_back(MakeEndpoint(std::string(absl::StripAsciiWhitespace(one))));
-    }
   }
 
   ~GrpcGcsNodeClient() override { in_flight_->CancelAll(); }
@@ -73,10 +63,14 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     std::unique_ptr<rpc::NodeEventService::Stub> events;
   };
 
-  std::shared_ptr<Endpoint> MakeEndpoint(const std::string& address) {
+  static std::shared_ptr<Endpoint> MakeEndpoint(const std::string& address) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
     auto endpoint = std::make_shared<Endpoint>();
     endpoint->address = address;
-    endpoint->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args_);
+    endpoint->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     endpoint->nodes = rpc::NodeInfoService::NewStub(endpoint->channel);
     endpoint->events = rpc::NodeEventService::NewStub(endpoint->channel);
     return endpoint;
@@ -88,23 +82,18 @@ class GrpcGcsNodeClient : public GcsNodeClient {
       in_flight_->executor->Post([done = std::move(done)] { done(InvalidArgumentError("no GCS address given")); });
       return;
     }
-    const size_t index = current_.load() % endpoints_.size();
-    std::shared_ptr<Endpoint> endpoint;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      endpoint = endpoints_[index];
-    }
-    auto moved_on = [this, index, endpoint, done = std::move(done)](StatusOr<Reply> reply) {
+    auto [index, endpoint] = endpoints_.At(endpoints_.current());
+    auto moved_on = [this, index = index, endpoint = endpoint, done = std::move(done)](StatusOr<Reply> reply) {
       const auto code = reply.status().code();
-      if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
-        size_t expected = index;
-        current_.compare_exchange_strong(expected, (index + 1) % endpoints_.size());
-        if (endpoints_.size() > 1) {
-          // A fresh channel tries at once rather than after gRPC's reconnect backoff, so a candidate that
-          // became leader is found quickly.
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (endpoints_[index] == endpoint) endpoints_[index] = MakeEndpoint(endpoint->address);
+      if (code == absl::StatusCode::kUnavailable) {
+        auto leader = RedirectTarget(std::string(reply.status().message()));
+        if (leader && *leader != endpoint->address) {
+          endpoints_.Redirect(*leader);
+        } else {
+          endpoints_.Failed(index, endpoint);
         }
+      } else if (code == absl::StatusCode::kDeadlineExceeded) {
+        endpoints_.Failed(index, endpoint);
       }
       done(std::move(reply));
     };
@@ -113,10 +102,7 @@ class GrpcGcsNodeClient : public GcsNodeClient {
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
-  grpc::ChannelArguments args_;
-  std::mutex mutex_;  // guards the pointers in endpoints_ (replaced after a failure)
-  std::vector<std::shared_ptr<Endpoint>> endpoints_;
-  std::atomic<size_t> current_{0};
+  HeadEndpoints<Endpoint> endpoints_;
 };
 
 }  // namespace

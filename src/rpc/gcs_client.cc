@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/leader_redirect.h"
 
 namespace halo {
 
@@ -32,11 +33,8 @@ std::shared_ptr<GcsClient::Stubs> GcsClient::MakeStubs(const std::string& addres
   return stubs;
 }
 
-GcsClient::GcsClient(const std::string& address, int64_t timeout_ms) : address_(address), timeout_ms_(timeout_ms) {
-  for (absl::string_view one : absl::StrSplit(address, ',', absl::SkipWhitespace())) {
-    endpoints_.push_back(MakeStubs(std::string(absl::StripAsciiWhitespace(one))));
-  }
-}
+GcsClient::GcsClient(const std::string& address, int64_t timeout_ms)
+    : address_(address), timeout_ms_(timeout_ms), endpoints_(address, &GcsClient::MakeStubs) {}
 
 GcsClient::~GcsClient() = default;
 
@@ -44,35 +42,33 @@ template <typename Call>
 Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   if (endpoints_.empty()) return InvalidArgumentError(absl::StrCat("no GCS address in '", address_, "'"));
   // Head candidates: only the leader serves. An address that does not answer passes the call to the next
-  // one; the one that answered is tried first next time.
+  // one, a standby's refusal to the leader it names; the one that answered is tried first next time.
   // A call that timed out is not sent elsewhere (it may have been applied); the next call starts at the next
-  // address.
+  // address. Bounded: each known address once, plus a few redirects.
   grpc::Status status;
-  const size_t first = current_.load();
-  for (size_t k = 0; k < endpoints_.size(); ++k) {
-    const size_t index = (first + k) % endpoints_.size();
-    std::shared_ptr<Stubs> stubs;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stubs = endpoints_[index];
-    }
+  size_t index = endpoints_.current();
+  const size_t attempts_max = 2 * endpoints_.size() + 2;
+  size_t unreachable = 0;
+  for (size_t attempt = 0; attempt < attempts_max; ++attempt) {
+    auto [at, stubs] = endpoints_.At(index);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
     status = call(&context, *stubs);
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      current_.store((index + 1) % endpoints_.size());
+      endpoints_.MoveOn(at);
       break;
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      current_.store(index);
+      endpoints_.Answered(at);
       break;
     }
-    if (endpoints_.size() > 1) {
-      // A failed channel waits out gRPC's reconnect backoff (seconds) before it tries again; a candidate that
-      // becomes leader meanwhile would be found late. A fresh channel tries at once.
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (endpoints_[index] == stubs) endpoints_[index] = MakeStubs(stubs->address);
+    if (auto leader = RedirectTarget(status.error_message()); leader && *leader != stubs->address) {
+      index = endpoints_.Redirect(*leader);
+      continue;
     }
+    endpoints_.Failed(at, stubs);
+    index = at + 1;
+    if (++unreachable >= endpoints_.size()) break;  // every candidate was tried: none serves now
   }
   if (status.ok()) return OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());

@@ -1,12 +1,10 @@
 // Blocking client of the GCS' gRPC services, for the CLI, drivers, tests and benchmarks. Each call has the
 // deadline given at construction. The address may list head candidates ("h1:7001,h2:7001"): a call that finds
-// one unreachable goes on to the next, and the one that answered is asked first next time. Thread-safe (gRPC
-// stubs are).
+// one unreachable goes on to the next, a standby's answer sends it to the leader that standby names (added to
+// the list if new), and the one that answered is asked first next time. Thread-safe (gRPC stubs are).
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "common/status.h"
 #include "proto/gcs.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
+#include "rpc/head_endpoints.h"
 
 namespace halo {
 
@@ -64,9 +63,7 @@ class GcsClient {
 
   std::string address_;
   int64_t timeout_ms_;
-  std::mutex mutex_;  // guards the pointers in endpoints_ (replaced after a failure)
-  std::vector<std::shared_ptr<Stubs>> endpoints_;
-  std::atomic<size_t> current_{0};
+  HeadEndpoints<Stubs> endpoints_;
 };
 
 }  // namespace halo

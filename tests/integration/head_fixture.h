@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,8 +37,14 @@ class Head {
         previous.empty() ? std::to_string(FreePort()) : previous.substr(previous.rfind(':') + 1);
     std::vector<std::string> args = {"start", "--head", "--session-dir", session_dir_, "--port", port};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    // Tests control GCS deaths themselves: unsupervised unless a test asks for supervision.
+    if (!default_supervision_ && std::find(args.begin(), args.end(), "--gcs-restarts-max") == args.end()) {
+      args.insert(args.end(), {"--gcs-restarts-max", "0"});
+    }
     return RunHalo(args);
   }
+  // Start as a user would: `halo start --head` supervises its GCS by default.
+  void UseDefaultSupervision() { default_supervision_ = true; }
   CommandResult Stop() { return RunHalo({"stop", "--session-dir", session_dir_}); }
 
   std::string address() const { return ReadTrimmedFile(session_dir_ + "/gcs.address"); }
@@ -47,6 +54,7 @@ class Head {
   // Sends sig to the GCS and waits (bounded) until it is gone.
   bool KillGcs(int sig = SIGKILL) {
     pid_t pid = GcsPid();
+    if (pid <= 0) return false;
     kill(pid, sig);
     return WaitForProcessExit(pid, 20000);
   }
@@ -67,6 +75,7 @@ class Head {
   TempDir dir_;
   std::vector<std::string> extra_args_;
   std::string session_dir_;
+  bool default_supervision_ = false;
 };
 
 }  // namespace halo::testing

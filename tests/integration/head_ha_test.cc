@@ -1,7 +1,9 @@
 // Head candidates in head_mode 'ha' on a real redis-server: halo-gcs processes started directly (each its own
-// port and session), one leads and serves, the others stand by without serving. The leader SIGKILLed: a
-// standby takes over with everything that was acknowledged. The leader paused past its lease: a standby takes
-// over, and the old one, resumed, steps down without applying anything.
+// port and session), one leads and serves, the others stand by and send callers to the leader. The leader
+// SIGKILLed: a standby takes over with everything that was acknowledged. The leader paused past its lease: a
+// standby takes over, and the old one, resumed, steps down without applying anything. Candidates started by
+// `halo start --head --ha` are supervised: a killed one comes back as a standby.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -10,6 +12,8 @@
 #include <memory>
 
 #include "common/process.h"
+#include "integration/candidate_fixture.h"
+#include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
 #include "rpc/gcs_client.h"
 #include "support/test_env.h"
@@ -17,49 +21,10 @@
 namespace halo::testing {
 namespace {
 
-class Candidate {
- public:
-  explicit Candidate(const RedisServer& redis) : port_(FreePort()) {
-    SpawnOptions spawn;
-    spawn.argv = {BinDir() + "/halo-gcs", "--storage", redis.Uri(), "--head-mode", "ha", "--port",
-                  std::to_string(port_), "--session-dir", dir_.path()};
-    spawn.output_path = dir_.path() + "/gcs.out";
-    spawn.die_with_parent = true;
-    auto pid = Spawn(spawn);
-    EXPECT_TRUE(pid.ok()) << pid.status();
-    pid_ = pid.ok() ? *pid : -1;
-  }
-  ~Candidate() {
-    if (pid_ > 0 && ProcessAlive(pid_)) {
-      kill(pid_, SIGCONT);
-      kill(pid_, SIGKILL);
-      WaitForProcessExit(pid_, 5000);
-    }
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return pid_; }
-  std::optional<rpc::GetClusterInfoReply> Info() const {
-    auto info = GcsClient(address(), 500).GetClusterInfo();
-    return info.ok() ? std::optional<rpc::GetClusterInfoReply>(*info) : std::nullopt;
-  }
-  bool WaitServing(std::chrono::milliseconds timeout) const {
-    return WaitUntil([&] { return Info().has_value(); }, timeout);
-  }
-  std::string Output() const {
-    auto text = ReadFileToString(dir_.path() + "/gcs.out");
-    return text.ok() ? *text : "";
-  }
-
- private:
-  TempDir dir_;
-  int port_;
-  pid_t pid_ = -1;
-};
-
 TEST(HeadHaTest, StandbyTakesOverFromAKilledLeaderWithEverythingAcknowledged) {
   RedisServer redis;
   auto a = std::make_unique<Candidate>(redis);
-  ASSERT_TRUE(a->WaitServing(std::chrono::seconds(20))) << a->Output();
+  ASSERT_TRUE(a->WaitLeading(std::chrono::seconds(20))) << a->Output();
   auto leader = a->Info();
   EXPECT_TRUE(leader->is_leader());
   EXPECT_EQ(leader->epoch(), 1);
@@ -71,11 +36,12 @@ TEST(HeadHaTest, StandbyTakesOverFromAKilledLeaderWithEverythingAcknowledged) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(through_a.KvPut("ha", "k" + std::to_string(i), "v").ok());
 
   Candidate b(redis);
-  EXPECT_FALSE(b.WaitServing(std::chrono::milliseconds(1500))) << "a standby served while the leader lives";
+  ASSERT_TRUE(b.WaitStandingBy(std::chrono::seconds(20))) << b.Output();
+  EXPECT_FALSE(b.WaitLeading(std::chrono::milliseconds(1500))) << "a standby led while the leader lives";
 
   ASSERT_EQ(kill(a->pid(), SIGKILL), 0);
   ASSERT_TRUE(WaitForProcessExit(a->pid(), 5000));
-  ASSERT_TRUE(b.WaitServing(std::chrono::seconds(20))) << b.Output();
+  ASSERT_TRUE(b.WaitLeading(std::chrono::seconds(20))) << b.Output();
   auto next = b.Info();
   EXPECT_TRUE(next->is_leader());
   EXPECT_EQ(next->epoch(), 2);
@@ -89,12 +55,13 @@ TEST(HeadHaTest, StandbyTakesOverFromAKilledLeaderWithEverythingAcknowledged) {
 TEST(HeadHaTest, PausedLeaderIsReplacedAndStepsDownWithoutApplyingAnything) {
   RedisServer redis;
   Candidate a(redis);
-  ASSERT_TRUE(a.WaitServing(std::chrono::seconds(20))) << a.Output();
+  ASSERT_TRUE(a.WaitLeading(std::chrono::seconds(20))) << a.Output();
   Candidate b(redis);
+  ASSERT_TRUE(b.WaitStandingBy(std::chrono::seconds(20))) << b.Output();
   ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);
   // A write sent to the paused leader waits in its socket.
   auto stale = std::async(std::launch::async, [&] { return GcsClient(a.address(), 20000).KvPut("ha", "late", "x"); });
-  ASSERT_TRUE(b.WaitServing(std::chrono::seconds(20))) << b.Output();
+  ASSERT_TRUE(b.WaitLeading(std::chrono::seconds(20))) << b.Output();
   EXPECT_EQ(b.Info()->epoch(), 2);
   ASSERT_EQ(kill(a.pid(), SIGCONT), 0);
   // Resumed, the old leader finds its lease gone and stops; the write it was holding is not applied.
@@ -110,7 +77,7 @@ TEST(HeadHaTest, PausedLeaderIsReplacedAndStepsDownWithoutApplyingAnything) {
 TEST(HeadHaTest, NodeAgentsAndClientsGivenTheCandidatesFollowTheNewLeader) {
   RedisServer redis;
   auto a = std::make_unique<Candidate>(redis);
-  ASSERT_TRUE(a->WaitServing(std::chrono::seconds(20))) << a->Output();
+  ASSERT_TRUE(a->WaitLeading(std::chrono::seconds(20))) << a->Output();
   Candidate b(redis);
   const std::string candidates = a->address() + "," + b.address();
   Node node;
@@ -140,6 +107,87 @@ TEST(HeadHaTest, NodeAgentsAndClientsGivenTheCandidatesFollowTheNewLeader) {
   auto before = client.KvGet("ha", "before");
   ASSERT_TRUE(before.ok() && before->has_value());
   EXPECT_TRUE(client.KvPut("ha", "after", "v").ok());
+}
+
+TEST(HeadHaTest, StandbyAnswersWhoLeadsAndSendsCallersThere) {
+  RedisServer redis;
+  Candidate a(redis);
+  ASSERT_TRUE(a.WaitLeading(std::chrono::seconds(20))) << a.Output();
+  Candidate b(redis);
+  ASSERT_TRUE(b.WaitUntilKnowsLeader(a.address(), std::chrono::seconds(20))) << b.Output();
+  auto standby = b.Info();
+  EXPECT_FALSE(standby->is_leader());
+  EXPECT_EQ(standby->epoch(), 1);
+  auto status = RunHalo({"status", "--address", b.address(), "--json"});
+  EXPECT_NE(status.output.find("\"is_leader\": false"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("\"leader_address\": \"" + a.address() + "\""), std::string::npos) << status.output;
+  // A raw call to the standby is refused, unapplied, naming the leader.
+  auto channel = grpc::CreateChannel(b.address(), grpc::InsecureChannelCredentials());
+  auto stub = rpc::KvService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  rpc::KvPutRequest request;
+  request.set_namespace_("ha");
+  request.set_key("raw");
+  request.set_value("v");
+  rpc::KvPutReply reply;
+  grpc::Status refused = stub->Put(&context, request, &reply);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused.error_message().find(a.address()), std::string::npos) << refused.error_message();
+  // A client that knows only the standby follows it to the leader; the CLI too.
+  GcsClient only_b(b.address(), 5000);
+  ASSERT_TRUE(only_b.KvPut("ha", "through-standby", "v").ok());
+  auto value = GcsClient(a.address(), 5000).KvGet("ha", "through-standby");
+  ASSERT_TRUE(value.ok() && value->has_value());
+  auto raw = GcsClient(a.address(), 5000).KvGet("ha", "raw");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_FALSE(raw->has_value()) << "the standby applied a write";
+  auto listed = RunHalo({"kv", "get", "--address", b.address(), "--namespace", "ha", "through-standby"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+}
+
+TEST(HeadHaTest, CandidatesStartedByTheCliAreSupervisedAndAKilledOneRejoinsAsStandby) {
+  RedisServer redis;
+  const std::vector<std::string> ha = {"--ha", "--storage", redis.Uri(), "--num-cpus", "1"};
+  Head first(ha), second(ha);
+  first.UseDefaultSupervision();
+  second.UseDefaultSupervision();
+  auto started = first.Start();
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  EXPECT_NE(started.output.find("it leads (epoch 1)"), std::string::npos) << started.output;
+  started = second.Start();
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  EXPECT_NE(started.output.find("standby; the leader is at " + first.address()), std::string::npos)
+      << started.output;
+  // Both head machines' node agents joined the one cluster (the standby's through its redirect).
+  GcsClient both(first.address() + "," + second.address(), 5000);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto nodes = both.GetAllNodes();
+        return nodes.ok() && nodes->size() == 2 && (*nodes)[0].state() == rpc::ALIVE &&
+               (*nodes)[1].state() == rpc::ALIVE;
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(both.KvPut("ha", "k", "v").ok());
+
+  // The leading GCS process (the supervisor's child) is killed: someone leads at epoch 2, and the killed
+  // candidate is back, as leader or standby, with a new process.
+  const int32_t killed = GcsClient(first.address(), 5000).GetClusterInfo()->pid();
+  ASSERT_GT(killed, 0);
+  ASSERT_EQ(kill(killed, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto one = GcsClient(first.address(), 500).GetClusterInfo();
+        auto two = GcsClient(second.address(), 500).GetClusterInfo();
+        return one.ok() && two.ok() && one->pid() != killed && (one->is_leader() != two->is_leader()) &&
+               std::max(one->epoch(), two->epoch()) == 2;
+      },
+      std::chrono::seconds(30)))
+      << first.GcsOutput() << second.GcsOutput();
+  auto value = both.KvGet("ha", "k");
+  ASSERT_TRUE(value.ok() && value->has_value()) << value.status();
+  EXPECT_EQ(first.Stop().exit_code, 0);
+  EXPECT_EQ(second.Stop().exit_code, 0);
 }
 
 TEST(HeadHaTest, HaNeedsRedisStorage) {
