@@ -374,8 +374,10 @@ void GcsServer::Shutdown() {
       released.set_value();
     });
     released.get_future().wait();
+    HALO_LOG_INFO("stopping: held calls released");
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_.reset();
+    HALO_LOG_INFO("stopping: server stopped");
   }
   // No closure runs after this, so the managers and the store can go in any order, on this thread;
   // late callbacks from gRPC or the storage thread are dropped.

@@ -21,6 +21,9 @@ namespace {
 
 int Fail(const std::string& message) { return halo::DaemonError("halo-gcs", message); }
 
+// Longest a graceful stop may take: giving the lease up (1 s at most) and draining calls (2 s at most).
+constexpr int64_t kShutdownBoundMs = 5000;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +90,17 @@ int main(int argc, char** argv) {
 
   halo::Status reason = server.Wait();
   SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));
+  if (!reason.ok()) {
+    // Deposed, or storage failed for good: stop serving at once, as a crash would (everything acknowledged
+    // is already durable). Draining calls would keep answering reads for a while as if still the leader.
+    halo::ExitDaemon(Fail(std::string(reason.message())));
+  }
+  // A graceful stop answers what it can; if some call cannot be finished it is not waited for forever.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kShutdownBoundMs));
+    SPDLOG_WARN("GCS stopping: shutdown did not finish within {} ms; exiting anyway", kShutdownBoundMs);
+    halo::ExitDaemon(0);
+  }).detach();
   server.Shutdown();
-  halo::ExitDaemon(reason.ok() ? 0 : Fail(std::string(reason.message())));
+  halo::ExitDaemon(0);
 }

@@ -57,9 +57,14 @@ class Candidate {
       return info && info->leader_address() == leader;
     }, timeout);
   }
+  // What it printed, then its log.
   std::string Output() const {
-    auto text = ReadFileToString(dir_.path() + "/gcs.out");
-    return text.ok() ? *text : "";
+    std::string all;
+    for (const char* file : {"/gcs.out", "/logs/gcs.log"}) {
+      auto text = ReadFileToString(dir_.path() + file);
+      if (text.ok()) all += *text;
+    }
+    return all;
   }
 
  private:

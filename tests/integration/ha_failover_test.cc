@@ -1,0 +1,308 @@
+// Head failover under real work. Three head candidates on a real redis-server (append-only, fsync always), two
+// node agents, and this process as the driver with live actors and a stream of tasks, actor calls and KV
+// writes, all given the candidates' addresses. The tests take the leader away four ways (SIGKILL, Redis
+// restarted in place under it, Redis down past the lease, a graceful stop) and check that the stream goes on, the actors keep their
+// processes and state, and no acknowledged write is lost. Workers are started from this executable (main).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_join.h"
+#include "common/process.h"
+#include "halo/halo.h"
+#include "integration/candidate_fixture.h"
+#include "integration/driver_helpers.h"
+#include "integration/node_fixture.h"
+
+namespace {
+
+class Counter {
+ public:
+  explicit Counter(int start) : n_(start) {}
+  int Add(int d) { return n_ += d; }
+  int Pid() const { return getpid(); }
+
+ private:
+  int n_;
+};
+Counter* MakeCounter(int start) { return new Counter(start); }
+int Square(int x) { return x * x; }
+
+HALO_REMOTE(MakeCounter, &Counter::Add, &Counter::Pid);
+HALO_REMOTE(Square);
+
+using halo::testing::Candidate;
+using halo::testing::Node;
+using halo::testing::RedisServer;
+using halo::testing::WaitUntil;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A lease long enough that a hand-over by resignation (about a retry interval) and one by expiry are far apart.
+constexpr int64_t kLeaseMs = 3000;
+
+// Tasks, actor calls and KV writes, one after another, until stopped. Records what was acknowledged and any
+// task or call that failed (none may).
+class Stream {
+ public:
+  Stream(std::vector<halo::ActorHandle<Counter>> actors, std::vector<int> values, std::string candidates)
+      : actors_(std::move(actors)), values_(std::move(values)), kv_(candidates, 2000) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Stream() { Stop(); }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  int tasks() const { return tasks_.load(); }
+  int puts() const { return puts_.load(); }
+  // Waits until n more tasks and n more acknowledged writes have happened since now.
+  bool Advances(int n, milliseconds timeout) const {
+    const int tasks = tasks_.load(), puts = puts_.load();
+    return WaitUntil([&] { return tasks_.load() >= tasks + n && puts_.load() >= puts + n; }, timeout);
+  }
+  std::vector<std::string> acked() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return acked_;
+  }
+  std::vector<std::string> errors() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return errors_;
+  }
+  const std::vector<int>& values() const { return values_; }
+
+ private:
+  void Run() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    for (int i = 0; i < 1000000 && !stop_.load() && std::chrono::steady_clock::now() < deadline; ++i) {
+      try {
+        if (*halo::Get(halo::Task(Square).Remote(i % 1000), seconds(30)) != (i % 1000) * (i % 1000)) {
+          Error("a task returned a wrong value");
+        }
+        tasks_ += 1;
+        const size_t which = static_cast<size_t>(i) % actors_.size();
+        const int value = *halo::Get(actors_[which].Task(&Counter::Add).Remote(1), seconds(30));
+        if (value != values_[which] + 1) Error("actor call out of sequence: " + std::to_string(value));
+        values_[which] = value;
+      } catch (const std::exception& error) {
+        Error(error.what());
+      }
+      const std::string key = "stream-" + std::to_string(i);
+      if (kv_.KvPut("ha", key, "v").ok()) {
+        puts_ += 1;
+        std::lock_guard<std::mutex> lock(mutex_);
+        acked_.push_back(key);
+      } else {
+        std::this_thread::sleep_for(milliseconds(20));  // pacing while no candidate leads
+      }
+    }
+  }
+  void Error(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (errors_.size() < 20) errors_.push_back(what);
+  }
+
+  std::vector<halo::ActorHandle<Counter>> actors_;
+  std::vector<int> values_;  // the stream thread's; read after Stop
+  halo::GcsClient kv_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> tasks_{0}, puts_{0};
+  std::mutex mutex_;
+  std::vector<std::string> acked_, errors_;
+  std::thread thread_;
+};
+
+class HaFailoverTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    redis_ = new RedisServer;
+    for (int i = 0; i < 3; ++i) AddCandidate();
+    ASSERT_TRUE(candidates_[0]->WaitLeading(seconds(20))) << candidates_[0]->Output();
+    for (int i = 0; i < 2; ++i) {
+      nodes_.push_back(new Node);
+      auto joined = nodes_.back()->Start(Addresses(), {"--num-cpus", "2"});
+      ASSERT_EQ(joined.exit_code, 0) << joined.output;
+    }
+    halo::testing::InitDriver(Addresses());
+    for (int i = 0; i < 2; ++i) {
+      actors_.push_back(halo::Actor(MakeCounter).SetName("ha-" + std::to_string(i)).Remote(100 * i));
+      pids_.push_back(*halo::Get(actors_.back().Task(&Counter::Pid).Remote(), seconds(60)));
+      values_.push_back(100 * i);
+    }
+  }
+  static void TearDownTestSuite() {
+    halo::Shutdown();
+    for (Node* node : nodes_) delete node;
+    candidates_.clear();
+    delete redis_;
+  }
+  static void AddCandidate() {
+    candidates_.push_back(std::make_unique<Candidate>(
+        *redis_, std::vector<std::string>{"--leader-lease-ms", std::to_string(kLeaseMs)}));
+    ASSERT_TRUE(candidates_.back()->WaitStandingBy(seconds(20))) << candidates_.back()->Output();
+  }
+  // Every candidate ever started: clients learn of later ones through redirects anyway.
+  static std::string Addresses() {
+    std::vector<std::string> all;
+    for (const auto& c : candidates_) all.push_back(c->address());
+    return absl::StrJoin(all, ",");
+  }
+  static Candidate* Leader() {
+    for (const auto& c : candidates_) {
+      if (ProcessAlive(c->pid()) && c->Leads()) return c.get();
+    }
+    return nullptr;
+  }
+  static int Alive() {
+    int alive = 0;
+    for (const auto& c : candidates_) alive += halo::ProcessAlive(c->pid()) ? 1 : 0;
+    return alive;
+  }
+  static bool ProcessAlive(pid_t pid) { return pid > 0 && halo::ProcessAlive(pid); }
+  // A new leader other than old, at a larger epoch.
+  static Candidate* WaitNewLeader(const Candidate* old, int64_t old_epoch, milliseconds timeout) {
+    Candidate* found = nullptr;
+    WaitUntil([&] {
+      found = Leader();
+      return found != nullptr && found != old && found->Info()->epoch() > old_epoch;
+    }, timeout);
+    return found != nullptr && found != old ? found : nullptr;
+  }
+
+  // What must hold after every failover: the stream went on, with no failed task or call, every acknowledged
+  // write is there, the actors are the same processes with their state, both node agents are ALIVE.
+  void CheckAfterFailover(Stream& stream, Candidate& leader) {
+    ASSERT_TRUE(stream.Advances(20, seconds(60))) << "the stream stopped after the failover";
+    stream.Stop();
+    EXPECT_TRUE(stream.errors().empty()) << absl::StrJoin(stream.errors(), "\n");
+    halo::GcsClient gcs(leader.address(), 10000);
+    for (const auto& key : stream.acked()) {
+      auto value = gcs.KvGet("ha", key);
+      ASSERT_TRUE(value.ok() && value->has_value()) << "acknowledged write " << key << " lost: " << value.status();
+    }
+    values_ = stream.values();
+    for (size_t i = 0; i < actors_.size(); ++i) {
+      EXPECT_EQ(*halo::Get(actors_[i].Task(&Counter::Pid).Remote(), seconds(30)), pids_[i]);
+      EXPECT_EQ(*halo::Get(actors_[i].Task(&Counter::Add).Remote(0), seconds(30)), values_[i]);
+    }
+    ASSERT_TRUE(WaitUntil([&] {
+      auto actors = gcs.ListActors();
+      if (!actors.ok()) return false;
+      int same = 0;
+      for (const auto& actor : *actors) {
+        for (size_t i = 0; i < actors_.size(); ++i) {
+          same += actor.actor_id() == actors_[i].ID() && actor.state() == halo::rpc::ACTOR_ALIVE &&
+                  actor.pid() == pids_[i] && actor.num_restarts() == 0;
+        }
+      }
+      return same == static_cast<int>(actors_.size());
+    }, seconds(30))) << "the new leader's actor directory does not show the same live instances";
+    ASSERT_TRUE(WaitUntil([&] {
+      auto nodes = gcs.GetAllNodes();
+      if (!nodes.ok()) return false;
+      int alive = 0;
+      for (const auto& node : *nodes) alive += node.state() == halo::rpc::ALIVE;
+      return alive == 2;
+    }, seconds(30))) << "the node agents did not come back to the new leader";
+  }
+
+  static RedisServer* redis_;
+  static std::vector<std::unique_ptr<Candidate>> candidates_;
+  static std::vector<Node*> nodes_;
+  static std::vector<halo::ActorHandle<Counter>> actors_;
+  static std::vector<int> pids_;
+  static std::vector<int> values_;
+};
+RedisServer* HaFailoverTest::redis_ = nullptr;
+std::vector<std::unique_ptr<Candidate>> HaFailoverTest::candidates_;
+std::vector<Node*> HaFailoverTest::nodes_;
+std::vector<halo::ActorHandle<Counter>> HaFailoverTest::actors_;
+std::vector<int> HaFailoverTest::pids_;
+std::vector<int> HaFailoverTest::values_;
+
+TEST_F(HaFailoverTest, LeaderKilledWithSigkill) {
+  Candidate* old = Leader();
+  ASSERT_NE(old, nullptr);
+  const int64_t epoch = old->Info()->epoch();
+  Stream stream(actors_, values_, Addresses());
+  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  ASSERT_EQ(kill(old->pid(), SIGKILL), 0);
+  ASSERT_TRUE(halo::WaitForProcessExit(old->pid(), 10000));
+  Candidate* leader = WaitNewLeader(old, epoch, seconds(30));
+  ASSERT_NE(leader, nullptr) << "no candidate took over";
+  CheckAfterFailover(stream, *leader);
+}
+
+TEST_F(HaFailoverTest, RedisRestartedInPlaceUnderTheLeader) {
+  while (Alive() < 3) AddCandidate();
+  Candidate* old = Leader();
+  ASSERT_NE(old, nullptr);
+  const int64_t epoch = old->Info()->epoch();
+  Stream stream(actors_, values_, Addresses());
+  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  redis_->Kill();
+  redis_->Start();
+  // The leader keeps its lease if Redis came back in time, else another candidate takes over; either way one
+  // leads, at an epoch never smaller, and nothing acknowledged is lost.
+  Candidate* leader = nullptr;
+  ASSERT_TRUE(WaitUntil([&] {
+    leader = Leader();
+    return leader != nullptr && stream.Advances(1, milliseconds(100));
+  }, seconds(60)));
+  EXPECT_GE(leader->Info()->epoch(), epoch);
+  CheckAfterFailover(stream, *leader);
+}
+
+TEST_F(HaFailoverTest, RedisDownLongerThanTheLeaseDeposesTheLeaderAndAnotherTakesOverAfterIt) {
+  while (Alive() < 3) AddCandidate();
+  Candidate* old = Leader();
+  ASSERT_NE(old, nullptr);
+  const int64_t epoch = old->Info()->epoch();
+  Stream stream(actors_, values_, Addresses());
+  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  redis_->Kill();
+  // Unable to renew, the leader's watchdog makes it step down before its lease could lapse in Redis.
+  EXPECT_TRUE(halo::WaitForProcessExit(old->pid(), 3 * kLeaseMs)) << old->Output();
+  EXPECT_NE(old->Output().find("no longer the leader"), std::string::npos) << old->Output();
+  redis_->Start();
+  Candidate* leader = WaitNewLeader(old, epoch, seconds(60));
+  ASSERT_NE(leader, nullptr) << "no candidate took over";
+  CheckAfterFailover(stream, *leader);
+}
+
+TEST_F(HaFailoverTest, GracefulStopHandsOverWithoutWaitingForTheLease) {
+  while (Alive() < 3) AddCandidate();
+  Candidate* old = Leader();
+  ASSERT_NE(old, nullptr);
+  const int64_t epoch = old->Info()->epoch();
+  Stream stream(actors_, values_, Addresses());
+  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(old->pid(), SIGTERM), 0);
+  Candidate* leader = WaitNewLeader(old, epoch, seconds(30));
+  ASSERT_NE(leader, nullptr) << "no candidate took over";
+  const auto handed_over = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - stopped);
+  // Resigning hands the lease over at once; waiting for it to lapse would take kLeaseMs. (The hand-over time
+  // itself is measured by bench/failover_bench.)
+  EXPECT_LT(handed_over.count(), kLeaseMs / 2) << "the stopped leader did not give its lease up";
+  EXPECT_TRUE(halo::WaitForProcessExit(old->pid(), 20000));
+  EXPECT_NE(old->Output().find("GCS stopping: requested"), std::string::npos) << old->Output();
+  CheckAfterFailover(stream, *leader);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A node agent starts this executable as a worker: Init then serves and never returns.
+  if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
