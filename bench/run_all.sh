@@ -5,7 +5,8 @@
 #  3. GCS restart-to-serving with 100,000 KV entries per backend (median of RESTART_TRIALS kill -9 + start);
 #  4. membership: failure detection (SIGKILL, SIGSTOP), GCS restart with 100 node agents, health-check CPU;
 #  5. `halo microbenchmark` and the same workloads on Dask distributed (bench/peers/);
-#  6. head failover with two candidates on Redis (FAILOVER_TRIALS kills of the leader).
+#  6. head failover with two candidates on Redis (FAILOVER_TRIALS kills of the leader, then as many graceful
+#     stops).
 # Everything runs on loopback; redis-server is started here on a free port and stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,3 +101,4 @@ echo "### dask (bench/peers/dask_microbenchmark.py, Debian python3-distributed)"
 echo
 echo "## Head failover: two candidates (head_mode ha) on the redis-server above, leader SIGKILLed"
 build/bench/failover_bench --redis-uri "redis://127.0.0.1:$REDIS_PORT" --trials "${FAILOVER_TRIALS:-30}" | tail -n 1
+build/bench/failover_bench --redis-uri "redis://127.0.0.1:$REDIS_PORT" --trials "${FAILOVER_TRIALS:-30}" --graceful | tail -n 1

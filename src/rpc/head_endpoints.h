@@ -54,14 +54,14 @@ class HeadEndpoints {
     std::lock_guard<std::mutex> lock(mutex_);
     if (current_ == index) current_ = (index + 1) % endpoints_.size();
   }
-  // That candidate could not be reached: move on, and with several candidates replace its channel, which
-  // would otherwise wait out gRPC's reconnect backoff (seconds) and find a candidate that just became
-  // leader late.
+  // That candidate could not be reached: move on, and replace its channel, which would otherwise wait out
+  // gRPC's reconnect backoff (seconds) and find a GCS that just restarted, or a standby that just became
+  // leader (it replaces its standby server), late. Callers pace their own retries.
   void Failed(size_t index, const std::shared_ptr<Endpoint>& endpoint) {
-    std::shared_ptr<Endpoint> fresh = size() > 1 ? make_(endpoint->address) : nullptr;
+    std::shared_ptr<Endpoint> fresh = make_(endpoint->address);
     std::lock_guard<std::mutex> lock(mutex_);
     if (current_ == index) current_ = (index + 1) % endpoints_.size();
-    if (fresh && endpoints_[index] == endpoint) endpoints_[index] = std::move(fresh);
+    if (endpoints_[index] == endpoint) endpoints_[index] = std::move(fresh);
   }
   // A standby named the leader: ask it first (added if new and there is room). Yields its index.
   size_t Redirect(const std::string& address) {
