@@ -2,7 +2,8 @@
 # The Halo demo: a job of 400 tasks on a head and two node agents (embedded storage). One node agent is
 # killed with SIGKILL partway; the job still finishes with the exact answer, and the demo shows what failed,
 # what was retried or rebuilt, and how long it took. Then the actor demo (a stateful actor through a crash of
-# its process and a GCS restart) and the storage demo (kill -9 of the GCS).
+# its process and a GCS restart), the storage demo (kill -9 of the GCS) and the head failover demo (two head
+# candidates on Redis, the leader killed under a running actor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HALO=build/bin/halo
@@ -60,3 +61,5 @@ echo
 ./examples/actor_demo.sh
 echo
 ./examples/storage_demo.sh
+echo
+./examples/ha_demo.sh
