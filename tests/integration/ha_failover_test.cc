@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -236,8 +237,13 @@ TEST_F(HaFailoverTest, LeaderKilledWithSigkill) {
   ASSERT_TRUE(stream.Advances(20, seconds(60)));
   ASSERT_EQ(kill(old->pid(), SIGKILL), 0);
   ASSERT_TRUE(halo::WaitForProcessExit(old->pid(), 10000));
+  // A call that needs the GCS, made while nobody leads, waits and completes on the new leader.
+  auto creating = std::async(std::launch::async, [] { return halo::Actor(MakeCounter).Remote(7); });
   Candidate* leader = WaitNewLeader(old, epoch, seconds(30));
   ASSERT_NE(leader, nullptr) << "no candidate took over";
+  halo::ActorHandle<Counter> created = creating.get();
+  EXPECT_EQ(*halo::Get(created.Task(&Counter::Add).Remote(1), seconds(60)), 8);
+  halo::Kill(created);
   CheckAfterFailover(stream, *leader);
 }
 
