@@ -138,6 +138,23 @@ TEST(SettingNamesTest, EveryDefaultIsWithinItsOwnRange) {
   EXPECT_TRUE(ValidateSettings(Settings{}).ok());
 }
 
+TEST(SettingNamesTest, LeaderTimingsMustLeaveRoomForALostRenewal) {
+  Settings settings;
+  settings.leader_lease_ms = 1000;
+  settings.leader_renew_interval_ms = 600;
+  Status status = ValidateSettings(settings);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("'leader_renew_interval_ms' (600) must be at most half of 'leader_lease_ms' (1000)"),
+            std::string::npos)
+      << status;
+  settings.leader_renew_interval_ms = 500;
+  EXPECT_TRUE(ValidateSettings(settings).ok());
+  settings.leader_retry_interval_ms = 1001;
+  status = ValidateSettings(settings);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("leader_retry_interval_ms"), std::string::npos) << status;
+}
+
 TEST(SettingNamesTest, EveryDurationAndSizeCarriesItsUnitLast) {
   for (const auto& info : AllSettings()) {
     if (info.type != SettingType::kInt || info.name.ends_with("port")) continue;

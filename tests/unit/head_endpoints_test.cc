@@ -1,0 +1,91 @@
+// The client side of head candidates: reading a standby's redirect, and the candidate list that follows it.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "common/leader_redirect.h"
+#include "rpc/head_endpoints.h"
+
+namespace halo {
+namespace {
+
+struct FakeEndpoint {
+  std::string address;
+  int generation = 0;  // tells a replaced endpoint from the one it replaced
+};
+
+HeadEndpoints<FakeEndpoint> MakeList(const std::string& addresses, int* made) {
+  return HeadEndpoints<FakeEndpoint>(addresses, [made](const std::string& address) {
+    *made += 1;
+    return std::make_shared<FakeEndpoint>(FakeEndpoint{address, *made});
+  });
+}
+
+TEST(LeaderRedirectTest, AStandbysRefusalNamesTheLeaderAndOtherMessagesDoNot) {
+  const std::string refusal = StandbyRefusalMessage("10.0.0.2:7001", 4);
+  EXPECT_NE(refusal.find("epoch 4"), std::string::npos) << refusal;
+  EXPECT_EQ(RedirectTarget(refusal), "10.0.0.2:7001");
+  // Nobody known to lead: a refusal without a target.
+  const std::string unknown = StandbyRefusalMessage("", 0);
+  EXPECT_FALSE(RedirectTarget(unknown).has_value()) << unknown;
+  EXPECT_FALSE(RedirectTarget("failed to connect to all addresses").has_value());
+  EXPECT_FALSE(RedirectTarget("odd [leader=] message").has_value());
+  EXPECT_FALSE(RedirectTarget("cut short [leader=10.0.0.2:7001").has_value());
+}
+
+TEST(HeadEndpointsTest, ParsesTheListAndMovesOnFromACandidateThatFailed) {
+  int made = 0;
+  auto list = MakeList(" h1:1, h2:2 ,,h3:3", &made);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.At(list.current()).second->address, "h1:1");
+  EXPECT_EQ(list.At(4).second->address, "h2:2");  // taken modulo the size
+
+  auto [index, first] = list.At(0);
+  list.Failed(index, first);
+  EXPECT_EQ(list.current(), 1u);
+  // Its channel was replaced, so the next try does not wait out a reconnect backoff.
+  EXPECT_NE(list.At(0).second.get(), first.get());
+  EXPECT_EQ(list.At(0).second->address, "h1:1");
+  // A stale report (the endpoint was already replaced) changes nothing.
+  const int before = list.At(0).second->generation;
+  list.Failed(0, first);
+  EXPECT_EQ(list.At(0).second->generation, before);
+
+  list.MoveOn(1);  // a timeout: next calls start at the next one, channel kept
+  EXPECT_EQ(list.current(), 2u);
+  list.Answered(0);
+  EXPECT_EQ(list.current(), 0u);
+}
+
+TEST(HeadEndpointsTest, RedirectGoesToAKnownCandidateOrAddsANewOneUpToTheBound) {
+  int made = 0;
+  auto list = MakeList("h1:1,h2:2", &made);
+  EXPECT_EQ(list.Redirect("h2:2"), 1u);
+  EXPECT_EQ(list.current(), 1u);
+  EXPECT_EQ(list.size(), 2u);
+  EXPECT_EQ(list.Redirect("h9:9"), 2u);
+  EXPECT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.At(2).second->address, "h9:9");
+  for (int i = 0; i < 40; ++i) list.Redirect("other" + std::to_string(i) + ":1");
+  EXPECT_EQ(list.size(), kHeadEndpointsMax);
+}
+
+TEST(HeadEndpointsTest, OneAddressAlsoGetsAFreshChannelAfterAFailure) {
+  int made = 0;
+  auto list = MakeList("only:1", &made);
+  auto [index, endpoint] = list.At(0);
+  list.Failed(index, endpoint);
+  EXPECT_EQ(list.current(), 0u);
+  EXPECT_NE(list.At(0).second.get(), endpoint.get());
+  EXPECT_EQ(made, 2);
+}
+
+TEST(HeadEndpointsTest, AnEmptyListIsEmpty) {
+  int made = 0;
+  auto list = MakeList(" , ", &made);
+  EXPECT_TRUE(list.empty());
+}
+
+}  // namespace
+}  // namespace halo
