@@ -184,7 +184,7 @@ void ActorManager::HandleWait(const std::string& actor_id, rpc::ActorState known
   Actor* actor = Find(actor_id);
   if (actor == nullptr) return done(NotFoundError(absl::StrCat("no actor ", actor_id)));
   if (actor->published.state() != known_state || actor->published.num_restarts() != known_num_restarts ||
-      wait_ms <= 0 || num_waiters_ >= static_cast<size_t>(settings_.waiters_max)) {
+      wait_ms <= 0 || waiters_released_ || num_waiters_ >= static_cast<size_t>(settings_.waiters_max)) {
     return done(actor->published);
   }
   const uint64_t token = next_waiter_++;
@@ -244,6 +244,7 @@ std::vector<rpc::ActorInfo> ActorManager::All() const {
 }
 
 void ActorManager::ReleaseWaiters() {
+  waiters_released_ = true;
   for (auto& [id, actor] : actors_) {
     for (auto& [token, waiter] : actor.waiters) {
       executor_.Cancel(waiter.timer);

@@ -65,7 +65,7 @@ class ActorManager : public HealthCheckListener {
   void HandleReportExit(const std::string& actor_id, int32_t instance, const std::string& message,
                         std::function<void(Status)> done);
   std::vector<rpc::ActorInfo> All() const;
-  // Answers every held WaitActor now (the GCS is stopping).
+  // Answers every held WaitActor now, and later ones at once (the GCS is stopping).
   void ReleaseWaiters();
 
   // From the node table: a node that joined may take waiting actors; instances on a dead node died.
@@ -140,6 +140,7 @@ class ActorManager : public HealthCheckListener {
   size_t place_cursor_ = 0;
   uint64_t next_waiter_ = 1;
   size_t num_waiters_ = 0;
+  bool waiters_released_ = false;  // the GCS is stopping: WaitActor is answered at once
   std::function<void(Status)> on_storage_failure_;
 };
 

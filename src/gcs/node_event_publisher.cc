@@ -66,7 +66,7 @@ void NodeEventPublisher::HandlePoll(const rpc::PollNodeEventsRequest& request, P
   const bool stale = request.incarnation() != incarnation_ || after > last_sequence() ||
                      (after < last_sequence() && (buffer_.empty() || buffer_.front().sequence() > after + 1));
   if (stale) return done(Snapshot());
-  if (after < last_sequence() || request.wait_ms() <= 0) return done(EventsAfter(after));
+  if (after < last_sequence() || request.wait_ms() <= 0 || released_) return done(EventsAfter(after));
   if (static_cast<int64_t>(waiting_.size()) >= settings_.subscribers_max) {
     return done(ResourceExhaustedError(
         absl::StrCat("more than pubsub_subscribers_max (", settings_.subscribers_max, ") subscribers are waiting")));
@@ -77,6 +77,7 @@ void NodeEventPublisher::HandlePoll(const rpc::PollNodeEventsRequest& request, P
 }
 
 void NodeEventPublisher::ReleaseAll() {
+  released_ = true;
   std::vector<std::string> ids;
   for (const auto& [id, waiting] : waiting_) ids.push_back(id);
   for (const auto& id : ids) Complete(id);

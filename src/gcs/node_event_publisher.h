@@ -44,7 +44,7 @@ class NodeEventPublisher {
   void HandlePoll(const rpc::PollNodeEventsRequest& request, PollCallback done);
   // The subscriber's connection went away while its poll was held: complete it and drop it.
   void OnSubscriberGone(const std::string& subscriber_id);
-  // Completes every held poll (the server is stopping).
+  // Completes every held poll, and answers later ones at once (the server is stopping).
   void ReleaseAll();
 
   const std::string& incarnation() const { return incarnation_; }
@@ -69,6 +69,7 @@ class NodeEventPublisher {
   uint64_t next_sequence_ = 1;
   std::deque<rpc::NodeEvent> buffer_;  // the newest buffer_events_max events, in sequence order
   std::map<std::string, Waiting> waiting_;
+  bool released_ = false;  // the server is stopping: polls are answered at once
 };
 
 }  // namespace halo::gcs

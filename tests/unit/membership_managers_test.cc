@@ -167,6 +167,17 @@ TEST_F(PublisherTest, ANewPollFromTheSameSubscriberReleasesTheHeldOne) {
   EXPECT_EQ(completed, 2);
 }
 
+TEST_F(PublisherTest, AfterReleaseAllPollsAreAnsweredAtOnceSoAStoppingServerCanDrain) {
+  int completed = 0;
+  publisher_.HandlePoll(Request("inc1", 0), [&](auto) { ++completed; });
+  publisher_.ReleaseAll();
+  EXPECT_EQ(completed, 1);
+  // A poll arriving while the server stops is not held (a held one would keep the server from stopping).
+  publisher_.HandlePoll(Request("inc1", 0), [&](auto) { ++completed; });
+  EXPECT_EQ(completed, 2);
+  EXPECT_EQ(publisher_.waiting_subscribers(), 0u);
+}
+
 // ---- node manager ----
 
 class NodeManagerTest : public ::testing::Test {
