@@ -69,8 +69,8 @@ std::optional<std::string> StartDaemon(const Daemon& daemon, const std::string& 
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill(*pid, SIGKILL);
-  return absl::StrCat(daemon.binary, " was not ready within ", timeout_ms, " ms; it was killed. Log: ", session,
-                      "/logs/");
+  return absl::StrCat(daemon.binary, " was not ready within ", timeout_ms, " ms (its last words: ",
+                      DaemonError(spawn.output_path, daemon), "); it was killed. Log: ", session, "/logs/");
 }
 
 // Setting flags for a daemon: what was given, minus --session-dir (replaced by the resolved one).

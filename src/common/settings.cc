@@ -96,10 +96,12 @@ Status ValidateSettings(const Settings& s) {
                                       s.storage_retry_initial_ms));
   HALO_RETURN_IF_ERROR(
       RequireAtLeast("gcs_retry_max_ms", s.gcs_retry_max_ms, "gcs_retry_initial_ms", s.gcs_retry_initial_ms));
-  if (s.leader_renew_interval_ms * 2 > s.leader_lease_ms) {
-    return InvalidArgumentError(absl::StrCat("setting 'leader_renew_interval_ms' (", s.leader_renew_interval_ms,
-                                             ") must be at most half of 'leader_lease_ms' (", s.leader_lease_ms,
-                                             "), so one lost renewal does not depose the leader"));
+  // The leader counts its lease minus a 10 % safety margin (gcs/leader_election): two renewal intervals must
+  // fit in that, so one lost renewal does not depose it.
+  if (s.leader_renew_interval_ms * 2 >= s.leader_lease_ms - s.leader_lease_ms / 10) {
+    return InvalidArgumentError(absl::StrCat(
+        "setting 'leader_renew_interval_ms' (", s.leader_renew_interval_ms, ") must be under 45% of 'leader_lease_ms' (",
+        s.leader_lease_ms, "), so one lost renewal does not depose the leader"));
   }
   if (s.leader_retry_interval_ms > s.leader_lease_ms) {
     return InvalidArgumentError(absl::StrCat("setting 'leader_retry_interval_ms' (", s.leader_retry_interval_ms,

@@ -23,7 +23,7 @@ HALO_INT_SETTING(leader_lease_ms, 1000, 10, kNoMaximum,
              "head_mode ha: how long the leader lease lasts unless renewed; a failed leader is replaced about this "
              "long after it stops renewing")
 HALO_INT_SETTING(leader_renew_interval_ms, 250, 1, kNoMaximum,
-             "head_mode ha: how often the leader renews its lease (must be under half of leader_lease_ms)")
+             "head_mode ha: how often the leader renews its lease (must be under 45% of leader_lease_ms)")
 HALO_INT_SETTING(leader_retry_interval_ms, 100, 1, kNoMaximum,
              "head_mode ha: how often a standby tries to take the lease and rereads who leads")
 HALO_INT_SETTING(gcs_restarts_max, 0, -1, kNoMaximum,

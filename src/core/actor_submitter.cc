@@ -345,7 +345,9 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
       // The GCS is down or restarting (or that head candidate does not lead: ask the next one): calls keep
       // going to the instance known; news comes when it is back.
       if (gcs_index_ % gcs_addresses_.size() == gcs) gcs_index_ += 1;
-      if (auto leader = RedirectTarget(std::string(reply.status().message()))) FollowRedirect(*leader);
+      if (reply.status().code() == absl::StatusCode::kUnavailable) {
+        if (auto leader = RedirectTarget(std::string(reply.status().message()))) FollowRedirect(*leader);
+      }
       GiveVerdict(actor_id, actor, true);
       executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id] { Poll(actor_id); });
       return;

@@ -200,6 +200,7 @@ rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
   reply.set_address(served_address_);
   reply.set_pid(getpid());
   reply.set_is_leader(false);  // it may hold the lease already, but it does not serve yet
+  if (election_ == nullptr) return reply;  // a call that came in before the election was set up
   const auto& leader = election_->known_leader();
   reply.set_epoch(election_->leader() ? election_->epoch() : (leader ? leader->epoch : 0));
   if (leader) reply.set_leader_address(leader->address);
@@ -356,17 +357,21 @@ void GcsServer::Shutdown() {
     standby_server_->Shutdown(std::chrono::system_clock::now());
     standby_server_.reset();
   }
-  if (server_) {
-    // Answer every call still waiting (held polls, writes queued for storage) so the server can stop at
-    // once, then stop it.
-    std::promise<void> released;
-    // A leader gives its lease up first, so a standby takes over without waiting for it to lapse.
+  if (lease_ && !resigned_) {
+    // A candidate gives its lease up first (if it holds it: elected, serving or not yet), so a standby takes
+    // over without waiting for it to lapse.
+    resigned_ = true;
     auto resigned = std::make_shared<std::promise<void>>();
     executor_.Post([this, resigned] {
       if (!election_) return resigned->set_value();
       election_->Resign([resigned] { resigned->set_value(); });
     });
     resigned->get_future().wait_for(std::chrono::milliseconds(1000));  // storage may be gone: then it lapses
+  }
+  if (server_) {
+    // Answer every call still waiting (held polls, writes queued for storage) so the server can stop at
+    // once, then stop it.
+    std::promise<void> released;
     executor_.Post([this, &released] {
       if (publisher_) publisher_->ReleaseAll();
       if (actors_) actors_->ReleaseWaiters();

@@ -1,6 +1,6 @@
 // What a head candidate answers while it does not lead (head_mode ha), for every method that is not
 // registered on its standby server: UNAVAILABLE with a message naming the leader it knows
-// (rpc/leader_redirect.h), so a caller given any candidate finds the leader and nothing is ever applied by a
+// (common/leader_redirect.h), so a caller given any candidate finds the leader and nothing is ever applied by a
 // standby. The message comes from a thread-safe function; the service itself keeps no state.
 #pragma once
 

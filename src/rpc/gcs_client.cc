@@ -83,6 +83,16 @@ StatusOr<rpc::GetClusterInfoReply> GcsClient::GetClusterInfo() {
   rpc::GetClusterInfoRequest request;
   rpc::GetClusterInfoReply reply;
   HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.cluster->GetClusterInfo(c, request, &reply); }));
+  // A standby answers for itself. Given one address, that is what was asked; given several, the cluster's
+  // info is the leader's: follow the standby to it (and ask the leader first from now on).
+  if (endpoints_.size() > 1 && !reply.is_leader() && !reply.leader_address().empty() &&
+      reply.leader_address() != reply.address()) {
+    auto [index, stubs] = endpoints_.At(endpoints_.Redirect(reply.leader_address()));
+    rpc::GetClusterInfoReply leader;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
+    if (stubs->cluster->GetClusterInfo(&context, request, &leader).ok() && leader.is_leader()) return leader;
+  }
   return reply;
 }
 

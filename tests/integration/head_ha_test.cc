@@ -172,7 +172,9 @@ TEST(HeadHaTest, CandidatesStartedByTheCliAreSupervisedAndAKilledOneRejoinsAsSta
 
   // The leading GCS process (the supervisor's child) is killed: someone leads at epoch 2, and the killed
   // candidate is back, as leader or standby, with a new process.
-  const int32_t killed = GcsClient(first.address(), 5000).GetClusterInfo()->pid();
+  auto first_info = GcsClient(first.address(), 5000).GetClusterInfo();
+  ASSERT_TRUE(first_info.ok()) << first_info.status();
+  const int32_t killed = first_info->pid();
   ASSERT_GT(killed, 0);
   ASSERT_EQ(kill(killed, SIGKILL), 0);
   ASSERT_TRUE(WaitUntil(

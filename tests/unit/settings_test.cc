@@ -141,13 +141,14 @@ TEST(SettingNamesTest, EveryDefaultIsWithinItsOwnRange) {
 TEST(SettingNamesTest, LeaderTimingsMustLeaveRoomForALostRenewal) {
   Settings settings;
   settings.leader_lease_ms = 1000;
-  settings.leader_renew_interval_ms = 600;
+  // The leader's own deadline is 900 ms after a renewal was sent: the next but one renewal must come before.
+  settings.leader_renew_interval_ms = 450;
   Status status = ValidateSettings(settings);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("'leader_renew_interval_ms' (600) must be at most half of 'leader_lease_ms' (1000)"),
+  EXPECT_NE(status.message().find("'leader_renew_interval_ms' (450) must be under 45% of 'leader_lease_ms' (1000)"),
             std::string::npos)
       << status;
-  settings.leader_renew_interval_ms = 500;
+  settings.leader_renew_interval_ms = 449;
   EXPECT_TRUE(ValidateSettings(settings).ok());
   settings.leader_retry_interval_ms = 1001;
   status = ValidateSettings(settings);
