@@ -190,7 +190,7 @@ std::string GcsServer::Refusal() {
   return refusal_;
 }
 
-rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
+rpc::GetClusterInfoReply GcsServer::ProcessInfo() {
   rpc::GetClusterInfoReply reply;
   reply.set_version(HALO_VERSION);
   reply.set_storage_kind(store_->Kind());
@@ -199,6 +199,11 @@ rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
   reply.set_start_time_ms(start_time_ms_);
   reply.set_address(served_address_);
   reply.set_pid(getpid());
+  return reply;
+}
+
+rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
+  rpc::GetClusterInfoReply reply = ProcessInfo();
   reply.set_is_leader(false);  // it may hold the lease already, but it does not serve yet
   if (election_ == nullptr) return reply;  // a call that came in before the election was set up
   const auto& leader = election_->known_leader();
@@ -295,15 +300,8 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyVa
 
 Status GcsServer::Serve() {
   auto info = [this] {
-    rpc::GetClusterInfoReply reply;
+    rpc::GetClusterInfoReply reply = ProcessInfo();
     reply.set_cluster_id(cluster_->cluster_id());
-    reply.set_version(HALO_VERSION);
-    reply.set_storage_kind(store_->Kind());
-    reply.set_storage_location(store_->Location());
-    reply.set_storage_namespace(settings_.storage_namespace);
-    reply.set_start_time_ms(start_time_ms_);
-    reply.set_address(served_address_);
-    reply.set_pid(getpid());
     reply.set_recovery_ms(recovery_ms_.load());
     reply.set_is_leader(election_ == nullptr || election_->leader());
     reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());

@@ -77,6 +77,8 @@ class GcsServer {
   void OnLeaderRead(const std::optional<LeaderRecord>& leader);
   void SetRefusal(std::string message);
   std::string Refusal();
+  // What GetClusterInfo says of this process whether it leads or not (executor thread).
+  rpc::GetClusterInfoReply ProcessInfo();
   rpc::GetClusterInfoReply StandbyInfo();
   Status Recover();
   Status InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows);

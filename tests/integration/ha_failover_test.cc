@@ -65,17 +65,21 @@ int64_t LogTimeMs(const std::string& log, const std::string& marker) {
 constexpr int64_t kLeaseMs = 3000;
 
 // Tasks, actor calls and KV writes, one after another, until stopped. Records what was acknowledged and any
-// task or call that failed (none may).
+// task or call that failed (none may). values holds each actor's expected value; it is updated when the
+// stream stops, so a later stream (or test) continues from what the actors really hold.
 class Stream {
  public:
-  Stream(std::vector<halo::ActorHandle<Counter>> actors, std::vector<int> values, std::string candidates)
-      : actors_(std::move(actors)), values_(std::move(values)), kv_(candidates, 2000) {
+  Stream(std::vector<halo::ActorHandle<Counter>> actors, std::vector<int>& values, std::string candidates)
+      : actors_(std::move(actors)), shared_values_(values), values_(values), kv_(candidates, 2000) {
     thread_ = std::thread([this] { Run(); });
   }
   ~Stream() { Stop(); }
   void Stop() {
     stop_.store(true);
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      thread_.join();
+      shared_values_ = values_;
+    }
   }
   int tasks() const { return tasks_.load(); }
   int puts() const { return puts_.load(); }
@@ -92,7 +96,6 @@ class Stream {
     std::lock_guard<std::mutex> lock(mutex_);
     return errors_;
   }
-  const std::vector<int>& values() const { return values_; }
 
  private:
   void Run() {
@@ -126,7 +129,8 @@ class Stream {
   }
 
   std::vector<halo::ActorHandle<Counter>> actors_;
-  std::vector<int> values_;  // the stream thread's; read after Stop
+  std::vector<int>& shared_values_;
+  std::vector<int> values_;  // the stream thread's until Stop
   halo::GcsClient kv_;
   std::atomic<bool> stop_{false};
   std::atomic<int> tasks_{0}, puts_{0};
@@ -194,6 +198,22 @@ class HaFailoverTest : public ::testing::Test {
     return found != nullptr && found != old ? found : nullptr;
   }
 
+  // Every test starts alike: three live candidates, the leader and its epoch, the stream flowing.
+  struct Round {
+    Candidate* leader = nullptr;
+    int64_t epoch = 0;
+    std::unique_ptr<Stream> stream;
+  };
+  static void Begin(Round* round) {
+    for (int i = 0; i < 5 && Alive() < 3; ++i) ASSERT_NO_FATAL_FAILURE(AddCandidate());
+    ASSERT_TRUE(WaitUntil([&] { return (round->leader = Leader()) != nullptr; }, seconds(30)));
+    auto info = round->leader->Info();
+    ASSERT_TRUE(info.has_value());
+    round->epoch = info->epoch();
+    round->stream = std::make_unique<Stream>(actors_, values_, Addresses());
+    ASSERT_TRUE(round->stream->Advances(20, seconds(60)));
+  }
+
   // What must hold after every failover: the stream went on, with no failed task or call, every acknowledged
   // write is there, the actors are the same processes with their state, both node agents are ALIVE.
   void CheckAfterFailover(Stream& stream, Candidate& leader) {
@@ -205,7 +225,6 @@ class HaFailoverTest : public ::testing::Test {
       auto value = gcs.KvGet("ha", key);
       ASSERT_TRUE(value.ok() && value->has_value()) << "acknowledged write " << key << " lost: " << value.status();
     }
-    values_ = stream.values();
     for (size_t i = 0; i < actors_.size(); ++i) {
       EXPECT_EQ(*halo::Get(actors_[i].Task(&Counter::Pid).Remote(), seconds(30)), pids_[i]);
       EXPECT_EQ(*halo::Get(actors_[i].Task(&Counter::Add).Remote(0), seconds(30)), values_[i]);
@@ -246,11 +265,11 @@ std::vector<int> HaFailoverTest::pids_;
 std::vector<int> HaFailoverTest::values_;
 
 TEST_F(HaFailoverTest, LeaderKilledWithSigkill) {
-  Candidate* old = Leader();
-  ASSERT_NE(old, nullptr);
-  const int64_t epoch = old->Info()->epoch();
-  Stream stream(actors_, values_, Addresses());
-  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  Round round;
+  ASSERT_NO_FATAL_FAILURE(Begin(&round));
+  Candidate* old = round.leader;
+  const int64_t epoch = round.epoch;
+  Stream& stream = *round.stream;
   ASSERT_EQ(kill(old->pid(), SIGKILL), 0);
   ASSERT_TRUE(halo::WaitForProcessExit(old->pid(), 10000));
   // A call that needs the GCS, made while nobody leads, waits and completes on the new leader.
@@ -264,12 +283,10 @@ TEST_F(HaFailoverTest, LeaderKilledWithSigkill) {
 }
 
 TEST_F(HaFailoverTest, RedisRestartedInPlaceUnderTheLeader) {
-  while (Alive() < 3) AddCandidate();
-  Candidate* old = Leader();
-  ASSERT_NE(old, nullptr);
-  const int64_t epoch = old->Info()->epoch();
-  Stream stream(actors_, values_, Addresses());
-  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  Round round;
+  ASSERT_NO_FATAL_FAILURE(Begin(&round));
+  const int64_t epoch = round.epoch;
+  Stream& stream = *round.stream;
   redis_->Kill();
   redis_->Start();
   // The leader keeps its lease if Redis came back in time, else another candidate takes over; either way one
@@ -279,17 +296,18 @@ TEST_F(HaFailoverTest, RedisRestartedInPlaceUnderTheLeader) {
     leader = Leader();
     return leader != nullptr && stream.Advances(1, milliseconds(100));
   }, seconds(60)));
-  EXPECT_GE(leader->Info()->epoch(), epoch);
+  auto info = leader->Info();
+  ASSERT_TRUE(info.has_value());
+  EXPECT_GE(info->epoch(), epoch);
   CheckAfterFailover(stream, *leader);
 }
 
 TEST_F(HaFailoverTest, RedisDownLongerThanTheLeaseDeposesTheLeaderAndAnotherTakesOverAfterIt) {
-  while (Alive() < 3) AddCandidate();
-  Candidate* old = Leader();
-  ASSERT_NE(old, nullptr);
-  const int64_t epoch = old->Info()->epoch();
-  Stream stream(actors_, values_, Addresses());
-  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  Round round;
+  ASSERT_NO_FATAL_FAILURE(Begin(&round));
+  Candidate* old = round.leader;
+  const int64_t epoch = round.epoch;
+  Stream& stream = *round.stream;
   redis_->Kill();
   // Unable to renew, the leader's watchdog makes it step down before its lease could lapse in Redis.
   EXPECT_TRUE(halo::WaitForProcessExit(old->pid(), 3 * kLeaseMs)) << old->Output();
@@ -301,12 +319,11 @@ TEST_F(HaFailoverTest, RedisDownLongerThanTheLeaseDeposesTheLeaderAndAnotherTake
 }
 
 TEST_F(HaFailoverTest, GracefulStopHandsOverWithoutWaitingForTheLease) {
-  while (Alive() < 3) AddCandidate();
-  Candidate* old = Leader();
-  ASSERT_NE(old, nullptr);
-  const int64_t epoch = old->Info()->epoch();
-  Stream stream(actors_, values_, Addresses());
-  ASSERT_TRUE(stream.Advances(20, seconds(60)));
+  Round round;
+  ASSERT_NO_FATAL_FAILURE(Begin(&round));
+  Candidate* old = round.leader;
+  const int64_t epoch = round.epoch;
+  Stream& stream = *round.stream;
   ASSERT_EQ(kill(old->pid(), SIGTERM), 0);
   Candidate* leader = WaitNewLeader(old, epoch, seconds(30));
   ASSERT_NE(leader, nullptr) << "no candidate took over";
