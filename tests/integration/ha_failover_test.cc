@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -328,14 +329,15 @@ TEST_F(HaFailoverTest, GracefulStopHandsOverWithoutWaitingForTheLease) {
   Candidate* leader = WaitNewLeader(old, epoch, seconds(30));
   ASSERT_NE(leader, nullptr) << "no candidate took over";
   EXPECT_TRUE(halo::WaitForProcessExit(old->pid(), 20000));
-  // Resigning hands the lease over at once; waiting for it to lapse would take kLeaseMs. Compared on the two
-  // processes' own log clocks, so probing does not count. (The hand-over time is measured by
-  // bench/failover_bench.)
+  // Resigning hands the lease over at once (the issue asks for half a second; bench/failover_bench measures
+  // about 0.1 s); waiting for it to lapse would take kLeaseMs. Compared on the two processes' own log clocks,
+  // so this test's probing does not count.
   const int64_t stopping_ms = LogTimeMs(old->Output(), "GCS stopping: requested");
   const int64_t elected_ms = LogTimeMs(leader->Output(), "elected leader with epoch " + std::to_string(epoch + 1));
   ASSERT_GT(stopping_ms, 0) << old->Output();
   ASSERT_GT(elected_ms, 0) << leader->Output();
-  EXPECT_LT(elected_ms - stopping_ms, kLeaseMs / 2) << "the stopped leader did not give its lease up";
+  std::cout << "hand-over on the processes' log clocks: " << elected_ms - stopping_ms << " ms" << std::endl;
+  EXPECT_LT(elected_ms - stopping_ms, 500) << "the stopped leader did not hand its lease over within 0.5 s";
   CheckAfterFailover(stream, *leader);
 }
 
