@@ -1,7 +1,7 @@
 // Head failover under real work. Three head candidates on a real redis-server (append-only, fsync always), two
 // node agents, and this process as the driver with live actors and a stream of tasks, actor calls and KV
-// writes, all given the candidates' addresses. The tests take the leader away four ways (SIGKILL, Redis
-// restarted in place under it, Redis down past the lease, a graceful stop) and check that the stream goes on, the actors keep their
+// writes, all given the candidates' addresses. The tests take the leader away five ways (SIGKILL, SIGSTOP past
+// its lease, Redis restarted in place under it, Redis down past the lease, a graceful stop) and check that the stream goes on, the actors keep their
 // processes and state, and no acknowledged write is lost. Workers are started from this executable (main).
 #include <signal.h>
 #include <unistd.h>
@@ -280,6 +280,29 @@ TEST_F(HaFailoverTest, LeaderKilledWithSigkill) {
   halo::ActorHandle<Counter> created = creating.get();
   EXPECT_EQ(*halo::Get(created.Task(&Counter::Add).Remote(1), seconds(60)), 8);
   halo::Kill(created);
+  CheckAfterFailover(stream, *leader);
+}
+
+TEST_F(HaFailoverTest, LeaderPausedPastItsLeaseIsReplacedAndResumedStepsDownWithoutWriting) {
+  Round round;
+  ASSERT_NO_FATAL_FAILURE(Begin(&round));
+  Candidate* old = round.leader;
+  Stream& stream = *round.stream;
+  ASSERT_EQ(kill(old->pid(), SIGSTOP), 0);
+  // A write sent to the paused leader itself waits in its socket.
+  auto held = std::async(std::launch::async,
+                         [address = old->address()] { return halo::GcsClient(address, 30000).KvPut("ha", "held", "x"); });
+  Candidate* leader = WaitNewLeader(old, round.epoch, seconds(30));
+  ASSERT_NE(leader, nullptr) << "no candidate took over from the paused leader";
+  ASSERT_EQ(kill(old->pid(), SIGCONT), 0);
+  // Resumed, it finds its deadline passed and stops; whatever it was holding is neither acknowledged nor
+  // applied (had it tried, its epoch's write would have been refused by the fence).
+  EXPECT_TRUE(halo::WaitForProcessExit(old->pid(), 20000)) << old->Output();
+  EXPECT_NE(old->Output().find("no longer the leader"), std::string::npos) << old->Output();
+  EXPECT_FALSE(held.get().ok()) << "the deposed leader acknowledged a write";
+  auto value = halo::GcsClient(leader->address(), 10000).KvGet("ha", "held");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_FALSE(value->has_value()) << "the deposed leader's write reached storage";
   CheckAfterFailover(stream, *leader);
 }
 
