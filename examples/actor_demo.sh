@@ -4,6 +4,7 @@
 # and ends with the exact balance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source examples/demo_lib.sh
 HALO=build/bin/halo
 WORK=$(mktemp -d /tmp/halo-actor-demo-XXXXXX)
 HEAD="$WORK/head"
@@ -13,14 +14,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_line() {  # pattern, file, job pid: bounded to 30 s
-  for _ in $(seq 1 600); do
-    grep -q "$1" "$2" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 
 echo "== 1. Start a head (embedded storage) on this machine"
 "$HALO" start --head --session-dir "$HEAD" --port 0 --num-cpus 2 >/dev/null
@@ -56,11 +49,7 @@ wait "$JOB"
 STATUS=$?
 set -e
 tail -n 4 "$WORK/job.out"
-if [[ "$STATUS" -ne 0 ]]; then
-  echo "actor demo: error: the ledger job failed (exit $STATUS)" >&2
-  tail -n 20 "$WORK/job.err" >&2
-  exit 1
-fi
+check_job_status "the ledger job" "$STATUS" "$WORK/job.err"
 [[ "$AFTER" -gt "$BEFORE" ]] || { echo "actor demo: error: no calls were served while the GCS was down" >&2; exit 1; }
 echo
 echo "The ledger served every deposit through a crash of its process and a GCS restart."

@@ -6,6 +6,7 @@
 # candidates on Redis, the leader killed under a running actor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source examples/demo_lib.sh
 HALO=build/bin/halo
 WORK=$(mktemp -d /tmp/halo-demo-XXXXXX)
 HEAD="$WORK/head"
@@ -50,11 +51,7 @@ grep "task(s) failed" "$WORK/job.err" | sed 's/^\[[^]]*\] //' | head -n 3 || tru
 [[ "$FAILED_LINES" -gt 3 ]] && echo "... $FAILED_LINES failure reports in all"
 grep "rebuilding object" "$WORK/job.err" | sed 's/^\[[^]]*\] //' | head -n 2 || true
 [[ "$REBUILT_LINES" -gt 2 ]] && echo "... $REBUILT_LINES objects rebuilt in all"
-if [[ "$STATUS" -ne 0 ]]; then
-  echo "demo: error: the job failed (exit $STATUS)" >&2
-  tail -n 20 "$WORK/job.err" >&2
-  exit 1
-fi
+check_job_status "the job" "$STATUS" "$WORK/job.err"
 echo
 echo "Job finished with the exact answer despite losing a node."
 echo

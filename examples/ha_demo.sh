@@ -6,6 +6,7 @@
 # the same process. Then a graceful stop hands the lead over without waiting for the lease.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source examples/demo_lib.sh
 HALO=build/bin/halo
 WORK=$(mktemp -d /tmp/halo-ha-demo-XXXXXX)
 HEADS=("$WORK/head1" "$WORK/head2")
@@ -18,14 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_line() {  # pattern, file, job pid: bounded to 30 s
-  for _ in $(seq 1 600); do
-    grep -q "$1" "$2" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 status_field() {  # address, field: one field of `halo status --json` for that candidate
   "$HALO" status --address "$1" --json 2>/dev/null |
     /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])" 2>/dev/null || echo "?"
@@ -111,11 +104,7 @@ echo
 echo "== 4. The ledger after the failover"
 grep "^progress" "$WORK/job.out" | tail -n 3
 tail -n 1 "$WORK/job.out"
-if [[ "$STATUS" -ne 0 ]]; then
-  echo "ha demo: error: the ledger job failed (exit $STATUS)" >&2
-  tail -n 20 "$WORK/job.err" >&2
-  exit 1
-fi
+check_job_status "the ledger job" "$STATUS" "$WORK/job.err"
 echo
 echo "== 5. Graceful stop of the leader: it gives its lease up, the standby leads without waiting for it to lapse"
 LEADER=$(leader_index)

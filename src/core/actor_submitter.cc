@@ -4,11 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
-#include "rpc/head_endpoints.h"
-#include "common/leader_redirect.h"
 
 namespace halo::core {
 
@@ -32,8 +29,9 @@ ActorSubmitter::ActorSubmitter(Executor& executor, ObjectTable& objects, CoreRpc
       clients_(clients),
       settings_(std::move(settings)),
       backoff_(settings_.retry_initial_ms, settings_.retry_max_ms),
-      gcs_addresses_(absl::StrSplit(settings_.gcs_address, ',', absl::SkipWhitespace())) {
-  if (gcs_addresses_.empty()) gcs_addresses_.push_back(settings_.gcs_address);
+      gcs_(settings_.gcs_address,
+           [](const std::string& address) { return std::make_shared<GcsAddress>(GcsAddress{address}); }) {
+  if (gcs_.empty()) gcs_.Redirect(settings_.gcs_address);  // as given: its calls then fail and say why
 }
 
 void ActorSubmitter::AddActor(const rpc::ActorHandleInfo& info) {
@@ -303,16 +301,6 @@ void ActorSubmitter::GiveVerdict(const std::string& actor_id, Actor& actor, bool
   }
 }
 
-void ActorSubmitter::FollowRedirect(const std::string& leader) {
-  auto known = std::find(gcs_addresses_.begin(), gcs_addresses_.end(), leader);
-  if (known != gcs_addresses_.end()) {
-    gcs_index_ = static_cast<size_t>(known - gcs_addresses_.begin());
-  } else if (gcs_addresses_.size() < kHeadEndpointsMax) {
-    gcs_addresses_.push_back(leader);
-    gcs_index_ = gcs_addresses_.size() - 1;
-  }
-}
-
 void ActorSubmitter::Poll(const std::string& actor_id) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
@@ -325,8 +313,11 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
   request.set_known_state(actor.info.state());
   request.set_known_num_restarts(actor.info.num_restarts());
   request.set_wait_ms(settings_.poll_wait_ms);
-  const size_t gcs = gcs_index_ % gcs_addresses_.size();
-  clients_.WaitActor(gcs_addresses_[gcs], request, [this, actor_id, gcs](StatusOr<rpc::WaitActorReply> reply) {
+  auto [index, gcs] = gcs_.At(gcs_.current());
+  clients_.WaitActor(gcs->address, request, [this, actor_id, index = index, gcs = gcs](
+                                               StatusOr<rpc::WaitActorReply> reply) {
+    // Head candidates: a standby sends the next poll to the leader, an unreachable one to the next.
+    gcs_.Report(index, gcs, reply.status().code(), std::string(reply.status().message()));
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) return;
     Actor& actor = it->second;
@@ -342,12 +333,8 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
       return;
     }
     if (!reply.ok()) {
-      // The GCS is down or restarting (or that head candidate does not lead: ask the next one): calls keep
-      // going to the instance known; news comes when it is back.
-      if (gcs_index_ % gcs_addresses_.size() == gcs) gcs_index_ += 1;
-      if (reply.status().code() == absl::StatusCode::kUnavailable) {
-        if (auto leader = RedirectTarget(std::string(reply.status().message()))) FollowRedirect(*leader);
-      }
+      // The GCS is down or restarting (or that head candidate does not lead): calls keep going to the
+      // instance known; news comes when it is back.
       GiveVerdict(actor_id, actor, true);
       executor_.RunAfter(backoff_.NextDelayMs(), [this, actor_id] { Poll(actor_id); });
       return;

@@ -27,6 +27,7 @@
 #include "core/core_rpc_clients.h"
 #include "core/object_table.h"
 #include "proto/core.pb.h"
+#include "rpc/head_endpoints.h"
 
 namespace halo::core {
 
@@ -93,8 +94,6 @@ class ActorSubmitter {
   void OnPushed(const std::string& actor_id, int32_t instance, std::vector<uint64_t> sequences,
                 StatusOr<rpc::PushActorTasksReply> reply);
   void Poll(const std::string& actor_id);
-  // A standby named the leader: poll it next (added to the candidates if new, up to kHeadEndpointsMax).
-  void FollowRedirect(const std::string& leader);
   void OnNews(const std::string& actor_id, const rpc::ActorInfo& info);
   // Decides the error of calls that failed without a retry, from what is known now.
   void GiveVerdict(const std::string& actor_id, Actor& actor, bool force);
@@ -115,8 +114,10 @@ class ActorSubmitter {
   CoreRpcClients& clients_;
   ActorSubmitterSettings settings_;
   ExponentialBackoff backoff_;
-  std::vector<std::string> gcs_addresses_;  // head candidates; polls go to gcs_index_, the next after a failure
-  size_t gcs_index_ = 0;
+  struct GcsAddress {
+    std::string address;
+  };
+  HeadEndpoints<GcsAddress> gcs_;  // head candidates: polls go to the current one
   std::unordered_map<std::string, Actor> actors_;
   std::unordered_map<std::string, std::vector<std::string>> pins_;  // by task id
   std::unordered_map<std::string, double> run_us_by_method_;

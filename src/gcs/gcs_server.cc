@@ -355,10 +355,9 @@ void GcsServer::Shutdown() {
     standby_server_->Shutdown(std::chrono::system_clock::now());
     standby_server_.reset();
   }
-  if (lease_ && !resigned_) {
+  if (lease_) {  // reset below: a second Shutdown skips this
     // A candidate gives its lease up first (if it holds it: elected, serving or not yet), so a standby takes
     // over without waiting for it to lapse.
-    resigned_ = true;
     auto resigned = std::make_shared<std::promise<void>>();
     executor_.Post([this, resigned] {
       if (!election_) return resigned->set_value();

@@ -116,7 +116,6 @@ class GcsServer {
   std::unique_ptr<StandbyRefusalService> standby_refusal_;
   std::unique_ptr<grpc::Server> standby_server_;
   std::function<void(const std::string&)> on_listening_;
-  bool resigned_ = false;       // main thread: Shutdown gave the lease up
   int64_t listen_port_ = 0;     // settings.port, or the port the standby server was given
   std::mutex refusal_mutex_;
   std::string refusal_;         // guarded by refusal_mutex_

@@ -4,7 +4,6 @@
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/head_endpoints.h"
-#include "common/leader_redirect.h"
 
 namespace halo::node {
 namespace {
@@ -84,17 +83,8 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     }
     auto [index, endpoint] = endpoints_.At(endpoints_.current());
     auto moved_on = [this, index = index, endpoint = endpoint, done = std::move(done)](StatusOr<Reply> reply) {
-      const auto code = reply.status().code();
-      if (code == absl::StatusCode::kUnavailable) {
-        auto leader = RedirectTarget(std::string(reply.status().message()));
-        if (leader && *leader != endpoint->address) {
-          endpoints_.Redirect(*leader);
-        } else {
-          endpoints_.Failed(index, endpoint);
-        }
-      } else if (code == absl::StatusCode::kDeadlineExceeded) {
-        endpoints_.Failed(index, endpoint);
-      }
+      // The agent's own retries then go where the policy points.
+      endpoints_.Report(index, endpoint, reply.status().code(), std::string(reply.status().message()));
       done(std::move(reply));
     };
     rpc_util::SendTo<Reply>(in_flight_, endpoint, std::move(request), timeout_ms, issue,

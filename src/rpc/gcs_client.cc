@@ -5,7 +5,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/leader_redirect.h"
 
 namespace halo {
 
@@ -45,30 +44,19 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   // one, a standby's refusal to the leader it names; the one that answered is tried first next time.
   // A call that timed out is not sent elsewhere (it may have been applied); the next call starts at the next
   // address. Bounded: each known address once, plus a few redirects.
+  using Outcome = HeadEndpoints<Stubs>::Outcome;
   grpc::Status status;
-  size_t index = endpoints_.current();
   const size_t attempts_max = 2 * endpoints_.size() + 2;
   size_t unreachable = 0;
   for (size_t attempt = 0; attempt < attempts_max; ++attempt) {
-    auto [at, stubs] = endpoints_.At(index);
+    auto [at, stubs] = endpoints_.At(endpoints_.current());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
     status = call(&context, *stubs);
-    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      endpoints_.MoveOn(at);
-      break;
-    }
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      endpoints_.Answered(at);
-      break;
-    }
-    if (auto leader = RedirectTarget(status.error_message()); leader && *leader != stubs->address) {
-      index = endpoints_.Redirect(*leader);
-      continue;
-    }
-    endpoints_.Failed(at, stubs);
-    index = at + 1;
-    if (++unreachable >= endpoints_.size()) break;  // every candidate was tried: none serves now
+    const Outcome outcome =
+        endpoints_.Report(at, stubs, static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+    if (outcome == Outcome::kAnswered || outcome == Outcome::kTimedOut) break;
+    if (outcome == Outcome::kUnreachable && ++unreachable >= endpoints_.size()) break;  // none serves now
   }
   if (status.ok()) return OkStatus();
   auto code = static_cast<absl::StatusCode>(status.error_code());
@@ -87,11 +75,10 @@ StatusOr<rpc::GetClusterInfoReply> GcsClient::GetClusterInfo() {
   // info is the leader's: follow the standby to it (and ask the leader first from now on).
   if (endpoints_.size() > 1 && !reply.is_leader() && !reply.leader_address().empty() &&
       reply.leader_address() != reply.address()) {
-    auto [index, stubs] = endpoints_.At(endpoints_.Redirect(reply.leader_address()));
+    endpoints_.Redirect(reply.leader_address());
     rpc::GetClusterInfoReply leader;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
-    if (stubs->cluster->GetClusterInfo(&context, request, &leader).ok() && leader.is_leader()) return leader;
+    Status asked = Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.cluster->GetClusterInfo(c, request, &leader); });
+    if (asked.ok() && leader.is_leader()) return leader;
   }
   return reply;
 }

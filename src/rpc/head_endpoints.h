@@ -1,6 +1,7 @@
 // The head candidates a client knows, each with its channel and stubs (Endpoint has a member `address`), and
 // which one to ask first. Built from "h1:port,h2:port"; a standby's redirect adds the leader it names if it
-// was not listed (up to kHeadEndpointsMax). Thread-safe.
+// was not listed (up to kHeadEndpointsMax). Report() is the one policy every GCS client follows after a call.
+// Thread-safe.
 #pragma once
 
 #include <functional>
@@ -10,8 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "common/leader_redirect.h"
 
 namespace halo {
 
@@ -21,6 +24,14 @@ template <typename Endpoint>
 class HeadEndpoints {
  public:
   using Factory = std::function<std::shared_ptr<Endpoint>(const std::string& address)>;
+
+  // What a call's outcome means for the calls after it.
+  enum class Outcome {
+    kAnswered,     // that candidate is asked first from now on
+    kRedirected,   // a standby named the leader: it is asked first now (worth trying at once)
+    kUnreachable,  // moved on to the next candidate (worth trying at once: nothing was applied)
+    kTimedOut,     // moved on; the call may have been applied, so it is not sent elsewhere
+  };
 
   HeadEndpoints(const std::string& addresses, Factory make) : make_(std::move(make)) {
     for (absl::string_view one : absl::StrSplit(addresses, ',', absl::SkipWhitespace())) {
@@ -62,6 +73,24 @@ class HeadEndpoints {
     std::lock_guard<std::mutex> lock(mutex_);
     if (current_ == index) current_ = (index + 1) % endpoints_.size();
     if (endpoints_[index] == endpoint) endpoints_[index] = std::move(fresh);
+  }
+  // Applies the policy to one call's result at index (endpoint: what At(index) gave for it).
+  Outcome Report(size_t index, const std::shared_ptr<Endpoint>& endpoint, absl::StatusCode code,
+                 const std::string& message) {
+    if (code == absl::StatusCode::kDeadlineExceeded) {
+      MoveOn(index);
+      return Outcome::kTimedOut;
+    }
+    if (code != absl::StatusCode::kUnavailable) {
+      Answered(index);
+      return Outcome::kAnswered;
+    }
+    if (auto leader = RedirectTarget(message); leader && *leader != endpoint->address) {
+      Redirect(*leader);
+      return Outcome::kRedirected;
+    }
+    Failed(index, endpoint);
+    return Outcome::kUnreachable;
   }
   // A standby named the leader: ask it first (added if new and there is room). Yields its index.
   size_t Redirect(const std::string& address) {

@@ -81,6 +81,25 @@ TEST(HeadEndpointsTest, OneAddressAlsoGetsAFreshChannelAfterAFailure) {
   EXPECT_EQ(made, 2);
 }
 
+TEST(HeadEndpointsTest, ReportTurnsACallsResultIntoWhereTheNextCallGoes) {
+  using Outcome = HeadEndpoints<FakeEndpoint>::Outcome;
+  int made = 0;
+  auto list = MakeList("h1:1,h2:2,h3:3", &made);
+  auto [first, endpoint] = list.At(0);
+  EXPECT_EQ(list.Report(first, endpoint, absl::StatusCode::kNotFound, "no such key"), Outcome::kAnswered);
+  EXPECT_EQ(list.current(), 0u);
+  // A standby's refusal: the leader it names is next.
+  EXPECT_EQ(list.Report(0, list.At(0).second, absl::StatusCode::kUnavailable, StandbyRefusalMessage("h3:3", 2)),
+            Outcome::kRedirected);
+  EXPECT_EQ(list.current(), 2u);
+  // A refusal naming the candidate itself (an earlier incarnation still holds the lease) is no redirect.
+  EXPECT_EQ(list.Report(2, list.At(2).second, absl::StatusCode::kUnavailable, StandbyRefusalMessage("h3:3", 2)),
+            Outcome::kUnreachable);
+  EXPECT_EQ(list.current(), 0u);
+  EXPECT_EQ(list.Report(0, list.At(0).second, absl::StatusCode::kDeadlineExceeded, "deadline"), Outcome::kTimedOut);
+  EXPECT_EQ(list.current(), 1u);
+}
+
 TEST(HeadEndpointsTest, AnEmptyListIsEmpty) {
   int made = 0;
   auto list = MakeList(" , ", &made);
