@@ -11,6 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools procps
+  iproute2 iptables
 )
 if [[ "${1:-}" == "bench" ]]; then
   PACKAGES+=(python3-distributed python3-dask)

@@ -190,6 +190,18 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
         std::move(done));
   }
 
+  void AsyncRenewLease(const rpc::RenewNodeLeaseRequest& request, int64_t timeout_ms,
+                       std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) override {
+    SimCluster& cluster = cluster_;
+    SimCall<StatusOr<rpc::RenewNodeLeaseReply>>(
+        cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
+        [&cluster, request](std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> reply) {
+          if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
+          cluster.gcs_->nodes->HandleRenewLease(request, [reply](const rpc::RenewNodeLeaseReply& r) { reply(r); });
+        },
+        std::move(done));
+  }
+
   void AsyncPoll(const rpc::PollNodeEventsRequest& request, int64_t timeout_ms,
                  std::function<void(StatusOr<rpc::PollNodeEventsReply>)> done) override {
     SimCluster& cluster = cluster_;

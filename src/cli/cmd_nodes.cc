@@ -52,7 +52,9 @@ nlohmann::json ActorJson(const rpc::ActorInfo& actor) {
           {"num_restarts", actor.num_restarts()},
           {"max_restarts", actor.max_restarts()},
           {"death_cause", gcs::ActorDeathCauseName(actor.death_cause())},
-          {"death_message", actor.death_message()}};
+          {"death_message", actor.death_message()},
+          {"quick_deaths", actor.quick_deaths()},
+          {"next_attempt_time_ms", actor.next_attempt_time_ms()}};
 }
 
 std::string Clock(int64_t wall_ms) {
@@ -135,7 +137,14 @@ int RunListActors(const std::string& address, bool json, const SettingsInputs& i
     std::cout << std::left << std::setw(30) << actor.actor_id() << std::setw(name_column) << ActorName(actor)
               << std::setw(22) << gcs::ActorStateName(actor.state()) << std::setw(30) << actor.node_id()
               << std::setw(9) << (actor.pid() > 0 ? std::to_string(actor.pid()) : "") << std::setw(10)
-              << actor.num_restarts() << gcs::ActorDeathCauseName(actor.death_cause()) << "\n";
+              << actor.num_restarts() << gcs::ActorDeathCauseName(actor.death_cause());
+    if (actor.state() == rpc::RESTARTING && actor.next_attempt_time_ms() > 0) {
+      std::cout << "  (next attempt at " << Clock(actor.next_attempt_time_ms()) << ")";
+    }
+    if (actor.state() != rpc::ACTOR_ALIVE && !actor.death_message().empty()) {
+      std::cout << "  " << actor.death_message();
+    }
+    std::cout << "\n";
   }
   return 0;
 }

@@ -13,6 +13,13 @@ namespace halo {
 
 std::optional<Settings> LoadDaemonSettings(CLI::App& app, const char* program, int argc, char** argv,
                                            int* exit_code) {
+  auto loaded = LoadDaemonSettingsWithSources(app, program, argc, argv, exit_code);
+  if (!loaded) return std::nullopt;
+  return loaded->values;
+}
+
+std::optional<LoadedSettings> LoadDaemonSettingsWithSources(CLI::App& app, const char* program, int argc,
+                                                            char** argv, int* exit_code) {
   SettingFlags flags(&app);
   try {
     app.parse(argc, argv);
@@ -25,7 +32,7 @@ std::optional<Settings> LoadDaemonSettings(CLI::App& app, const char* program, i
     *exit_code = DaemonError(program, std::string(loaded.status().message()));
     return std::nullopt;
   }
-  return loaded->values;
+  return *std::move(loaded);
 }
 
 sigset_t BlockStopSignals() {

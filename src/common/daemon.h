@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/settings.h"
+#include "common/settings_loader.h"
 
 namespace halo {
 
@@ -16,6 +17,9 @@ namespace halo {
 // line or bad settings it prints why (as DaemonError) and returns nullopt with the exit code in *exit_code.
 std::optional<Settings> LoadDaemonSettings(CLI::App& app, const char* program, int argc, char** argv,
                                            int* exit_code);
+// The same, with where each value came from.
+std::optional<LoadedSettings> LoadDaemonSettingsWithSources(CLI::App& app, const char* program, int argc,
+                                                            char** argv, int* exit_code);
 
 // Blocks SIGTERM and SIGINT in this thread and every thread it starts (call first in main), ignores SIGPIPE,
 // and returns the set for sigwait().

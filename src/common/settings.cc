@@ -96,12 +96,27 @@ Status ValidateSettings(const Settings& s) {
                                       s.storage_retry_initial_ms));
   HALO_RETURN_IF_ERROR(
       RequireAtLeast("gcs_retry_max_ms", s.gcs_retry_max_ms, "gcs_retry_initial_ms", s.gcs_retry_initial_ms));
+  HALO_RETURN_IF_ERROR(RequireAtLeast("actor_restart_delay_max_ms", s.actor_restart_delay_max_ms,
+                                      "actor_restart_delay_initial_ms", s.actor_restart_delay_initial_ms));
   // The leader counts its lease minus a 10 % safety margin (gcs/leader_election): two renewal intervals must
   // fit in that, so one lost renewal does not depose it.
   if (s.leader_renew_interval_ms * 2 >= s.leader_lease_ms - s.leader_lease_ms / 10) {
     return InvalidArgumentError(absl::StrCat(
         "setting 'leader_renew_interval_ms' (", s.leader_renew_interval_ms, ") must be under 45% of 'leader_lease_ms' (",
         s.leader_lease_ms, "), so one lost renewal does not depose the leader"));
+  }
+  // Node leases (gcs/node_lease_table.h): grants acknowledged within two renewals keep a node from vouching;
+  // a node asks for vouches early enough to collect them before its lease (minus the 10 % margin) runs out.
+  if (s.node_lease_renew_interval_ms * 3 > s.node_vouch_after_ms) {
+    return InvalidArgumentError(absl::StrCat("setting 'node_vouch_after_ms' (", s.node_vouch_after_ms,
+                                             ") must be at least three times 'node_lease_renew_interval_ms' (",
+                                             s.node_lease_renew_interval_ms, ")"));
+  }
+  if (s.node_vouch_after_ms + 2 * s.node_lease_renew_interval_ms > s.node_lease_ms - s.node_lease_ms / 10) {
+    return InvalidArgumentError(absl::StrCat(
+        "setting 'node_lease_ms' (", s.node_lease_ms, ") must leave, after its 10% margin, room for "
+        "'node_vouch_after_ms' (", s.node_vouch_after_ms, ") and two renewals of 'node_lease_renew_interval_ms' (",
+        s.node_lease_renew_interval_ms, ")"));
   }
   if (s.leader_retry_interval_ms > s.leader_lease_ms) {
     return InvalidArgumentError(absl::StrCat("setting 'leader_retry_interval_ms' (", s.leader_retry_interval_ms,

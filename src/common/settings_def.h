@@ -7,7 +7,12 @@
 
 // --- head process and session ---
 HALO_INT_SETTING(port, 6480, 0, 65535, "TCP port the GCS serves gRPC on; 0 picks a free port")
-HALO_STRING_SETTING(host, "127.0.0.1", "IP address the GCS binds to and advertises")
+HALO_STRING_SETTING(host, "127.0.0.1",
+             "IP address this process binds to and advertises; a node agent or driver not given one uses the local "
+             "address of its route to the GCS")
+HALO_STRING_SETTING(advertise_host, "",
+             "address other processes dial to reach this one when it differs from host (NAT, containers, host "
+             "0.0.0.0); default: host")
 HALO_STRING_SETTING(session_root, "/tmp/halo",
              "where new sessions are made and <session_root>/session_latest points at the newest")
 HALO_STRING_SETTING(session_dir, "",
@@ -69,6 +74,14 @@ HALO_INT_SETTING(pubsub_poll_wait_ms, 10000, 1, kNoMaximum, "how long the GCS ho
 HALO_INT_SETTING(pubsub_buffer_events_max, 10000, 1, kNoMaximum,
              "node events the GCS keeps for subscribers that fall behind (then they get a snapshot)")
 HALO_INT_SETTING(pubsub_subscribers_max, 10000, 1, kNoMaximum, "subscribers the GCS serves at once")
+HALO_INT_SETTING(node_lease_ms, 2500, 100, kNoMaximum,
+             "how long a node agent's lease from the GCS lasts; an agent that can neither renew it nor get a "
+             "majority of its peers to vouch that the GCS is down for them too stops its workers and exits, and "
+             "the GCS restarts an unreachable node's actors only after its lease has lapsed")
+HALO_INT_SETTING(node_lease_renew_interval_ms, 250, 1, kNoMaximum, "how often a node agent renews its lease")
+HALO_INT_SETTING(node_vouch_after_ms, 1000, 1, kNoMaximum,
+             "a node agent that has heard no lease grant for this long asks its peers to vouch for it, and "
+             "vouches for peers that ask")
 HALO_INT_SETTING(node_port, 0, 0, 65535, "TCP port the node agent serves gRPC on; 0 picks a free port")
 HALO_INT_SETTING(num_cpus, -1, -1, kNoMaximum, "CPUs this node offers; -1: all of this machine's")
 HALO_STRING_SETTING(resources, "", "extra resources this node offers: NAME=AMOUNT,... (CPU=4,memory=8e9)")
@@ -88,6 +101,9 @@ HALO_INT_SETTING(num_prestart_workers, -1, -1, kNoMaximum,
              "workers a node starts for a job on its first lease request; -1: one per CPU")
 HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
              "a submitter keeps a leased worker with no work this long before returning it to its node")
+HALO_INT_SETTING(worker_lease_ms, 800, 10, kNoMaximum,
+             "a worker stops serving and exits when its node agent has not renewed its lease for this long (the "
+             "agent paused, hung or gone); the agent renews it four times as often")
 HALO_INT_SETTING(task_batch_max, 200, 1, kNoMaximum, "tasks a submitter pushes to a leased worker in one call")
 HALO_INT_SETTING(task_batches_in_flight_max, 2, 1, kNoMaximum, "calls of pushed tasks outstanding per leased worker")
 HALO_INT_SETTING(lease_requests_in_flight_max, 8, 1, kNoMaximum,
@@ -99,6 +115,12 @@ HALO_INT_SETTING(node_unreachable_timeout_ms, 10000, 1, kNoMaximum,
 HALO_INT_SETTING(gcs_wait_timeout_ms, 30000, 1, kNoMaximum,
              "how long a driver or worker retries the GCS when creating, looking up or killing an actor before "
              "it fails")
+HALO_INT_SETTING(actor_restart_delay_initial_ms, 200, 1, kNoMaximum,
+             "an actor instance that died while being made, or soon after starting (actor_restart_stable_ms), is "
+             "restarted after this pause, doubled for each such death in a row")
+HALO_INT_SETTING(actor_restart_delay_max_ms, 10000, 1, kNoMaximum, "largest pause before an actor is restarted")
+HALO_INT_SETTING(actor_restart_stable_ms, 10000, 0, kNoMaximum,
+             "an actor instance that lived this long before it died is restarted at once, and its backoff starts over")
 HALO_INT_SETTING(dead_actors_max, 1000, 0, kNoMaximum,
              "dead actors kept for `halo list actors`; the oldest are forgotten")
 

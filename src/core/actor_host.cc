@@ -140,7 +140,10 @@ void ActorHost::Push(const rpc::PushActorTasksRequest& request, rpc::PushActorTa
   const bool complete = batch->remaining == 0;
   lock.unlock();
   for (auto& other : released) other->done();
-  if (complete) batch->done();
+  if (complete) {
+    tasks_.PassGate();
+    batch->done();
+  }
 }
 
 void ActorHost::DrainLocked(Caller& caller) {
@@ -180,7 +183,10 @@ void ActorHost::CompleteOne(const std::shared_ptr<Batch>& batch) {
     std::lock_guard<std::mutex> lock(mutex_);
     complete = --batch->remaining == 0;
   }
-  if (complete) batch->done();
+  if (complete) {
+    tasks_.PassGate();
+    batch->done();
+  }
 }
 
 void ActorHost::BeginExit(const std::string& message) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "common/advertised_address.h"
 #include "common/logging.h"
 #include "common/settings_loader.h"
 #include "common/sha256.h"
@@ -30,29 +31,39 @@ std::string Env(const char* name) {
   return value == nullptr ? std::string() : std::string(value);
 }
 
-Settings LoadOrThrow() {
+LoadedSettings LoadOrThrow() {
   SettingsInputs inputs;
   inputs.config_path = Env("HALO_CONFIG");
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) throw RuntimeError(absl::StrCat("halo::Init: ", loaded.status().message()));
-  return loaded->values;
+  return *std::move(loaded);
+}
+
+// The settings with host and advertise_host decided for a process of the cluster at gcs_address.
+Settings WithHosts(LoadedSettings loaded, const std::string& gcs_address, const std::string& who) {
+  auto hosts = ChooseHosts(loaded.values, loaded.source["host"] != "default", gcs_address, who);
+  if (!hosts.ok()) throw RuntimeError(absl::StrCat("halo::Init: ", hosts.status().message()));
+  loaded.values.host = hosts->bind_host;
+  loaded.values.advertise_host = hosts->advertise_host;
+  return loaded.values;
 }
 
 [[noreturn]] void RunWorker() {
   core::CoreWorkerOptions options;
   options.is_driver = false;
+  options.gcs_address = Env("HALO_ADDRESS");
   try {
-    options.settings = LoadOrThrow();
+    options.settings = WithHosts(LoadOrThrow(), options.gcs_address, "the worker");
   } catch (const std::exception& error) {
     std::cerr << "halo worker: " << error.what() << std::endl;
     _exit(1);
   }
-  options.gcs_address = Env("HALO_ADDRESS");
   options.node_address = Env("HALO_NODE_ADDRESS");
   options.node_id = Env("HALO_NODE_ID");
   options.worker_id = Env("HALO_WORKER_ID");
   options.driver_address = Env("HALO_DRIVER_ADDRESS");
   options.executable_sha256 = Env("HALO_EXECUTABLE_SHA256");
+  options.lease_file = Env("HALO_WORKER_LEASE_FILE");
   if (!absl::SimpleAtoi(Env("HALO_JOB_ID"), &options.job_id) || options.node_address.empty() ||
       options.worker_id.empty()) {
     std::cerr << "halo worker: HALO_WORKER_MODE is set but HALO_JOB_ID, HALO_NODE_ADDRESS or HALO_WORKER_ID is "
@@ -91,10 +102,11 @@ void Init(int argc, char** argv) {
   if (g_runtime.load() != nullptr) throw RuntimeError("halo::Init: already initialised");
   core::CoreWorkerOptions options;
   options.is_driver = true;
-  options.settings = LoadOrThrow();
-  auto address = FindGcsAddress(AddressFlag(argc, argv), options.settings);
+  LoadedSettings loaded = LoadOrThrow();
+  auto address = FindGcsAddress(AddressFlag(argc, argv), loaded.values);
   if (!address.ok()) throw RuntimeError(absl::StrCat("halo::Init: ", address.status().message()));
   options.gcs_address = *address;
+  options.settings = WithHosts(std::move(loaded), options.gcs_address, "the driver");
   options.node_address = Env("HALO_NODE_ADDRESS");
   std::vector<std::string> words(argv, argv + argc);
   options.entrypoint = absl::StrJoin(words, " ");

@@ -35,6 +35,17 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
     const std::string where =
         absl::StrCat("node ", worker->options_.node_id, ", worker ", worker->options_.worker_id, ", pid ", getpid());
     worker->task_executor_ = std::make_unique<TaskExecutor>(where, worker->object_access_.get());
+    if (!worker->options_.lease_file.empty()) {
+      auto guard = WorkerLeaseGuard::Open(worker->options_.lease_file, std::max<int64_t>(1, s.worker_lease_ms / 8));
+      if (!guard.ok()) return guard.status();
+      worker->lease_guard_ = *std::move(guard);
+      // Started just before its node's first grant, it waits briefly; after its node stopped renewing, it
+      // never serves.
+      worker->lease_guard_->WaitValid(s.worker_lease_ms);
+      worker->lease_guard_->CheckOrExit();
+      worker->lease_guard_->StartWatchdog();
+      worker->task_executor_->SetGate([guard = worker->lease_guard_.get()] { guard->CheckOrExit(); });
+    }
     ActorHost::Hooks hooks;
     CoreWorker* raw = worker.get();
     hooks.report_exit = [raw](const rpc::ActorInfo& actor, const std::string& message) {
@@ -112,7 +123,8 @@ Status CoreWorker::Serve() {
   if (!server_ || port == 0) {
     return UnavailableError(absl::StrCat("cannot serve on ", options_.settings.host, ":0"));
   }
-  address_ = absl::StrCat(options_.settings.host, ":", port);
+  address_ = absl::StrCat(
+      options_.settings.advertise_host.empty() ? options_.settings.host : options_.settings.advertise_host, ":", port);
   if (options_.is_driver) options_.driver_address = address_;
   return OkStatus();
 }

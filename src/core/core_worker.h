@@ -22,6 +22,7 @@
 #include "core/object_table.h"
 #include "core/task_executor.h"
 #include "core/task_submitter.h"
+#include "core/worker_lease_guard.h"
 #include "halo/internal/runtime.h"
 #include "node/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
@@ -41,6 +42,7 @@ struct CoreWorkerOptions {
   std::string executable_path;
   std::string executable_sha256;
   std::string driver_address;  // workers: where the job's driver serves
+  std::string lease_file;      // workers: the node agent's lease for them (core/worker_lease_guard); "": none
   Settings settings;
 };
 
@@ -145,6 +147,7 @@ class CoreWorker : public internal::Runtime {
   std::atomic<bool> hosts_detached_actor_ = false;
   std::unique_ptr<NodeObjectAccess> object_access_;
   std::unique_ptr<TaskExecutor> task_executor_;
+  std::unique_ptr<WorkerLeaseGuard> lease_guard_;  // workers with a lease file
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<grpc::Service> health_;
   std::unique_ptr<grpc::Server> server_;

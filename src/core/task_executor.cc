@@ -104,6 +104,7 @@ void TaskExecutor::Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksR
                            std::function<void()> done) {
   Post([this, request, reply, done = std::move(done)] {
     RunBatch(request, reply);
+    PassGate();
     done();
   });
 }
@@ -125,6 +126,7 @@ void TaskExecutor::Run() {
       work = std::move(queue_.front());
       queue_.pop_front();
     }
+    PassGate();
     work();
   }
 }

@@ -32,6 +32,12 @@ class TaskExecutor {
   void Enqueue(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply, std::function<void()> done);
   // Thread-safe. Runs work on the executing thread, after what is already queued (actor construction and calls).
   void Post(std::function<void()> work);
+  // Called before each piece of work runs and before each reply leaves (the worker's lease check, which ends
+  // the process when the lease lapsed). Set before Run().
+  void SetGate(std::function<void()> gate) { gate_ = std::move(gate); }
+  void PassGate() const {
+    if (gate_) gate_();
+  }
   // Runs batches for as long as the process lives (a worker ends with its process).
   [[noreturn]] void Run();
 
@@ -54,6 +60,7 @@ class TaskExecutor {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::function<void()>> queue_;
+  std::function<void()> gate_;
 };
 
 }  // namespace halo::core

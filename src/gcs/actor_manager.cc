@@ -27,6 +27,7 @@ const char* ActorDeathCauseName(rpc::ActorDeathCause cause) {
     case rpc::CAUSE_CREATION_FAILED: return "creation_failed";
     case rpc::CAUSE_OUT_OF_SCOPE: return "out_of_scope";
     case rpc::CAUSE_EXITED: return "exited";
+    case rpc::CAUSE_WORKER_UNREACHABLE: return "worker_unreachable";
     default: return "";
   }
 }
@@ -363,13 +364,7 @@ void ActorManager::OnLease(const std::string& actor_id, uint64_t attempt, const 
 void ActorManager::OnCreated(const std::string& actor_id, uint64_t attempt, StatusOr<rpc::CreateActorReply> reply) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;  // its worker was released
-  if (!reply.ok()) {
-    InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
-                 absl::StrCat("its worker ", actor->info.worker_id(), " (pid ", actor->info.pid(), ") on node ",
-                              actor->info.node_id(), " died during the constructor: ", reply.status().message()),
-                 true);
-    return;
-  }
+  if (!reply.ok()) return OnCreateBroken(actor_id, attempt, std::string(reply.status().message()));
   if (reply->failed()) {
     const rpc::TaskError& error = reply->error();
     Die(*actor, rpc::CAUSE_CREATION_FAILED,
@@ -377,10 +372,52 @@ void ActorManager::OnCreated(const std::string& actor_id, uint64_t attempt, Stat
     return;
   }
   actor->info.set_state(rpc::ACTOR_ALIVE);
+  actor->info.set_next_attempt_time_ms(0);
+  actor->alive_since_ms = clock_.MonotonicMs();
   HALO_LOG_INFO("actor {} is alive: instance {} in worker {} (pid {}) on node {}", actor_id,
                 actor->info.num_restarts(), actor->info.worker_id(), actor->info.pid(), actor->info.node_id());
   Commit(*actor, nullptr);
   Watch(actor_id, attempt);
+}
+
+void ActorManager::OnCreateBroken(const std::string& actor_id, uint64_t attempt, const std::string& why) {
+  const rpc::ActorInfo& info = actors_.at(actor_id).info;
+  peers_.GetWorkerExit(
+      info.node_address(), info.worker_id(),
+      [this, actor_id, attempt, why](StatusOr<rpc::GetWorkerExitReply> exit) {
+        Actor* actor = Find(actor_id);
+        if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+        const rpc::ActorInfo& info = actor->info;
+        const std::string who = absl::StrCat("its worker ", info.worker_id(), " (pid ", info.pid(), ") on node ",
+                                             info.node_id());
+        if (exit.ok() && exit->exited()) {
+          return InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
+                              absl::StrCat(who, " died during the constructor: ", exit->description()), true);
+        }
+        const std::string node_says =
+            exit.ok() ? "its node says it still runs"
+                      : absl::StrCat("its node at ", info.node_address(), " could not say: ", exit.status().message());
+        InstanceDied(*actor, rpc::CAUSE_WORKER_UNREACHABLE,
+                     absl::StrCat(who, " could not be reached at ", info.address(), " (", why, "); ", node_says),
+                     true);
+      });
+}
+
+int64_t ActorManager::RestartDelayMs(Actor& actor) {
+  rpc::ActorInfo& info = actor.info;
+  const bool stable = actor.alive_since_ms >= 0 &&
+                      clock_.MonotonicMs() - actor.alive_since_ms >= settings_.restart_stable_ms;
+  // Reloaded after a GCS restart while ALIVE: how long it lived is unknown, so it counts as stable.
+  const bool reloaded_alive = actor.alive_since_ms < 0 && info.state() == rpc::ACTOR_ALIVE;
+  actor.alive_since_ms = -1;
+  if (stable || reloaded_alive) {
+    info.set_quick_deaths(0);
+    return 0;
+  }
+  info.set_quick_deaths(info.quick_deaths() + 1);
+  int64_t delay = settings_.restart_delay_initial_ms;
+  for (int32_t i = 1; i < info.quick_deaths() && delay < settings_.restart_delay_max_ms; ++i) delay *= 2;
+  return std::min(delay, settings_.restart_delay_max_ms);
 }
 
 void ActorManager::Watch(const std::string& actor_id, uint64_t attempt) {
@@ -450,18 +487,28 @@ void ActorManager::InstanceDied(Actor& actor, rpc::ActorDeathCause cause, const 
                                           " time(s), max_restarts=", info.max_restarts()),
                std::move(done));
   }
+  const int64_t delay_ms = RestartDelayMs(actor);
   actor.attempt += 1;
   ReleaseWorker(info);
   info.set_state(rpc::RESTARTING);
+  info.set_next_attempt_time_ms(delay_ms > 0 ? clock_.WallMs() + delay_ms : 0);
   info.set_num_restarts(info.num_restarts() + 1);
   if (counts) info.set_num_failure_restarts(info.num_failure_restarts() + 1);
   info.set_death_cause(cause);  // why the last instance ended
   info.set_death_message(message);
-  HALO_LOG_INFO("actor {} restarts (instance {}): {}", info.actor_id(), info.num_restarts(), message);
+  HALO_LOG_INFO("actor {} restarts (instance {}{}): {}", info.actor_id(), info.num_restarts(),
+                delay_ms > 0 ? absl::StrCat(", in ", delay_ms, " ms") : "", message);
   Commit(actor, [this, id = info.actor_id(), done = std::move(done)](Status status) {
     if (done) done(status);
   });
-  Schedule(info.actor_id());  // placement need not wait for the row; the ALIVE row follows this one
+  if (delay_ms == 0) {
+    Schedule(info.actor_id());  // placement need not wait for the row; the ALIVE row follows this one
+    return;
+  }
+  executor_.RunAfter(delay_ms, [this, id = info.actor_id(), attempt = actor.attempt] {
+    Actor* actor = Find(id);
+    if (actor != nullptr && actor->attempt == attempt) Schedule(id);
+  });
 }
 
 void ActorManager::Die(Actor& actor, rpc::ActorDeathCause cause, const std::string& message,

@@ -32,6 +32,12 @@ struct ActorManagerSettings {
   int64_t retry_initial_ms = 100;      // after a failed lease request
   int64_t retry_max_ms = 2000;
   int64_t lease_refusals_max = 5;      // consecutive refusals before creation fails
+  // An instance that dies while being made, or within restart_stable_ms of becoming ALIVE, is restarted after
+  // restart_delay_initial_ms, doubled for each such death in a row up to restart_delay_max_ms. An instance
+  // that lived longer is restarted at once.
+  int64_t restart_delay_initial_ms = 200;
+  int64_t restart_delay_max_ms = 10000;
+  int64_t restart_stable_ms = 10000;
   int64_t dead_actors_max = 1000;
   int64_t waiters_max = 100000;        // WaitActor calls held at once; more are answered at once
   HealthCheckSettings owner_checks;    // of owner processes
@@ -94,6 +100,7 @@ class ActorManager : public HealthCheckListener {
     uint64_t attempt = 0;      // bumped whenever the current placement or instance is abandoned
     bool waiting_for_node = false;
     int64_t refusals = 0;
+    int64_t alive_since_ms = -1;  // monotonic; -1: not ALIVE in this GCS's lifetime (reloaded, or being made)
     std::map<uint64_t, Waiter> waiters;
   };
 
@@ -114,6 +121,10 @@ class ActorManager : public HealthCheckListener {
   void OnCreated(const std::string& actor_id, uint64_t attempt, StatusOr<rpc::CreateActorReply> reply);
   void Watch(const std::string& actor_id, uint64_t attempt);
   void OnWatchBroken(const std::string& actor_id, uint64_t attempt, const std::string& why);
+  // CreateActor broke: the node says whether the worker died in the constructor or runs but cannot be reached.
+  void OnCreateBroken(const std::string& actor_id, uint64_t attempt, const std::string& why);
+  // 0 for an instance that lived past restart_stable_ms; else the backoff delay, counting the death in info.
+  int64_t RestartDelayMs(Actor& actor);
   void RetryLater(const std::string& actor_id, uint64_t attempt);
   // The current instance (or the one being made) is gone: restart if allowed, else dead.
   void InstanceDied(Actor& actor, rpc::ActorDeathCause cause, const std::string& message, bool counts,

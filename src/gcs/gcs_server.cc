@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "gcs/actor_grpc_service.h"
 #include "gcs/grpc_health_prober.h"
+#include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
 #include "gcs/table_names.h"
@@ -124,7 +125,8 @@ Status GcsServer::StandBy() {
         absl::StrCat("cannot serve on ", settings_.host, ":", settings_.port, " (port in use or address not local)"));
   }
   listen_port_ = selected_port;
-  address_ = absl::StrCat(settings_.host, ":", selected_port);
+  address_ = absl::StrCat(settings_.advertise_host.empty() ? settings_.host : settings_.advertise_host, ":",
+                          selected_port);
   std::promise<void> started;
   executor_.Post([this, &started] {
     served_address_ = address_;
@@ -262,6 +264,10 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyVa
       HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                           settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
   nodes_->SetCollaborators(health_.get(), publisher_.get());
+  gone_prover_ = std::make_unique<TcpGoneProver>(executor_, settings_.health_check_timeout_ms);
+  nodes_->SetLeasePolicy(NodeLeaseSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
+                                           settings_.node_vouch_after_ms, settings_.worker_lease_ms},
+                         gone_prover_.get());
   nodes_->SetStorageFailureHandler([this](Status status) {
     RequestStop(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
   });
@@ -275,6 +281,9 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyVa
   actor_settings.retry_initial_ms = settings_.gcs_retry_initial_ms;
   actor_settings.retry_max_ms = settings_.gcs_retry_max_ms;
   actor_settings.dead_actors_max = settings_.dead_actors_max;
+  actor_settings.restart_delay_initial_ms = settings_.actor_restart_delay_initial_ms;
+  actor_settings.restart_delay_max_ms = settings_.actor_restart_delay_max_ms;
+  actor_settings.restart_stable_ms = settings_.actor_restart_stable_ms;
   actor_settings.waiters_max = settings_.pubsub_subscribers_max;
   actor_settings.owner_checks =
       HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
@@ -324,7 +333,8 @@ Status GcsServer::Serve() {
     return FailedPreconditionError(
         absl::StrCat("cannot serve on ", settings_.host, ":", listen_port_, " (port in use or address not local)"));
   }
-  address_ = absl::StrCat(settings_.host, ":", selected_port);
+  address_ = absl::StrCat(settings_.advertise_host.empty() ? settings_.host : settings_.advertise_host, ":",
+                          selected_port);
   // GetClusterInfo reads the address on the executor; publish it there.
   std::promise<void> published;
   executor_.Post([this, &published] {
@@ -393,6 +403,7 @@ void GcsServer::Shutdown() {
   publisher_.reset();
   nodes_.reset();
   prober_.reset();
+  gone_prover_.reset();
   store_.reset();
 }
 

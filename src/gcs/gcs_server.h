@@ -99,6 +99,7 @@ class GcsServer {
   std::unique_ptr<KvManager> kv_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<HealthProber> prober_;
+  std::unique_ptr<GoneProver> gone_prover_;
   std::unique_ptr<NodeManager> nodes_;
   std::unique_ptr<NodeEventPublisher> publisher_;
   std::unique_ptr<HealthCheckManager> health_;

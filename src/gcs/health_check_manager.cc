@@ -16,6 +16,15 @@ void HealthCheckManager::AddNode(const std::string& node_id, const std::string& 
   Schedule(node_id, check, settings_.initial_delay_ms);
 }
 
+void HealthCheckManager::AddSuspectedNode(const std::string& node_id, const std::string& address) {
+  if (nodes_.count(node_id)) return;
+  AddNode(node_id, address);
+  NodeCheck& check = nodes_.at(node_id);
+  executor_.Cancel(check.timer);
+  check.failures = 1;
+  Schedule(node_id, check, settings_.period_ms);
+}
+
 void HealthCheckManager::RemoveNode(const std::string& node_id) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;

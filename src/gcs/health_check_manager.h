@@ -53,6 +53,9 @@ class HealthCheckManager {
 
   // Starts probing node_id (after initial_delay_ms). Adding a node already checked is a no-op.
   void AddNode(const std::string& node_id, const std::string& address);
+  // As AddNode for a node already suspected (reported failed, but not declared dead): probed after period_ms;
+  // one answered probe reports it recovered, failure_threshold - 1 more failures report it failed again.
+  void AddSuspectedNode(const std::string& node_id, const std::string& address);
   // Stops probing; a probe in flight is ignored when it returns.
   void RemoveNode(const std::string& node_id);
   // The connection to the node dropped: probe now unless a probe is already in flight.

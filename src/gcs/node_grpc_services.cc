@@ -15,6 +15,17 @@ grpc::ServerUnaryReactor* NodeInfoServiceImpl::RegisterNode(grpc::CallbackServer
   });
 }
 
+grpc::ServerUnaryReactor* NodeInfoServiceImpl::RenewNodeLease(grpc::CallbackServerContext* context,
+                                                              const rpc::RenewNodeLeaseRequest* request,
+                                                              rpc::RenewNodeLeaseReply* reply) {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
+    nodes_.HandleRenewLease(*request, [reactor, reply](const rpc::RenewNodeLeaseReply& answer) {
+      *reply = answer;
+      reactor->Finish(grpc::Status::OK);
+    });
+  });
+}
+
 grpc::ServerUnaryReactor* NodeInfoServiceImpl::UnregisterNode(grpc::CallbackServerContext* context,
                                                               const rpc::UnregisterNodeRequest* request,
                                                               rpc::UnregisterNodeReply*) {

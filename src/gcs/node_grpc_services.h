@@ -16,6 +16,9 @@ class NodeInfoServiceImpl final : public rpc::NodeInfoService::CallbackService {
   NodeInfoServiceImpl(Executor& executor, NodeManager& nodes) : executor_(executor), nodes_(nodes) {}
   grpc::ServerUnaryReactor* RegisterNode(grpc::CallbackServerContext* context, const rpc::RegisterNodeRequest* request,
                                          rpc::RegisterNodeReply* reply) override;
+  grpc::ServerUnaryReactor* RenewNodeLease(grpc::CallbackServerContext* context,
+                                           const rpc::RenewNodeLeaseRequest* request,
+                                           rpc::RenewNodeLeaseReply* reply) override;
   grpc::ServerUnaryReactor* UnregisterNode(grpc::CallbackServerContext* context,
                                            const rpc::UnregisterNodeRequest* request,
                                            rpc::UnregisterNodeReply* reply) override;

@@ -29,6 +29,7 @@ const char* DeathReasonName(rpc::DeathReason reason) {
 
 NodeManager::~NodeManager() {
   for (auto& [id, timer] : drain_timers_) executor_.Cancel(timer);
+  for (auto& [id, timer] : death_checks_) executor_.Cancel(timer);
 }
 
 Status NodeManager::Initialize(const KeyValueMap& rows) {
@@ -37,6 +38,7 @@ Status NodeManager::Initialize(const KeyValueMap& rows) {
     rpc::NodeInfo node;
     if (!node.ParseFromString(bytes)) return FailedPreconditionError(absl::StrCat("corrupt node row ", key));
     if (node.state() == rpc::DEAD) dead.emplace_back(node.death_time_ms(), node.node_id());
+    version_ = std::max({version_, node.join_seq(), node.death_seq()});
     nodes_[node.node_id()] = std::move(node);
   }
   std::sort(dead.begin(), dead.end());
@@ -48,6 +50,8 @@ Status NodeManager::Initialize(const KeyValueMap& rows) {
 void NodeManager::Start() {
   for (const auto& [id, node] : nodes_) {
     if (node.state() == rpc::DEAD) continue;
+    // It may hold a lease an earlier GCS granted: counted as granted now.
+    if (leases_) leases_->Track(id, clock_.MonotonicMs(), node.join_seq());
     health_->AddNode(id, node.address());
     if (node.state() == rpc::DRAINING && node.drain_deadline_ms() > 0) ArmDrainDeadline(id, node.drain_deadline_ms());
   }
@@ -111,6 +115,9 @@ void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string
   node.clear_death_reason();
   node.set_registered_time_ms(clock_.WallMs());
   node.set_state_time_ms(node.registered_time_ms());
+  node.set_join_seq(++version_);
+  node.clear_death_seq();
+  if (leases_) leases_->Track(node.node_id(), clock_.MonotonicMs(), node.join_seq());
   HALO_LOG_INFO("node {} registered from {}", node.node_id(), node.address());
   health_->AddNode(node.node_id(), node.address());
   registering_[node.node_id()].push_back(std::move(done));
@@ -136,7 +143,13 @@ void NodeManager::MarkDead(const std::string& node_id, rpc::DeathReason reason, 
   node.set_death_message(message);
   node.set_death_time_ms(clock_.WallMs());
   node.set_state_time_ms(node.death_time_ms());
+  node.set_death_seq(++version_);
   health_->RemoveNode(node_id);
+  if (leases_) leases_->Forget(node_id);  // dead: it vouches for no one again
+  if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
+    executor_.Cancel(check->second);
+    death_checks_.erase(check);
+  }
   if (auto timer = drain_timers_.find(node_id); timer != drain_timers_.end()) {
     executor_.Cancel(timer->second);
     drain_timers_.erase(timer);
@@ -206,20 +219,127 @@ void NodeManager::ArmDrainDeadline(const std::string& node_id, int64_t deadline_
 
 void NodeManager::OnNodeSuspected(const std::string& node_id) {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end() || it->second.state() != rpc::ALIVE) return;
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+  if (gone_prover_ != nullptr && leases_) {
+    gone_prover_->ProveGone(it->second.address(), [this, node_id](bool gone) {
+      if (gone) OnProvenGone(node_id);
+    });
+  }
+  if (it->second.state() != rpc::ALIVE) return;
   SetState(node_id, rpc::SUSPECTED, nullptr);
+}
+
+void NodeManager::OnProvenGone(const std::string& node_id) {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+  // The agent is gone; its workers stop within their lease from its last renewal (10 % for clock rates).
+  const int64_t wait_ms = leases_->settings().worker_lease_ms + leases_->settings().worker_lease_ms / 10;
+  HALO_LOG_INFO("node {}: its agent's port refuses connections; dead once its workers' lease ran out ({} ms)",
+                node_id, wait_ms);
+  executor_.RunAfter(wait_ms, [this, node_id] {
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+    MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "its node agent is gone (its port refuses connections)",
+             nullptr);
+  });
 }
 
 void NodeManager::OnNodeRecovered(const std::string& node_id) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.state() != rpc::SUSPECTED) return;
+  if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
+    executor_.Cancel(check->second);
+    death_checks_.erase(check);
+  }
   SetState(node_id, rpc::ALIVE, nullptr);
 }
 
 void NodeManager::OnNodeFailed(const std::string& node_id) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
-  MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks", nullptr);
+  if (!leases_) {
+    MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks", nullptr);
+    return;
+  }
+  // Probed again meanwhile, so a node that answers again is ALIVE again.
+  health_->AddSuspectedNode(node_id, it->second.address());
+  ConsiderDeath(node_id);
+}
+
+void NodeManager::ConsiderDeath(const std::string& node_id) {
+  if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
+    executor_.Cancel(check->second);
+    death_checks_.erase(check);
+  }
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD || it->second.state() == rpc::ALIVE) return;
+  const int64_t now = clock_.MonotonicMs();
+  const bool lapsed = now >= leases_->LeaseLapsesAtMs(node_id);
+  if (lapsed && NoMajorityCouldVouch(node_id, now)) {
+    MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks and its lease lapsed",
+             nullptr);
+    return;
+  }
+  death_checks_[node_id] =
+      executor_.RunAfter(leases_->settings().renew_interval_ms, [this, node_id] {
+        death_checks_.erase(node_id);
+        ConsiderDeath(node_id);
+      });
+}
+
+std::vector<const rpc::NodeInfo*> NodeManager::MembersAt(uint64_t version) const {
+  std::vector<const rpc::NodeInfo*> members;
+  for (const auto& [id, node] : nodes_) {
+    if (node.join_seq() <= version && (node.death_seq() == 0 || node.death_seq() > version)) {
+      members.push_back(&node);
+    }
+  }
+  return members;
+}
+
+bool NodeManager::NoMajorityCouldVouch(const std::string& node_id, int64_t now_ms) const {
+  const int64_t window_start = now_ms - leases_->settings().lease_ms;
+  auto [low, high] = leases_->VersionsHeld(node_id, version_);
+  for (uint64_t version = low; version <= high; ++version) {
+    const std::vector<const rpc::NodeInfo*> members = MembersAt(version);
+    size_t could_vouch = 0;
+    for (const rpc::NodeInfo* member : members) {
+      if (member->node_id() == node_id) {
+        could_vouch += 1;
+      } else if (member->state() != rpc::DEAD && !leases_->QuietThroughout(member->node_id(), window_start, now_ms)) {
+        could_vouch += 1;
+      }
+    }
+    if (2 * could_vouch > members.size()) return false;
+  }
+  return true;
+}
+
+void NodeManager::HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
+                                   std::function<void(const rpc::RenewNodeLeaseReply&)> done) {
+  rpc::RenewNodeLeaseReply reply;
+  auto it = nodes_.find(request.node_id());
+  if (it == nodes_.end() || !leases_) {
+    reply.set_granted(false);
+    reply.set_reason(!leases_ ? "this GCS grants no node leases"
+                              : absl::StrCat("node ", request.node_id(), " is not a member of this cluster"));
+    return done(reply);
+  }
+  if (it->second.state() == rpc::DEAD) {
+    reply.set_granted(false);
+    reply.set_reason(absl::StrCat("node ", request.node_id(), " was declared dead (",
+                                  DeathReasonName(it->second.death_reason()), ": ", it->second.death_message(), ")"));
+    return done(reply);
+  }
+  leases_->OnRenew(request.node_id(), request.seq(), request.acked_seq(), version_, clock_.MonotonicMs());
+  reply.set_granted(true);
+  reply.set_lease_ms(leases_->settings().lease_ms);
+  reply.set_membership_version(version_);
+  for (const rpc::NodeInfo* member : MembersAt(version_)) {
+    reply.add_member_ids(member->node_id());
+    reply.add_member_addresses(member->address());
+  }
+  done(reply);
 }
 
 }  // namespace halo::gcs

@@ -10,16 +10,26 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/executor.h"
 #include "gcs/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
+#include "gcs/node_lease_table.h"
 #include "proto/node.pb.h"
 #include "storage/store_client.h"
 
 namespace halo::gcs {
+
+// Tells whether a node agent's process is certainly gone: its host answers but its port refuses.
+class GoneProver {
+ public:
+  virtual ~GoneProver() = default;
+  // done(true) only on that proof; false on a timeout, an unreachable host or an answer. On the executor.
+  virtual void ProveGone(const std::string& address, std::function<void(bool gone)> done) = 0;
+};
 
 class NodeManager : public HealthCheckListener {
  public:
@@ -32,6 +42,13 @@ class NodeManager : public HealthCheckListener {
   void SetCollaborators(HealthCheckManager* health, NodeEventPublisher* publisher) {
     health_ = health;
     publisher_ = publisher;
+  }
+  // Node leases (gcs/node_lease_table.h), once, before Initialize. Without them a node is declared dead as
+  // soon as its health checks fail. prover (may be null) tells whether a node agent's process is certainly
+  // gone (its port refuses connections), which lets it be declared dead before its lease lapses.
+  void SetLeasePolicy(NodeLeaseSettings settings, GoneProver* prover) {
+    leases_ = std::make_unique<NodeLeaseTable>(settings);
+    gone_prover_ = prover;
   }
   // Called when a node record cannot be written: the table in memory is then ahead of storage and of
   // every subscriber, so the owner must stop serving (a restart reloads what is durable).
@@ -50,7 +67,13 @@ class NodeManager : public HealthCheckListener {
   // if dead.
   void HandleDrain(const std::string& node_id, const std::string& reason, int64_t deadline_ms,
                    std::function<void(Status)> done);
+  // A node agent renews its lease: granted with the current membership, or refused (dead, unknown).
+  void HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
+                        std::function<void(const rpc::RenewNodeLeaseReply&)> done);
   std::vector<rpc::NodeInfo> AllNodes() const;
+  // The membership at version v: nodes that had joined and were not dead.
+  std::vector<const rpc::NodeInfo*> MembersAt(uint64_t version) const;
+  uint64_t membership_version() const { return version_; }
   const rpc::NodeInfo* Find(const std::string& node_id) const;
 
   void OnNodeSuspected(const std::string& node_id) override;
@@ -64,6 +87,11 @@ class NodeManager : public HealthCheckListener {
   void MarkDead(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                 std::function<void(Status)> done);
   void ArmDrainDeadline(const std::string& node_id, int64_t deadline_wall_ms);
+  // A node whose health checks failed: dead once its lease certainly lapsed and no majority could have
+  // vouched for it; until then SUSPECTED, probed again and re-examined.
+  void ConsiderDeath(const std::string& node_id);
+  bool NoMajorityCouldVouch(const std::string& node_id, int64_t now_ms) const;
+  void OnProvenGone(const std::string& node_id);
   void EvictOldDeadNodes();
 
   StoreClient& store_;
@@ -80,6 +108,10 @@ class NodeManager : public HealthCheckListener {
   std::map<std::string, std::vector<std::function<void(Status)>>> registering_;
   std::function<void(Status)> on_storage_failure_;
   std::function<void(const rpc::NodeInfo&)> on_change_;
+  uint64_t version_ = 0;  // membership version: bumped by every join and death
+  std::unique_ptr<NodeLeaseTable> leases_;
+  GoneProver* gone_prover_ = nullptr;
+  std::map<std::string, TimerId> death_checks_;  // nodes waiting for their lease to lapse
 };
 
 const char* NodeStateName(rpc::NodeState state);

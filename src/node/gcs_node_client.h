@@ -22,6 +22,8 @@ class GcsNodeClient {
                                int64_t timeout_ms, std::function<void(Status)> done) = 0;
   virtual void AsyncPoll(const rpc::PollNodeEventsRequest& request, int64_t timeout_ms,
                          std::function<void(StatusOr<rpc::PollNodeEventsReply>)> done) = 0;
+  virtual void AsyncRenewLease(const rpc::RenewNodeLeaseRequest& request, int64_t timeout_ms,
+                               std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) = 0;
 };
 
 // Over gRPC to one GCS address.

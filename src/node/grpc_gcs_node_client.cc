@@ -46,6 +46,13 @@ class GrpcGcsNodeClient : public GcsNodeClient {
         [done = std::move(done)](StatusOr<rpc::UnregisterNodeReply> reply) { done(reply.status()); });
   }
 
+  void AsyncRenewLease(const rpc::RenewNodeLeaseRequest& request, int64_t timeout_ms,
+                       std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) override {
+    Send<rpc::RenewNodeLeaseReply>(
+        request, timeout_ms,
+        [](Endpoint& e, auto... call) { e.nodes->async()->RenewNodeLease(std::move(call)...); }, std::move(done));
+  }
+
   void AsyncPoll(const rpc::PollNodeEventsRequest& request, int64_t timeout_ms,
                  std::function<void(StatusOr<rpc::PollNodeEventsReply>)> done) override {
     Send<rpc::PollNodeEventsReply>(

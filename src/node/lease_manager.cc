@@ -265,7 +265,8 @@ void LeaseManager::StartWorkers(uint32_t job_id, int64_t count) {
   const Job& job = jobs_[job_id];
   for (int64_t i = 0; i < count && static_cast<int64_t>(workers_.size()) < settings_.workers_max; ++i) {
     const std::string worker_id = random_.HexId(10);
-    std::map<std::string, std::string> env = {
+    std::map<std::string, std::string> env = settings_.worker_env;
+    const std::map<std::string, std::string> identity = {
         {"HALO_WORKER_MODE", "1"},
         {"HALO_WORKER_ID", worker_id},
         {"HALO_NODE_ID", settings_.node_id},
@@ -274,7 +275,9 @@ void LeaseManager::StartWorkers(uint32_t job_id, int64_t count) {
         {"HALO_JOB_ID", std::to_string(job_id)},
         {"HALO_EXECUTABLE_SHA256", job.executable_sha256},
         {"HALO_DRIVER_ADDRESS", job.driver_address},
+        {"HALO_WORKER_LEASE_FILE", settings_.worker_lease_file},
     };
+    for (const auto& [name, value] : identity) env.insert_or_assign(name, value);
     StatusOr<int> pid = launcher_.Start(job.executable, env, worker_id);
     if (!pid.ok()) {
       Job& failed = jobs_[job_id];

@@ -28,6 +28,9 @@ struct LeaseManagerSettings {
   std::string node_address;
   std::string gcs_address;
   std::map<std::string, double> resources;  // what this node offers
+  // HALO_<NAME> for every setting the node runs with: a worker runs with its node's settings (host among them).
+  std::map<std::string, std::string> worker_env;
+  std::string worker_lease_file;  // HALO_WORKER_LEASE_FILE of its workers (node/worker_lease_renewer)
   int64_t num_prestart_workers = 1;
   int64_t workers_max = 64;
   int64_t worker_start_timeout_ms = 30000;

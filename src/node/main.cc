@@ -13,8 +13,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/advertised_address.h"
 #include "common/asio_executor.h"
 #include "common/daemon.h"
+#include "common/lease_file.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/random.h"
@@ -31,6 +33,9 @@
 #include "node/node_services.h"
 #include "node/object_store_service.h"
 #include "node/process_worker_launcher.h"
+#include "node/worker_lease_renewer.h"
+#include "node/grpc_vouch_peers.h"
+#include "node/node_lease_keeper.h"
 
 namespace {
 
@@ -45,9 +50,16 @@ int main(int argc, char** argv) {
   app.add_option("--gcs-address", gcs_address, "address of the cluster's GCS")->required();
   app.add_flag("--is-head", is_head, "this node runs on the head machine");
   int exit_code = 0;
-  std::optional<halo::Settings> loaded = halo::LoadDaemonSettings(app, "halo-node", argc, argv, &exit_code);
+  std::optional<halo::LoadedSettings> loaded =
+      halo::LoadDaemonSettingsWithSources(app, "halo-node", argc, argv, &exit_code);
   if (!loaded) return exit_code;
-  const halo::Settings& settings = *loaded;
+  auto hosts = halo::ChooseHosts(loaded->values, loaded->source["host"] != "default", gcs_address,
+                                 "the node agent");
+  if (!hosts.ok()) return Fail(std::string(hosts.status().message()));
+  // Workers inherit these, and every other setting this node was given.
+  loaded->values.host = hosts->bind_host;
+  loaded->values.advertise_host = hosts->advertise_host;
+  const halo::Settings& settings = loaded->values;
 
   const sigset_t stop_signals = halo::BlockStopSignals();
   // The pid file is written once the node serves (`halo start` then knows it can wait for registration).
@@ -102,15 +114,61 @@ int main(int argc, char** argv) {
   halo::node::LeaseManagerSettings lease_settings;
   lease_settings.node_id = self.node_id();
   lease_settings.gcs_address = gcs_address;
+  for (const halo::SettingInfo& info : halo::AllSettings()) {
+    if (info.name == "session_dir") continue;  // workers keep no session of their own
+    lease_settings.worker_env[halo::EnvName(info.name)] = info.format(settings);
+  }
   lease_settings.resources = std::map<std::string, double>(self.resources().begin(), self.resources().end());
   lease_settings.num_prestart_workers = settings.num_prestart_workers >= 0 ? settings.num_prestart_workers : cpus;
   lease_settings.workers_max = std::max<int64_t>(64, 4 * cpus);
   lease_settings.worker_start_timeout_ms = settings.worker_start_timeout_ms;
+  // Its workers' lease: they stop serving when this agent stops renewing it (paused, hung, gone).
+  std::error_code lease_dir_error;
+  std::filesystem::create_directories(session_dir + "/leases", lease_dir_error);
+  lease_settings.worker_lease_file = absl::StrCat(session_dir, "/leases/node-", self.node_id());
+  auto lease_file = halo::LeaseFile::Create(lease_settings.worker_lease_file);
+  if (!lease_file.ok()) return Fail(std::string(lease_file.status().message()));
+  halo::node::WorkerLeaseRenewer worker_lease(executor, clock, settings.worker_lease_ms,
+                                              [file = lease_file->get()](int64_t deadline_ms) {
+                                                file->SetDeadlineMs(deadline_ms);
+                                              });
+  // No worker serves before the node holds its own lease (node/node_lease_keeper).
+  executor.Post([&] {
+    worker_lease.LimitTo(0);
+    worker_lease.Start();
+  });
   lease_settings.worker_idle_timeout_ms = settings.worker_idle_timeout_ms;
   halo::SystemRandom lease_random;
   auto leases = std::make_unique<halo::node::LeaseManager>(executor, clock, lease_random, launcher, executables,
                                                            lease_settings);
   halo::node::NodeAgentServiceImpl status_service(executor, *agent, *leases);
+  // The node's own lease bounds its workers'; losing it ends the node agent (its workers first).
+  class LeaseListener : public halo::node::NodeLeaseListener {
+   public:
+    LeaseListener(halo::node::WorkerLeaseRenewer& workers, std::function<void(int, const std::string&)> exit)
+        : workers_(workers), exit_(std::move(exit)) {}
+    void OnDeadline(int64_t deadline_ms) override { workers_.LimitTo(deadline_ms); }
+    void OnLapsed(const std::string& why) override {
+      workers_.Revoke();
+      exit_(1, why);
+    }
+    void OnRefused(const std::string& why) override {
+      workers_.Revoke();
+      exit_(1, why);
+    }
+
+   private:
+    halo::node::WorkerLeaseRenewer& workers_;
+    std::function<void(int, const std::string&)> exit_;
+  };
+  LeaseListener lease_listener(worker_lease, on_exit);
+  auto vouch_peers = halo::node::MakeGrpcVouchPeers(executor);
+  halo::node::NodeLeaseKeeper node_lease(
+      executor, clock, *gcs, *vouch_peers, self.node_id(),
+      halo::node::NodeLeaseKeeperSettings{settings.node_lease_ms, settings.node_lease_renew_interval_ms,
+                                          settings.node_vouch_after_ms},
+      lease_listener);
+  status_service.SetVouchHandler([&](const halo::rpc::VouchRequest& request) { return node_lease.HandleVouch(request); });
   builder.RegisterService(&status_service);
   halo::node::ObjectStore object_store(
       static_cast<uint64_t>(settings.object_store_memory_bytes),
@@ -129,7 +187,7 @@ int main(int argc, char** argv) {
   if (!server || selected_port == 0) {
     return Fail(absl::StrCat("cannot serve on ", settings.host, ":", settings.node_port, " (port in use?)"));
   }
-  self.set_address(absl::StrCat(settings.host, ":", selected_port));
+  self.set_address(absl::StrCat(settings.advertise_host, ":", selected_port));
   agent->SetAddress(self.address());  // known only once the server listens
   leases->SetNodeAddress(self.address());
   agent->SetIdleCheck([&] { return leases->Idle(); });
@@ -209,6 +267,7 @@ int main(int argc, char** argv) {
   executor.RunInThread();
   executor.Post([&] {
     agent->Start([&, session = settings.session_dir, node_id = self.node_id(), address = self.address()] {
+      node_lease.Start();
       if (session.empty()) return;
       (void)halo::WriteFileAtomically(session + "/node.address", address + "\n");
       (void)halo::WriteFileAtomically(session + "/node.id", node_id + "\n");
@@ -228,7 +287,10 @@ int main(int argc, char** argv) {
   exited.wait(lock, [&] { return exit_reason.has_value(); });
   auto [code, why] = *exit_reason;
   lock.unlock();
-  executor.Post([&] { leases->Shutdown(); });
+  executor.Post([&] {
+    worker_lease.Revoke();
+    leases->Shutdown();
+  });
   health.SetServing(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   executor.Stop();

@@ -112,6 +112,20 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::RegisterWorker(grpc::CallbackSer
   return reactor;
 }
 
+grpc::ServerUnaryReactor* NodeAgentServiceImpl::Vouch(grpc::CallbackServerContext* context,
+                                                      const rpc::VouchRequest* request, rpc::VouchReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  executor_.Post([this, reactor, request, reply] {
+    if (!vouch_) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node agent is not ready to vouch"));
+      return;
+    }
+    *reply = vouch_(*request);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetWorkerExit(grpc::CallbackServerContext* context,
                                                               const rpc::GetWorkerExitRequest* request,
                                                               rpc::GetWorkerExitReply* reply) {

@@ -46,11 +46,18 @@ class NodeAgentServiceImpl final : public rpc::NodeAgentService::CallbackService
   grpc::ServerUnaryReactor* NotifyWorkerBlocked(grpc::CallbackServerContext* context,
                                                 const rpc::NotifyWorkerBlockedRequest* request,
                                                 rpc::NotifyWorkerBlockedReply* reply) override;
+  // Answered on the executor by the handler (the node lease keeper); refused until one is set.
+  grpc::ServerUnaryReactor* Vouch(grpc::CallbackServerContext* context, const rpc::VouchRequest* request,
+                                  rpc::VouchReply* reply) override;
+  void SetVouchHandler(std::function<rpc::VouchReply(const rpc::VouchRequest&)> handler) {
+    vouch_ = std::move(handler);
+  }
 
  private:
   Executor& executor_;
   NodeAgent& agent_;
   LeaseManager& leases_;
+  std::function<rpc::VouchReply(const rpc::VouchRequest&)> vouch_;
 };
 
 // Parses "NAME=AMOUNT,NAME=AMOUNT" (amounts may use exponents: memory=8e9). InvalidArgument names the bad item.

@@ -177,6 +177,9 @@ class ActorManagerTest : public ::testing::Test {
     settings_.retry_initial_ms = 100;
     settings_.retry_max_ms = 400;
     settings_.lease_refusals_max = 3;
+    settings_.restart_delay_initial_ms = 200;
+    settings_.restart_delay_max_ms = 1000;
+    settings_.restart_stable_ms = 0;  // an ALIVE instance counts as stable at once; tests of backoff raise it
   }
   ~ActorManagerTest() override {
     manager_.reset();
@@ -258,6 +261,16 @@ class ActorManagerTest : public ::testing::Test {
     call.done(std::move(reply));
     executor_.RunUntilIdle();
     return call;
+  }
+  // CreateActor breaks; the node answers whether the worker exited (with description) or still runs.
+  void CreateBreaks(bool exited, const std::string& description = "killed by signal 9") {
+    AnswerCreate(UnavailableError("socket closed"));
+    auto exit = FakeActorPeers::Take(peers_.exits, "GetWorkerExit");
+    rpc::GetWorkerExitReply reply;
+    reply.set_exited(exited);
+    if (exited) reply.set_description(description);
+    exit.done(reply);
+    executor_.RunUntilIdle();
   }
   // Lease granted and constructor returned: ALIVE.
   void MakeAlive() {

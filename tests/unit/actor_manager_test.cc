@@ -259,15 +259,95 @@ TEST_F(ActorManagerTest, WorkerDyingDuringTheConstructorIsRestarted) {
   StartManager({Node("n1", {{"CPU", 4}})});
   ASSERT_TRUE(Register(NewActor("a1", 1)).ok());
   GrantLease();
-  AnswerCreate(UnavailableError("socket closed"));
+  CreateBreaks(/*exited=*/true, "killed by signal 11");
   auto row = Stored("a1");
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->state(), rpc::RESTARTING);
   EXPECT_EQ(row->death_cause(), rpc::CAUSE_WORKER_DIED);
+  EXPECT_NE(row->death_message().find("died during the constructor: killed by signal 11"), std::string::npos)
+      << row->death_message();
   EXPECT_EQ(row->num_restarts(), 1);
   EXPECT_EQ(row->num_failure_restarts(), 1);
   EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "lease-1"}}));
+  EXPECT_TRUE(peers_.leases.empty()) << "a death during creation backs off before the next attempt";
+  EXPECT_EQ(row->next_attempt_time_ms(), executor_.WallMs() + settings_.restart_delay_initial_ms);
+  executor_.AdvanceMs(settings_.restart_delay_initial_ms);
   EXPECT_EQ(peers_.leases.size(), 1u);
+}
+
+// A worker that runs but cannot be reached (it advertised an address nobody can dial) is reported as such,
+// not as a death in the constructor, and its restarts back off.
+TEST_F(ActorManagerTest, UnreachableWorkerIsReportedAsUnreachable) {
+  StartManager({Node("n1", {{"CPU", 4}})});
+  ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
+  GrantLease();
+  CreateBreaks(/*exited=*/false);
+  auto row = Stored("a1");
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->state(), rpc::RESTARTING);
+  EXPECT_EQ(row->death_cause(), rpc::CAUSE_WORKER_UNREACHABLE);
+  EXPECT_NE(row->death_message().find("could not be reached at worker-1:9000"), std::string::npos)
+      << row->death_message();
+  EXPECT_EQ(row->death_message().find("constructor"), std::string::npos) << row->death_message();
+  EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "lease-1"}}))
+      << "the unreachable worker is killed before another is made";
+  EXPECT_EQ(std::string(ActorDeathCauseName(row->death_cause())), "worker_unreachable");
+}
+
+// Instances that keep dying while being made are restarted after 200, 400, 800 ms, then at most 1,000 ms
+// apart (restart_delay_max_ms), each pause published; the actor is not given up while max_restarts allows.
+TEST_F(ActorManagerTest, CrashLoopBacksOffExponentiallyUpToTheBound) {
+  StartManager({Node("n1", {{"CPU", 4}})});
+  ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
+  const std::vector<int64_t> expected = {200, 400, 800, 1000, 1000};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(i);
+    GrantLease();
+    CreateBreaks(/*exited=*/true);
+    EXPECT_TRUE(peers_.leases.empty());
+    EXPECT_EQ(Published("a1").quick_deaths(), static_cast<int32_t>(i + 1));
+    EXPECT_EQ(Published("a1").next_attempt_time_ms(), executor_.WallMs() + expected[i]);
+    executor_.AdvanceMs(expected[i] - 1);
+    EXPECT_TRUE(peers_.leases.empty()) << "placed before its pause ended";
+    executor_.AdvanceMs(1);
+    ASSERT_EQ(peers_.leases.size(), 1u) << "not placed when its pause ended";
+  }
+  EXPECT_EQ(Published("a1").num_restarts(), static_cast<int32_t>(expected.size()));
+  // A success clears the pending attempt time; an instance that then lives past restart_stable_ms and dies
+  // is restarted at once, its backoff starting over.
+  MakeAlive();
+  EXPECT_EQ(Published("a1").next_attempt_time_ms(), 0);
+}
+
+// An instance that dies soon after becoming ALIVE backs off; one that lived past restart_stable_ms does not.
+TEST_F(ActorManagerTest, OnlyInstancesThatDieSoonAfterStartingBackOff) {
+  settings_.restart_stable_ms = 5000;
+  StartManager({Node("n1", {{"CPU", 4}})});
+  ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
+  MakeAlive();
+  executor_.AdvanceMs(4999);
+  WorkerDies();
+  EXPECT_TRUE(peers_.leases.empty()) << "died 4,999 ms after starting: backs off";
+  EXPECT_EQ(Published("a1").quick_deaths(), 1);
+  executor_.AdvanceMs(settings_.restart_delay_initial_ms);
+  MakeAlive();
+  executor_.AdvanceMs(5000);
+  WorkerDies();
+  EXPECT_EQ(peers_.leases.size(), 1u) << "lived 5,000 ms: restarted at once";
+  EXPECT_EQ(Published("a1").quick_deaths(), 0);
+  EXPECT_EQ(Published("a1").next_attempt_time_ms(), 0);
+}
+
+// A killed actor that was waiting out its pause is not placed when the pause ends.
+TEST_F(ActorManagerTest, ActorKilledDuringItsBackoffIsNotPlaced) {
+  StartManager({Node("n1", {{"CPU", 4}})});
+  ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
+  GrantLease();
+  CreateBreaks(/*exited=*/true);
+  ASSERT_TRUE(Kill("a1", /*no_restart=*/true).ok());
+  executor_.AdvanceMs(10'000);
+  EXPECT_TRUE(peers_.leases.empty());
+  EXPECT_EQ(StoredState("a1"), rpc::ACTOR_DEAD);
 }
 
 // Refused leases are retried with backoff; too many in a row fail the creation.

@@ -294,6 +294,15 @@ class ScriptedGcs : public node::GcsNodeClient {
                  std::function<void(StatusOr<rpc::PollNodeEventsReply>)> done) override {
     polls.push_back(std::move(done));
   }
+  void AsyncRenewLease(const rpc::RenewNodeLeaseRequest& request, int64_t,
+                       std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) override {
+    renewals.push_back({request, std::move(done)});
+  }
+  struct Renewal {
+    rpc::RenewNodeLeaseRequest request;
+    std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done;
+  };
+  std::deque<Renewal> renewals;
   std::deque<std::function<void(StatusOr<std::string>)>> registers;
   std::deque<std::function<void(StatusOr<rpc::PollNodeEventsReply>)>> polls;
   std::vector<rpc::DeathReason> unregister_reasons;

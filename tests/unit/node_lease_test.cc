@@ -1,0 +1,314 @@
+// Node leases on fakes: when the GCS may declare an unreachable node dead (its lease lapsed, no majority
+// could have vouched for it, or proof its agent is gone), and the node agent's keeper (grants, vouching,
+// fencing for good).
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "gcs/health_check_manager.h"
+#include "gcs/node_event_publisher.h"
+#include "gcs/node_manager.h"
+#include "node/node_lease_keeper.h"
+#include "storage/memory_store.h"
+#include "support/fake_executor.h"
+
+namespace halo {
+namespace {
+
+using testing::FakeExecutor;
+
+// Probes fail for nodes in `down`, succeed otherwise, answered at once.
+class SwitchableProber : public gcs::HealthProber {
+ public:
+  explicit SwitchableProber(Executor& executor) : executor_(executor) {}
+  void Probe(const std::string& node_id, const std::string&, int64_t, std::function<void(bool)> done) override {
+    const bool healthy = down.count(node_id) == 0;
+    executor_.Post([done = std::move(done), healthy] { done(healthy); });
+  }
+  std::set<std::string> down;
+
+ private:
+  Executor& executor_;
+};
+
+class ScriptedGoneProver : public gcs::GoneProver {
+ public:
+  void ProveGone(const std::string& address, std::function<void(bool)> done) override {
+    done(gone.count(address) > 0);
+  }
+  std::set<std::string> gone;
+};
+
+constexpr int64_t kLeaseMs = 2500;
+constexpr int64_t kRenewMs = 250;
+constexpr int64_t kVouchAfterMs = 1000;
+constexpr int64_t kWorkerLeaseMs = 800;
+
+class NodeLeaseGcsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nodes_.SetCollaborators(&health_, &publisher_);
+    nodes_.SetLeasePolicy(gcs::NodeLeaseSettings{kLeaseMs, kRenewMs, kVouchAfterMs, kWorkerLeaseMs}, &gone_);
+    ASSERT_TRUE(nodes_.Initialize({}).ok());
+    nodes_.Start();
+    for (const char* id : {"a", "b", "c", "d"}) {
+      rpc::NodeInfo n;
+      n.set_node_id(id);
+      n.set_address(std::string("addr-") + id);
+      nodes_.HandleRegister(n, "", [](Status) {});
+      executor_.RunUntilIdle();
+    }
+  }
+  // One renewal from id, acknowledging its previous grant unless `ack` is false (the reply was lost).
+  rpc::RenewNodeLeaseReply Renew(const std::string& id, bool ack = true) {
+    rpc::RenewNodeLeaseRequest request;
+    request.set_node_id(id);
+    request.set_seq(++seq_[id]);
+    request.set_acked_seq(ack ? acked_[id] : 0);
+    rpc::RenewNodeLeaseReply reply;
+    nodes_.HandleRenewLease(request, [&](const rpc::RenewNodeLeaseReply& r) { reply = r; });
+    if (ack && reply.granted()) acked_[id] = request.seq();
+    return reply;
+  }
+  // Advances ms in renewal steps; `renewing` nodes renew at each step.
+  void Run(int64_t ms, const std::set<std::string>& renewing, bool ack = true) {
+    for (int64_t t = 0; t < ms; t += kRenewMs) {
+      for (const auto& id : renewing) Renew(id, ack);
+      executor_.AdvanceMs(kRenewMs);
+    }
+  }
+  rpc::NodeState State(const std::string& id) { return nodes_.Find(id)->state(); }
+
+  FakeExecutor executor_;
+  MemoryStore store_{executor_};
+  SwitchableProber prober_{executor_};
+  ScriptedGoneProver gone_;
+  gcs::NodeManager nodes_{store_, executor_, executor_, "cluster-1", /*dead_nodes_max=*/100};
+  gcs::NodeEventPublisher publisher_{executor_, "inc", "cluster-1", gcs::PublisherSettings{}};
+  gcs::HealthCheckManager health_{executor_, prober_, nodes_, gcs::HealthCheckSettings{100, 300, 700, 3}};
+  std::map<std::string, uint64_t> seq_, acked_;
+};
+
+TEST_F(NodeLeaseGcsTest, GrantCarriesTheMembershipAndItsVersion) {
+  rpc::RenewNodeLeaseReply reply = Renew("a");
+  ASSERT_TRUE(reply.granted());
+  EXPECT_EQ(reply.lease_ms(), kLeaseMs);
+  EXPECT_EQ(reply.membership_version(), 4u) << "four joins";
+  EXPECT_EQ(reply.member_ids_size(), 4);
+  EXPECT_EQ(reply.member_addresses(0), "addr-a");
+}
+
+// An isolated node (no renewals, failing probes) is dead only once its lease lapsed, and then promptly.
+TEST_F(NodeLeaseGcsTest, IsolatedNodeIsDeadOnlyAfterItsLeaseLapsed) {
+  Run(3000, {"a", "b", "c", "d"});
+  ASSERT_EQ(State("d"), rpc::ALIVE);
+  prober_.down.insert("d");
+  const int64_t cut = executor_.MonotonicMs();
+  // Its last grant was just before the cut: its lease may run until cut + kLeaseMs.
+  int64_t dead_at = -1;
+  for (int64_t t = 0; t < 8000 && dead_at < 0; t += kRenewMs) {
+    Run(kRenewMs, {"a", "b", "c"});
+    if (State("d") == rpc::DEAD) dead_at = executor_.MonotonicMs();
+    if (dead_at < 0) {
+      ASSERT_NE(State("d"), rpc::DEAD);
+    }
+  }
+  ASSERT_GE(dead_at, 0) << "never declared dead";
+  EXPECT_GE(dead_at - cut, kLeaseMs - kRenewMs) << "declared dead while its lease could still hold";
+  EXPECT_LE(dead_at - cut, 4000) << "declared dead late";
+  EXPECT_EQ(Renew("d").granted(), false) << "a dead node's renewal is refused";
+  EXPECT_NE(Renew("d").reason().find("declared dead"), std::string::npos);
+}
+
+// A GCS that reaches only a minority declares nobody dead: the others may be vouching for each other.
+TEST_F(NodeLeaseGcsTest, GcsReachingOnlyAMinorityDeclaresNobodyDead) {
+  Run(3000, {"a", "b", "c", "d"});
+  prober_.down = {"b", "c", "d"};
+  Run(20000, {"a"});
+  EXPECT_NE(State("b"), rpc::DEAD);
+  EXPECT_NE(State("c"), rpc::DEAD);
+  EXPECT_NE(State("d"), rpc::DEAD);
+  // Heal: they renew and answer probes again; ALIVE, nothing was declared dead.
+  prober_.down.clear();
+  Run(2000, {"a", "b", "c", "d"});
+  EXPECT_EQ(State("b"), rpc::ALIVE);
+}
+
+// Grants whose replies never arrived (not acknowledged) do not make a node quiet: it may be vouching.
+TEST_F(NodeLeaseGcsTest, UnacknowledgedGrantsDoNotCountTowardTheMajority) {
+  Run(3000, {"a", "b", "c", "d"});
+  prober_.down = {"d"};
+  // b and c reach the GCS, but its replies to them are lost: they hear no grants and could vouch for d.
+  for (int64_t t = 0; t < 10000; t += kRenewMs) {
+    Renew("a");
+    Renew("b", /*ack=*/false);
+    Renew("c", /*ack=*/false);
+    executor_.AdvanceMs(kRenewMs);
+  }
+  EXPECT_NE(State("d"), rpc::DEAD);
+}
+
+// Proof that the agent is gone (its port refuses) ends the wait for its lease: dead once its workers' lease
+// ran out.
+TEST_F(NodeLeaseGcsTest, RefusedConnectionIsProofAfterTheWorkersLease) {
+  Run(3000, {"a", "b", "c", "d"});
+  prober_.down = {"d"};
+  gone_.gone = {"addr-d"};
+  const int64_t killed = executor_.MonotonicMs();
+  int64_t dead_at = -1;
+  for (int64_t t = 0; t < 3000 && dead_at < 0; t += 50) {
+    for (const char* id : {"a", "b", "c"}) Renew(id);
+    executor_.AdvanceMs(50);
+    if (State("d") == rpc::DEAD) dead_at = executor_.MonotonicMs();
+  }
+  ASSERT_GE(dead_at, 0);
+  EXPECT_GE(dead_at - killed, kWorkerLeaseMs) << "dead before its workers' lease could have run out";
+  EXPECT_LT(dead_at - killed, kLeaseMs) << "proof did not shorten the wait";
+}
+
+// ---- the node agent's keeper ----
+
+class FakeGcs : public node::GcsNodeClient {
+ public:
+  void AsyncRegister(const rpc::NodeInfo&, const std::string&, int64_t,
+                     std::function<void(StatusOr<std::string>)>) override {}
+  void AsyncUnregister(const std::string&, rpc::DeathReason, const std::string&, int64_t,
+                       std::function<void(Status)>) override {}
+  void AsyncPoll(const rpc::PollNodeEventsRequest&, int64_t,
+                 std::function<void(StatusOr<rpc::PollNodeEventsReply>)>) override {}
+  void AsyncRenewLease(const rpc::RenewNodeLeaseRequest& request, int64_t,
+                       std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) override {
+    requests.push_back(request);
+    if (mode == kGrant) {
+      rpc::RenewNodeLeaseReply reply;
+      reply.set_granted(true);
+      reply.set_lease_ms(kLeaseMs);
+      reply.set_membership_version(7);
+      for (const char* id : {"me", "p1", "p2", "p3"}) {
+        reply.add_member_ids(id);
+        reply.add_member_addresses(std::string(id) + ":1");
+      }
+      done(reply);
+    } else if (mode == kRefuse) {
+      rpc::RenewNodeLeaseReply reply;
+      reply.set_granted(false);
+      reply.set_reason("node me was declared dead");
+      done(reply);
+    } else if (mode == kHold) {
+      held.push_back(std::move(done));
+    } else {
+      done(UnavailableError("unreachable"));
+    }
+  }
+  enum Mode { kGrant, kRefuse, kUnreachable, kHold } mode = kGrant;
+  std::vector<rpc::RenewNodeLeaseRequest> requests;
+  std::vector<std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)>> held;
+};
+
+class FakeVouchPeers : public node::VouchPeers {
+ public:
+  void Vouch(const std::string& address, const rpc::VouchRequest&, int64_t,
+             std::function<void(StatusOr<rpc::VouchReply>)> done) override {
+    asked.push_back(address);
+    const std::string id = address.substr(0, address.find(':'));
+    if (vouching.count(id) == 0) return done(UnavailableError("cut off"));
+    rpc::VouchReply reply;
+    reply.set_node_id(id);
+    reply.set_vouch(true);
+    done(reply);
+  }
+  std::set<std::string> vouching;
+  std::vector<std::string> asked;
+};
+
+class RecordingLeaseListener : public node::NodeLeaseListener {
+ public:
+  void OnDeadline(int64_t deadline_ms) override { deadline = deadline_ms; }
+  void OnLapsed(const std::string& why) override { lapsed = why; }
+  void OnRefused(const std::string& why) override { refused = why; }
+  int64_t deadline = -1;
+  std::string lapsed, refused;
+};
+
+class NodeLeaseKeeperTest : public ::testing::Test {
+ protected:
+  FakeExecutor executor_;
+  FakeGcs gcs_;
+  FakeVouchPeers peers_;
+  RecordingLeaseListener listener_;
+  node::NodeLeaseKeeper keeper_{executor_, executor_, gcs_, peers_, "me",
+                                node::NodeLeaseKeeperSettings{kLeaseMs, kRenewMs, kVouchAfterMs}, listener_};
+};
+
+TEST_F(NodeLeaseKeeperTest, GrantsExtendTheDeadlineFromWhenTheRequestWasSent) {
+  keeper_.Start();
+  EXPECT_EQ(listener_.deadline, kLeaseMs - kLeaseMs / 10);
+  executor_.AdvanceMs(1000);
+  EXPECT_EQ(listener_.deadline, 1000 + kLeaseMs - kLeaseMs / 10);
+  EXPECT_EQ(gcs_.requests.back().acked_seq(), gcs_.requests.back().seq() - 1) << "each request acks the last";
+  EXPECT_EQ(keeper_.membership_version(), 7u);
+  EXPECT_FALSE(keeper_.HandleVouch({}).vouch()) << "it hears grants: it does not vouch";
+}
+
+TEST_F(NodeLeaseKeeperTest, CutOffFromTheGcsAndAMajorityItFencesForGood) {
+  keeper_.Start();
+  executor_.AdvanceMs(500);
+  const int64_t deadline = listener_.deadline;
+  gcs_.mode = FakeGcs::kUnreachable;
+  peers_.vouching = {"p1"};  // itself and p1: two of four, not a majority
+  executor_.AdvanceMs(deadline - executor_.MonotonicMs() - 1);
+  EXPECT_TRUE(listener_.lapsed.empty()) << "fenced before its deadline";
+  EXPECT_FALSE(peers_.asked.empty()) << "it asked its peers";
+  executor_.AdvanceMs(1);
+  EXPECT_FALSE(listener_.lapsed.empty());
+  EXPECT_EQ(listener_.deadline, 0);
+  EXPECT_TRUE(keeper_.fenced());
+  // A grant arriving now revives nothing, and it never vouches again.
+  gcs_.mode = FakeGcs::kGrant;
+  executor_.AdvanceMs(1000);
+  EXPECT_EQ(listener_.deadline, 0);
+  EXPECT_FALSE(keeper_.HandleVouch({}).vouch());
+}
+
+TEST_F(NodeLeaseKeeperTest, MajorityVouchingKeepsItServingThroughAGcsOutage) {
+  keeper_.Start();
+  executor_.AdvanceMs(500);
+  gcs_.mode = FakeGcs::kUnreachable;
+  peers_.vouching = {"p1", "p2"};  // three of four
+  executor_.AdvanceMs(30'000);
+  EXPECT_TRUE(listener_.lapsed.empty()) << listener_.lapsed;
+  EXPECT_GT(listener_.deadline, executor_.MonotonicMs());
+  EXPECT_TRUE(keeper_.HandleVouch({}).vouch()) << "it hears no grants either: it vouches for others";
+  // The GCS is back: grants again, and it stops vouching.
+  gcs_.mode = FakeGcs::kGrant;
+  executor_.AdvanceMs(kRenewMs * 2);
+  EXPECT_FALSE(keeper_.HandleVouch({}).vouch());
+}
+
+TEST_F(NodeLeaseKeeperTest, GrantAfterTheDeadlineIsIgnored) {
+  keeper_.Start();
+  gcs_.mode = FakeGcs::kHold;  // a renewal whose answer comes only after a long pause
+  executor_.AdvanceMs(kRenewMs);
+  ASSERT_FALSE(gcs_.held.empty());
+  peers_.vouching.clear();
+  executor_.AdvanceMs(kLeaseMs);
+  ASSERT_TRUE(keeper_.fenced());
+  rpc::RenewNodeLeaseReply reply;
+  reply.set_granted(true);
+  reply.set_lease_ms(kLeaseMs);
+  gcs_.held.front()(reply);
+  EXPECT_EQ(listener_.deadline, 0);
+}
+
+TEST_F(NodeLeaseKeeperTest, RefusalIsPassedOnAndEndsTheLease) {
+  keeper_.Start();
+  gcs_.mode = FakeGcs::kRefuse;
+  executor_.AdvanceMs(kRenewMs);
+  EXPECT_NE(listener_.refused.find("declared dead"), std::string::npos);
+  EXPECT_EQ(listener_.deadline, 0);
+}
+
+}  // namespace
+}  // namespace halo
