@@ -29,7 +29,7 @@ std::string HostOfAddress(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-StatusOr<std::string> LocalAddressToward(const std::string& host_port) {
+StatusOr<addrinfo*> ResolveHostPort(const std::string& host_port, int family, int socket_type) {
   const size_t colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size()) {
     return InvalidArgumentError(absl::StrCat("'", host_port, "' is not host:port"));
@@ -37,13 +37,20 @@ StatusOr<std::string> LocalAddressToward(const std::string& host_port) {
   const std::string host = HostOfAddress(host_port);
   const std::string port = host_port.substr(colon + 1);
   addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_family = family;
+  hints.ai_socktype = socket_type;
   addrinfo* found = nullptr;
   const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) {
+  if (rc != 0 || found == nullptr) {
     return InvalidArgumentError(absl::StrCat("cannot resolve '", host, "': ", gai_strerror(rc)));
   }
+  return found;
+}
+
+StatusOr<std::string> LocalAddressToward(const std::string& host_port) {
+  auto resolved = ResolveHostPort(host_port, AF_INET, SOCK_DGRAM);
+  if (!resolved.ok()) return resolved.status();
+  addrinfo* found = *resolved;
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     freeaddrinfo(found);

@@ -5,6 +5,8 @@
 // address to a cluster whose GCS is not on loopback is refused: nobody on another host could reach it.
 #pragma once
 
+#include <netdb.h>
+
 #include <string>
 
 #include "common/settings.h"
@@ -17,6 +19,10 @@ bool IsLoopbackHost(const std::string& host);
 
 // The host part of "host:port" ("[v6]:port" too); the whole text when it has no port.
 std::string HostOfAddress(const std::string& address);
+
+// Resolves "host:port" to its first address of the given family and socket type (getaddrinfo; the caller
+// frees it with freeaddrinfo). InvalidArgument for text that is not host:port or a host that does not resolve.
+StatusOr<addrinfo*> ResolveHostPort(const std::string& host_port, int family, int socket_type);
 
 // The local IPv4 address this machine would use to reach host:port: the source address of a connected UDP
 // socket (connecting one sends no packet). InvalidArgument for an address that is not host:port, Unavailable

@@ -32,15 +32,9 @@ void TcpGoneProver::ProveGone(const std::string& address, std::function<void(boo
 }
 
 bool TcpGoneProver::ConnectionRefused(const std::string& address, int64_t timeout_ms) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  const std::string host = HostOfAddress(address);
-  const std::string port = address.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) return false;
+  auto resolved = ResolveHostPort(address, AF_UNSPEC, SOCK_STREAM);
+  if (!resolved.ok()) return false;
+  addrinfo* found = *resolved;
   bool refused = false;
   const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd >= 0) {
