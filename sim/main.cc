@@ -21,10 +21,18 @@ struct Outcome {
   std::vector<std::string> trace;
 };
 
+bool g_fast_detection = false;
+
 Outcome RunSeed(uint64_t seed, bool keep_trace, const halo::sim::ScenarioSettings& scenario) {
   halo::sim::Simulation sim(seed);
   sim.set_keep_trace_lines(keep_trace);
   halo::Settings settings;  // production defaults
+  if (g_fast_detection) {
+    // Failure detection faster than the node lease: only the lease then keeps deaths safe.
+    settings.health_check_failure_threshold = 1;
+    settings.health_check_period_ms = 100;
+    settings.health_check_timeout_ms = 200;
+  }
   halo::sim::SimCluster cluster(sim, settings, scenario);
   cluster.Run();
   return Outcome{sim.trace_hash(), sim.violations(), cluster.stats(), sim.trace_lines()};
@@ -87,6 +95,14 @@ int main(int argc, char** argv) {
   app.add_flag("--check-determinism", check_determinism, "run every seed twice and compare the traces");
   app.add_option("--duration-ms", scenario.duration_ms, "virtual time with faults")->check(CLI::Range(1000, 3600000));
   app.add_option("--loss", scenario.loss_probability, "probability that a message is lost")->check(CLI::Range(0.0, 0.5));
+  app.add_flag("--leases", scenario.leases, "node leases: the GCS's lease policy and a lease keeper in every node");
+  app.add_flag("--mutate-vouch-always", scenario.mutate_vouch_always,
+               "with --leases, a mutation: nodes vouch for any peer that asks, hearing grants or not");
+  app.add_flag("--fast-detection", g_fast_detection,
+               "health checks declare a node failed after one 200 ms probe (faster than its lease)");
+  bool expect_violations = false;
+  app.add_flag("--expect-violations", expect_violations,
+               "succeed only if some seed fails (to show a mutation is caught)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::off);  // the managers' logs would drown the report
 
@@ -116,18 +132,29 @@ int main(int argc, char** argv) {
                 << " faults, " << outcome.stats.gcs_restarts << " GCS restarts, " << outcome.stats.deaths_detected
                 << " deaths detected)\n";
       for (const auto& v : outcome.violations) std::cout << "  violation: " << v << "\n";
-      if (!ok) std::cout << "  rerun: halo-sim --seed " << seed << " --trace\n";
+      if (!ok) {
+        std::cout << "  rerun: halo-sim --seed " << seed << (scenario.leases ? " --leases" : "")
+                  << (g_fast_detection ? " --fast-detection" : "")
+                  << (scenario.mutate_vouch_always ? " --mutate-vouch-always" : "")
+                  << " --trace\n";
+      }
     }
     failed += ok ? 0 : 1;
     total.nodes += outcome.stats.nodes;
     total.faults += outcome.stats.faults;
     total.gcs_restarts += outcome.stats.gcs_restarts;
     total.deaths_detected += outcome.stats.deaths_detected;
+    total.self_fenced += outcome.stats.self_fenced;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "seeds " << first << ".." << first + count - 1 << ": " << total.nodes << " nodes, " << total.faults
             << " faults, " << total.gcs_restarts << " GCS restarts, " << total.deaths_detected
-            << " deaths detected, in " << seconds << " s\n";
+            << " deaths detected, " << total.self_fenced << " node agents fenced themselves, in " << seconds
+            << " s\n";
   std::cout << (count - failed) << " passed, " << failed << " failed" << std::endl;
+  if (expect_violations) {
+    std::cout << (failed > 0 ? "the mutation was caught" : "the mutation was NOT caught") << std::endl;
+    return failed > 0 ? 0 : 1;
+  }
   return failed == 0 ? 0 : 1;
 }

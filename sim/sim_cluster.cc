@@ -95,6 +95,11 @@ struct SimCluster::Node {
   rpc::NodeInfo info;
   std::unique_ptr<GcsClientForNode> client;
   std::unique_ptr<node::NodeAgent> agent;
+  std::unique_ptr<VouchPeers> peers;              // with leases
+  std::unique_ptr<LeaseListener> lease_listener;  // with leases
+  std::unique_ptr<node::NodeLeaseKeeper> keeper;  // with leases
+  bool fenced = false;       // it stopped itself: its lease lapsed or the GCS refused it
+  bool unregistering = false;  // it asked to leave (a graceful stop or a drained node leaving when idle)
   bool registered = false;   // its registration was acknowledged
   bool exited = false;       // the agent decided to exit
   bool faulted = false;      // crashed, paused, cut off, drained or stopped at some point
@@ -110,7 +115,76 @@ struct SimCluster::Gcs {
   std::unique_ptr<Prober> prober;
   std::unique_ptr<Listener> listener;
   std::unique_ptr<gcs::HealthCheckManager> health;
+  std::unique_ptr<GoneProver> gone;
   bool serving = false;
+};
+
+// Vouch requests between node agents over the simulated network.
+class SimCluster::VouchPeers : public node::VouchPeers {
+ public:
+  VouchPeers(SimCluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
+  void Vouch(const std::string& address, const rpc::VouchRequest& request, int64_t timeout_ms,
+             std::function<void(StatusOr<rpc::VouchReply>)> done) override {
+    auto it = cluster_.nodes_.find(address);
+    if (it == cluster_.nodes_.end()) return node_.process.Post([done] { done(UnavailableError("no such node")); });
+    Node& peer = *it->second;
+    SimCall<StatusOr<rpc::VouchReply>>(
+        cluster_.network_, node_.process, peer.process, timeout_ms,
+        [&peer, request, always = cluster_.scenario_.mutate_vouch_always](
+            std::function<void(StatusOr<rpc::VouchReply>)> reply) {
+          if (!peer.keeper) return reply(UnavailableError("not ready"));
+          rpc::VouchReply answer = peer.keeper->HandleVouch(request);
+          if (always) answer.set_vouch(true);
+          reply(answer);
+        },
+        std::move(done));
+  }
+
+ private:
+  SimCluster& cluster_;
+  Node& node_;
+};
+
+// What the node agent's process does when its lease ends: it stops (its workers with it).
+class SimCluster::LeaseListener : public node::NodeLeaseListener {
+ public:
+  LeaseListener(SimCluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
+  void OnDeadline(int64_t) override {}
+  void OnLapsed(const std::string& why) override { Stop("lease lapsed: " + why); }
+  void OnRefused(const std::string& why) override { Stop("refused: " + why); }
+
+ private:
+  void Stop(const std::string& why) {
+    cluster_.sim_.Trace(node_.process.name() + " fences itself (" + why + ")");
+    ++cluster_.stats_.self_fenced;
+    node_.fenced = true;
+    node_.exited = true;
+    node_.process.Crash();
+  }
+  SimCluster& cluster_;
+  Node& node_;
+};
+
+// Proof a node agent is gone: its process refuses the connection (crashed), as a live host answers.
+class SimCluster::GoneProver : public gcs::GoneProver {
+ public:
+  GoneProver(SimCluster& cluster, SimProcess& gcs, int64_t timeout_ms)
+      : cluster_(cluster), gcs_(gcs), timeout_ms_(timeout_ms) {}
+  void ProveGone(const std::string& address, std::function<void(bool)> done) override {
+    auto it = cluster_.nodes_.find(address);
+    if (it == cluster_.nodes_.end()) return gcs_.Post([done] { done(false); });
+    SimCall<StatusOr<bool>>(
+        cluster_.network_, gcs_, it->second->process, timeout_ms_,
+        [](std::function<void(StatusOr<bool>)> reply) { reply(true); },
+        [done](StatusOr<bool> answered) {
+          done(!answered.ok() && answered.status().code() == absl::StatusCode::kUnavailable);
+        });
+  }
+
+ private:
+  SimCluster& cluster_;
+  SimProcess& gcs_;
+  int64_t timeout_ms_;
 };
 
 // Probes over the simulated network; a node answers when its process runs and the links allow.
@@ -143,7 +217,8 @@ class SimCluster::Listener : public gcs::HealthCheckListener {
   void OnNodeSuspected(const std::string& id) override { nodes_.OnNodeSuspected(id); }
   void OnNodeRecovered(const std::string& id) override { nodes_.OnNodeRecovered(id); }
   void OnNodeFailed(const std::string& id) override {
-    cluster_.CheckDeathIsDeserved(id);
+    // With leases a failure is only a candidate death (CheckDeadNodeCannotServe judges the real ones).
+    if (!cluster_.scenario_.leases) cluster_.CheckDeathIsDeserved(id);
     ++cluster_.stats_.deaths_detected;
     cluster_.sim_.Trace("gcs declares " + id + " dead");
     nodes_.OnNodeFailed(id);
@@ -180,6 +255,8 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
 
   void AsyncUnregister(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                        int64_t timeout_ms, std::function<void(Status)> done) override {
+    // The production agent stops its workers before it asks (node/main.cc), so it serves nothing from here.
+    node_.unregistering = true;
     SimCluster& cluster = cluster_;
     SimCall<Status>(
         cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
@@ -280,6 +357,15 @@ void SimCluster::BootGcs() {
             gcs::HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                                      settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
         g.nodes->SetCollaborators(g.health.get(), g.publisher.get());
+        if (scenario_.leases) {
+          g.gone = std::make_unique<GoneProver>(*this, gcs_process_, settings_.health_check_timeout_ms);
+          g.nodes->SetLeasePolicy(
+              gcs::NodeLeaseSettings{settings_.node_lease_ms,
+                                     settings_.node_lease_renew_interval_ms, settings_.node_vouch_after_ms,
+                                     settings_.worker_lease_ms},
+              g.gone.get());
+          g.nodes->SetChangeListener([this](const rpc::NodeInfo& node) { CheckDeadNodeCannotServe(node); });
+        }
         Status loaded = g.nodes->Initialize((*tables)[gcs::kNodeTable]);
         if (!loaded.ok()) return sim_.Violation("node table failed to load: " + std::string(loaded.message()));
         OnGcsRecovered();
@@ -332,7 +418,20 @@ void SimCluster::StartAgent(Node& node) {
                                                    node.process.Crash();
                                                    (void)code;
                                                  });
-  node.process.Post([&node] { node.agent->Start(nullptr); });
+  if (scenario_.leases) {
+    node.peers = std::make_unique<VouchPeers>(*this, node);
+    node.lease_listener = std::make_unique<LeaseListener>(*this, node);
+    node.keeper = std::make_unique<node::NodeLeaseKeeper>(
+        node.process, node.process, *node.client, *node.peers, node.info.node_id(),
+        node::NodeLeaseKeeperSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
+                                      settings_.node_vouch_after_ms},
+        *node.lease_listener);
+  }
+  node.process.Post([&node] {
+    node.agent->Start([&node] {
+      if (node.keeper) node.keeper->Start();
+    });
+  });
 }
 
 SimCluster::Node* SimCluster::PickNode(bool running_only) {
@@ -556,7 +655,24 @@ void SimCluster::CheckDeathIsDeserved(const std::string& node_id) {
   }
 }
 
+void SimCluster::CheckDeadNodeCannotServe(const rpc::NodeInfo& record) {
+  if (record.state() != rpc::DEAD) return;
+  for (auto& [name, node] : nodes_) {
+    if (node->info.node_id() != record.node_id()) continue;
+    // Gone, never so far as to hold a lease, or it left of its own accord having stopped its workers.
+    if (node->process.crashed() || !node->keeper || node->unregistering) return;
+    const int64_t deadline = node->keeper->deadline_ms();
+    if (!node->keeper->fenced() && deadline > node->process.MonotonicMs()) {
+      sim_.Violation(absl::StrCat("node ", record.node_id(), " published DEAD (",
+                                  gcs::DeathReasonName(record.death_reason()), ") while its lease lets it serve for ",
+                                  deadline - node->process.MonotonicMs(), " ms more"));
+    }
+  }
+}
+
 void SimCluster::ScheduleDetectionCheck(const std::string& node_id, int64_t from_ms) {
+  // With leases a death may wait for a majority to be heard (by design); liveness is judged at the end.
+  if (scenario_.leases) return;
   const int64_t serving_since = gcs_serving_since_ms_;
   sim_.At(from_ms + DetectionBoundMs(), [this, node_id, serving_since, from_ms] {
     // Only meaningful if this same GCS incarnation has served throughout.
@@ -585,7 +701,8 @@ void SimCluster::CheckFinalState() {
     const rpc::NodeInfo* record = gcs_->nodes->Find(node->info.node_id());
     const bool dead = record != nullptr && record->state() == rpc::DEAD;
     // Lost messages are a fault too (their deaths are judged probe by probe in CheckDeathIsDeserved).
-    if (!node->faulted && !network_.LostMessagesOf(node->process.name()) && dead) {
+    // A node that stopped itself (no majority heard the GCS while it was down) is DEAD by its own doing.
+    if (!node->faulted && !node->fenced && !network_.LostMessagesOf(node->process.name()) && dead) {
       sim_.Violation("node " + node->info.node_id() + " that never failed was declared " +
                      gcs::DeathReasonName(record->death_reason()));
     }

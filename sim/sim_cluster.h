@@ -17,6 +17,7 @@
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
 #include "node/node_agent.h"
+#include "node/node_lease_keeper.h"
 #include "sim/sim_network.h"
 #include "sim/simulation.h"
 #include "storage/memory_store.h"
@@ -30,6 +31,13 @@ struct ScenarioSettings {
   int max_nodes = 8;
   int64_t mean_fault_gap_ms = 1500;
   double loss_probability = 0.002;  // of every message
+  // Node leases (gcs/node_lease_table.h): the GCS's NodeManager with its lease policy and a NodeLeaseKeeper
+  // in every node agent, vouching over the simulated network. Checked: no node is declared dead (without
+  // having stopped itself) while its lease may still let it serve.
+  bool leases = false;
+  // With leases, a mutation that must produce violations: every node vouches for every peer that asks,
+  // whether or not it hears grants itself.
+  bool mutate_vouch_always = false;
 };
 
 class SimCluster {
@@ -46,6 +54,7 @@ class SimCluster {
     int faults = 0;
     int gcs_restarts = 0;
     int deaths_detected = 0;
+    int self_fenced = 0;  // node agents that stopped themselves when their lease lapsed
   };
   const Stats& stats() const { return stats_; }
 
@@ -54,6 +63,9 @@ class SimCluster {
   class Prober;
   class Listener;
   class GcsClientForNode;
+  class VouchPeers;
+  class LeaseListener;
+  class GoneProver;
   struct Node;
   struct Gcs;
 
@@ -78,6 +90,8 @@ class SimCluster {
   void CheckEventOrder(const rpc::NodeEvent& event);
   void CheckTableAfterRecovery();
   void CheckDeathIsDeserved(const std::string& node_id);
+  // With leases: a node the GCS published DEAD must not be able to serve any more.
+  void CheckDeadNodeCannotServe(const rpc::NodeInfo& record);
   void ScheduleDetectionCheck(const std::string& node_id, int64_t from_ms);
   void CheckFinalState();
   int64_t DetectionBoundMs() const;

@@ -91,19 +91,20 @@ double Percentile(std::vector<double> values, double p) {
 
 // Milliseconds from SIGKILL of the actor's process to the first call answered by its next instance. The
 // actor must run on this machine (a local cluster).
+// A fresh actor per trial: repeated kills of one actor would measure its restart backoff (a crash loop), not
+// the restart of an instance that dies once.
 std::vector<double> RestartLatenciesMs(int trials) {
-  auto actor = Actor(MakeBench).SetMaxRestarts(-1).SetMaxTaskRetries(-1).Remote();
   std::vector<double> latencies;
-  int pid = *Get(actor.Task(&Bench::Pid).Remote());
   for (int t = 0; t < trials; ++t) {
+    auto actor = Actor(MakeBench).SetMaxRestarts(-1).SetMaxTaskRetries(-1).Remote();
+    const int pid = *Get(actor.Task(&Bench::Pid).Remote(), std::chrono::seconds(60));
     const auto killed = Clock::now();
     if (kill(pid, SIGKILL) != 0) throw RuntimeError("cannot kill the actor's process (is the cluster local?)");
     const int next = *Get(actor.Task(&Bench::Pid).Remote(), std::chrono::seconds(60));
     latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - killed).count());
     if (next == pid) throw RuntimeError("the actor answered from the killed process");
-    pid = next;
+    Kill(actor);
   }
-  Kill(actor);
   return latencies;
 }
 

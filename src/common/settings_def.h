@@ -101,7 +101,7 @@ HALO_INT_SETTING(num_prestart_workers, -1, -1, kNoMaximum,
              "workers a node starts for a job on its first lease request; -1: one per CPU")
 HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
              "a submitter keeps a leased worker with no work this long before returning it to its node")
-HALO_INT_SETTING(worker_lease_ms, 800, 10, kNoMaximum,
+HALO_INT_SETTING(worker_lease_ms, 500, 10, kNoMaximum,
              "a worker stops serving and exits when its node agent has not renewed its lease for this long (the "
              "agent paused, hung or gone); the agent renews it four times as often")
 HALO_INT_SETTING(task_batch_max, 200, 1, kNoMaximum, "tasks a submitter pushes to a leased worker in one call")

@@ -409,14 +409,19 @@ int64_t ActorManager::RestartDelayMs(Actor& actor) {
                       clock_.MonotonicMs() - actor.alive_since_ms >= settings_.restart_stable_ms;
   // Reloaded after a GCS restart while ALIVE: how long it lived is unknown, so it counts as stable.
   const bool reloaded_alive = actor.alive_since_ms < 0 && info.state() == rpc::ACTOR_ALIVE;
+  const bool was_alive = actor.alive_since_ms >= 0;
   actor.alive_since_ms = -1;
   if (stable || reloaded_alive) {
     info.set_quick_deaths(0);
     return 0;
   }
   info.set_quick_deaths(info.quick_deaths() + 1);
+  // One death soon after starting is not a loop yet: restarted at once. A death while being made, or the
+  // second quick death in a row, waits.
+  const int32_t doublings = info.quick_deaths() - (was_alive ? 2 : 1);
+  if (doublings < 0) return 0;
   int64_t delay = settings_.restart_delay_initial_ms;
-  for (int32_t i = 1; i < info.quick_deaths() && delay < settings_.restart_delay_max_ms; ++i) delay *= 2;
+  for (int32_t i = 0; i < doublings && delay < settings_.restart_delay_max_ms; ++i) delay *= 2;
   return std::min(delay, settings_.restart_delay_max_ms);
 }
 

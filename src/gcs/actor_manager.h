@@ -32,9 +32,10 @@ struct ActorManagerSettings {
   int64_t retry_initial_ms = 100;      // after a failed lease request
   int64_t retry_max_ms = 2000;
   int64_t lease_refusals_max = 5;      // consecutive refusals before creation fails
-  // An instance that dies while being made, or within restart_stable_ms of becoming ALIVE, is restarted after
-  // restart_delay_initial_ms, doubled for each such death in a row up to restart_delay_max_ms. An instance
-  // that lived longer is restarted at once.
+  // An instance that dies while being made is restarted after restart_delay_initial_ms, doubled for each such
+  // death in a row up to restart_delay_max_ms; one that dies within restart_stable_ms of becoming ALIVE counts
+  // as such a death, but the first of them in a row is restarted at once. One that lived longer is restarted
+  // at once and the count starts over.
   int64_t restart_delay_initial_ms = 200;
   int64_t restart_delay_max_ms = 10000;
   int64_t restart_stable_ms = 10000;

@@ -41,6 +41,15 @@ void NodeLeaseTable::OnRenew(const std::string& node_id, uint64_t seq, uint64_t 
   assert(node.low_version <= node.high_version);
 }
 
+void NodeLeaseTable::MarkDead(const std::string& node_id, int64_t now_ms) {
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    const bool stale = it->second.dead_since_ms >= 0 && it->second.dead_since_ms < now_ms - 2 * settings_.lease_ms;
+    it = stale ? nodes_.erase(it) : std::next(it);
+  }
+  Node& node = nodes_[node_id];
+  if (node.dead_since_ms < 0) node.dead_since_ms = now_ms;
+}
+
 int64_t NodeLeaseTable::LeaseLapsesAtMs(const std::string& node_id) const {
   auto it = nodes_.find(node_id);
   assert(it != nodes_.end());
@@ -53,6 +62,10 @@ bool NodeLeaseTable::QuietThroughout(const std::string& node_id, int64_t from_ms
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return false;
   const Node& node = it->second;
+  if (node.dead_since_ms >= 0) {
+    if (node.dead_since_ms <= from_ms) return true;
+    to_ms = std::min(to_ms, node.dead_since_ms);  // silent from its death on; before, only coverage tells
+  }
   return node.covered_since_ms >= 0 && node.covered_since_ms <= from_ms && node.covered_until_ms >= to_ms;
 }
 

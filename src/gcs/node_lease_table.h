@@ -28,7 +28,7 @@ struct NodeLeaseSettings {
   int64_t lease_ms = 2500;
   int64_t renew_interval_ms = 250;
   int64_t vouch_after_ms = 1000;
-  int64_t worker_lease_ms = 800;  // a dead agent's workers stop within this (proof path)
+  int64_t worker_lease_ms = 500;  // a dead agent's workers stop within this (proof path)
   int64_t grants_remembered_max = 64;  // unacknowledged grants kept per node; older ones count as unacked
 };
 
@@ -39,7 +39,10 @@ class NodeLeaseTable {
   // A node this GCS did not grant may hold a lease from an earlier GCS: counted as granted at now_ms.
   // lowest_version: the lowest membership version it may hold (its join version).
   void Track(const std::string& node_id, int64_t now_ms, uint64_t lowest_version);
-  void Forget(const std::string& node_id) { nodes_.erase(node_id); }
+  // The node was declared dead at now_ms: from then on it vouches for no one (its agent stops or has
+  // stopped), but vouches it gave before still count. Entries of nodes dead for over twice the lease are
+  // dropped.
+  void MarkDead(const std::string& node_id, int64_t now_ms);
   bool Tracked(const std::string& node_id) const { return nodes_.count(node_id) > 0; }
 
   // A renewal arrived at now_ms acknowledging acked_seq; the GCS grants seq with membership version.
@@ -47,7 +50,8 @@ class NodeLeaseTable {
 
   // When the node's own lease has certainly lapsed (GCS monotonic ms).
   int64_t LeaseLapsesAtMs(const std::string& node_id) const;
-  // Whether the node certainly did not vouch at any moment of [from_ms, to_ms].
+  // Whether the node certainly did not vouch at any moment of [from_ms, to_ms]: acknowledged grants cover the
+  // whole span, or the part of it before the node was declared dead.
   bool QuietThroughout(const std::string& node_id, int64_t from_ms, int64_t to_ms) const;
   // The membership versions the node may hold now: [low, high].
   std::pair<uint64_t, uint64_t> VersionsHeld(const std::string& node_id, uint64_t current_version) const;
@@ -67,6 +71,7 @@ class NodeLeaseTable {
     bool granted_here = false;          // this GCS granted it at least once (else high is "current")
     int64_t covered_since_ms = -1;      // -1: no coverage
     int64_t covered_until_ms = -1;
+    int64_t dead_since_ms = -1;         // -1: not dead
   };
   NodeLeaseSettings settings_;
   std::map<std::string, Node> nodes_;

@@ -49,9 +49,13 @@ Status NodeManager::Initialize(const KeyValueMap& rows) {
 
 void NodeManager::Start() {
   for (const auto& [id, node] : nodes_) {
+    // It may hold a lease an earlier GCS granted: counted as granted now; a node an earlier GCS declared dead
+    // may have vouched just before, so it counts as dead since now.
+    if (leases_) {
+      leases_->Track(id, clock_.MonotonicMs(), node.join_seq());
+      if (node.state() == rpc::DEAD) leases_->MarkDead(id, clock_.MonotonicMs());
+    }
     if (node.state() == rpc::DEAD) continue;
-    // It may hold a lease an earlier GCS granted: counted as granted now.
-    if (leases_) leases_->Track(id, clock_.MonotonicMs(), node.join_seq());
     health_->AddNode(id, node.address());
     if (node.state() == rpc::DRAINING && node.drain_deadline_ms() > 0) ArmDrainDeadline(id, node.drain_deadline_ms());
   }
@@ -145,7 +149,9 @@ void NodeManager::MarkDead(const std::string& node_id, rpc::DeathReason reason, 
   node.set_state_time_ms(node.death_time_ms());
   node.set_death_seq(++version_);
   health_->RemoveNode(node_id);
-  if (leases_) leases_->Forget(node_id);  // dead: it vouches for no one again
+  if (leases_) leases_->MarkDead(node_id, clock_.MonotonicMs());
+  ending_.erase(node_id);
+  proven_gone_.erase(node_id);
   if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
     executor_.Cancel(check->second);
     death_checks_.erase(check);
@@ -213,15 +219,20 @@ void NodeManager::ArmDrainDeadline(const std::string& node_id, int64_t deadline_
     drain_timers_.erase(node_id);
     auto it = nodes_.find(node_id);
     if (it == nodes_.end() || it->second.state() != rpc::DRAINING) return;
-    MarkDead(node_id, rpc::DRAINED, "drain deadline passed", nullptr);
+    if (!leases_) return MarkDead(node_id, rpc::DRAINED, "drain deadline passed", nullptr);
+    // Its workers may still run: renewals are refused from now on (the agent then stops them and exits), and
+    // the node is dead once its lease has lapsed.
+    ending_.insert(node_id);
+    ConsiderDeath(node_id, rpc::DRAINED, "drain deadline passed");
   });
 }
 
 void NodeManager::OnNodeSuspected(const std::string& node_id) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
-  if (gone_prover_ != nullptr && leases_) {
+  if (gone_prover_ != nullptr && leases_ && proving_.insert(node_id).second) {
     gone_prover_->ProveGone(it->second.address(), [this, node_id](bool gone) {
+      proving_.erase(node_id);
       if (gone) OnProvenGone(node_id);
     });
   }
@@ -231,7 +242,7 @@ void NodeManager::OnNodeSuspected(const std::string& node_id) {
 
 void NodeManager::OnProvenGone(const std::string& node_id) {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD || !proven_gone_.insert(node_id).second) return;
   // The agent is gone; its workers stop within their lease from its last renewal (10 % for clock rates).
   const int64_t wait_ms = leases_->settings().worker_lease_ms + leases_->settings().worker_lease_ms / 10;
   HALO_LOG_INFO("node {}: its agent's port refuses connections; dead once its workers' lease ran out ({} ms)",
@@ -239,8 +250,8 @@ void NodeManager::OnProvenGone(const std::string& node_id) {
   executor_.RunAfter(wait_ms, [this, node_id] {
     auto it = nodes_.find(node_id);
     if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
-    MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "its node agent is gone (its port refuses connections)",
-             nullptr);
+    MarkDead(node_id, ending_.count(node_id) > 0 ? rpc::DRAINED : rpc::UNEXPECTED_TERMINATION,
+             "its node agent is gone (its port refuses connections)", nullptr);
   });
 }
 
@@ -261,29 +272,40 @@ void NodeManager::OnNodeFailed(const std::string& node_id) {
     MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks", nullptr);
     return;
   }
-  // Probed again meanwhile, so a node that answers again is ALIVE again.
+  // A failure is a suspicion too (with a threshold of 1 none was reported before). Probed again meanwhile,
+  // so a node that answers again is ALIVE again.
+  if (it->second.state() == rpc::ALIVE) SetState(node_id, rpc::SUSPECTED, nullptr);
   health_->AddSuspectedNode(node_id, it->second.address());
-  ConsiderDeath(node_id);
+  ConsiderDeath(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks and its lease lapsed");
 }
 
-void NodeManager::ConsiderDeath(const std::string& node_id) {
+void NodeManager::ConsiderDeath(const std::string& node_id, rpc::DeathReason reason, const std::string& message) {
   if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
     executor_.Cancel(check->second);
     death_checks_.erase(check);
   }
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end() || it->second.state() == rpc::DEAD || it->second.state() == rpc::ALIVE) return;
+  if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+  // A failed node that answered again is ALIVE (OnNodeRecovered); a drained one past its deadline is not.
+  if (it->second.state() == rpc::ALIVE && reason == rpc::UNEXPECTED_TERMINATION) return;
   const int64_t now = clock_.MonotonicMs();
   const bool lapsed = now >= leases_->LeaseLapsesAtMs(node_id);
   if (lapsed && NoMajorityCouldVouch(node_id, now)) {
-    MarkDead(node_id, rpc::UNEXPECTED_TERMINATION, "stopped answering health checks and its lease lapsed",
-             nullptr);
+    MarkDead(node_id, reason, message, nullptr);
     return;
   }
+  // Proof that its agent is gone ends the wait sooner; it is sought again each round (the node may have
+  // been paused or cut off when it was first sought, and crashed since).
+  if (gone_prover_ != nullptr && proving_.insert(node_id).second) {
+    gone_prover_->ProveGone(it->second.address(), [this, node_id](bool gone) {
+      proving_.erase(node_id);
+      if (gone) OnProvenGone(node_id);
+    });
+  }
   death_checks_[node_id] =
-      executor_.RunAfter(leases_->settings().renew_interval_ms, [this, node_id] {
+      executor_.RunAfter(leases_->settings().renew_interval_ms, [this, node_id, reason, message] {
         death_checks_.erase(node_id);
-        ConsiderDeath(node_id);
+        ConsiderDeath(node_id, reason, message);
       });
 }
 
@@ -304,9 +326,7 @@ bool NodeManager::NoMajorityCouldVouch(const std::string& node_id, int64_t now_m
     const std::vector<const rpc::NodeInfo*> members = MembersAt(version);
     size_t could_vouch = 0;
     for (const rpc::NodeInfo* member : members) {
-      if (member->node_id() == node_id) {
-        could_vouch += 1;
-      } else if (member->state() != rpc::DEAD && !leases_->QuietThroughout(member->node_id(), window_start, now_ms)) {
+      if (member->node_id() == node_id || !leases_->QuietThroughout(member->node_id(), window_start, now_ms)) {
         could_vouch += 1;
       }
     }
@@ -323,6 +343,11 @@ void NodeManager::HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
     reply.set_granted(false);
     reply.set_reason(!leases_ ? "this GCS grants no node leases"
                               : absl::StrCat("node ", request.node_id(), " is not a member of this cluster"));
+    return done(reply);
+  }
+  if (ending_.count(request.node_id()) > 0) {
+    reply.set_granted(false);
+    reply.set_reason(absl::StrCat("node ", request.node_id(), " passed its drain deadline"));
     return done(reply);
   }
   if (it->second.state() == rpc::DEAD) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,9 +88,10 @@ class NodeManager : public HealthCheckListener {
   void MarkDead(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                 std::function<void(Status)> done);
   void ArmDrainDeadline(const std::string& node_id, int64_t deadline_wall_ms);
-  // A node whose health checks failed: dead once its lease certainly lapsed and no majority could have
-  // vouched for it; until then SUSPECTED, probed again and re-examined.
-  void ConsiderDeath(const std::string& node_id);
+  // A node whose health checks failed (or whose drain deadline passed): dead once its lease certainly lapsed
+  // and no majority could have vouched for it, or once its agent is proven gone; re-examined each renewal
+  // interval until then.
+  void ConsiderDeath(const std::string& node_id, rpc::DeathReason reason, const std::string& message);
   bool NoMajorityCouldVouch(const std::string& node_id, int64_t now_ms) const;
   void OnProvenGone(const std::string& node_id);
   void EvictOldDeadNodes();
@@ -112,6 +114,9 @@ class NodeManager : public HealthCheckListener {
   std::unique_ptr<NodeLeaseTable> leases_;
   GoneProver* gone_prover_ = nullptr;
   std::map<std::string, TimerId> death_checks_;  // nodes waiting for their lease to lapse
+  std::set<std::string> ending_;                  // past their drain deadline: renewals refused
+  std::set<std::string> proving_;                 // a GoneProver probe is in flight
+  std::set<std::string> proven_gone_;             // its death is scheduled: proof its agent is gone
 };
 
 const char* NodeStateName(rpc::NodeState state);

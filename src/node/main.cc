@@ -279,7 +279,12 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     health.SetServing(false);
-    executor.Post([&] { agent->Stop(); });
+    executor.Post([&] {
+      // Its workers end before the GCS hears the node leaves: the GCS restarts their actors at once.
+      worker_lease.Revoke();
+      leases->Shutdown();
+      agent->Stop();
+    });
   });
   signal_waiter.detach();
 

@@ -11,7 +11,7 @@ namespace halo::node {
 NodeLeaseKeeper::NodeLeaseKeeper(Executor& executor, Clock& clock, GcsNodeClient& gcs, VouchPeers& peers,
                                  std::string node_id, NodeLeaseKeeperSettings settings, NodeLeaseListener& listener)
     : executor_(executor), clock_(clock), gcs_(gcs), peers_(peers), node_id_(std::move(node_id)),
-      settings_(settings), listener_(listener) {
+      settings_(settings), listener_(listener), lease_ms_(settings.lease_ms) {
   assert(settings_.renew_interval_ms > 0 && settings_.lease_ms > settings_.vouch_after_ms);
 }
 
@@ -73,6 +73,7 @@ void NodeLeaseKeeper::OnRenewed(uint64_t seq, int64_t sent_ms, StatusOr<rpc::Ren
     version_ = reply->membership_version();
     member_ids_.assign(reply->member_ids().begin(), reply->member_ids().end());
     member_addresses_.assign(reply->member_addresses().begin(), reply->member_addresses().end());
+    if (reply->lease_ms() > 0) lease_ms_ = reply->lease_ms();
   }
   Extend(sent_ms + reply->lease_ms() - reply->lease_ms() / 10);
 }
@@ -99,7 +100,7 @@ void NodeLeaseKeeper::AskPeers() {
     round_in_flight_ = false;
     if (fenced_ || refused_) return;
     if (2 * tally->vouched.size() > tally->members) {
-      Extend(asked_ms + settings_.lease_ms - settings_.lease_ms / 10);
+      Extend(asked_ms + lease_ms_ - lease_ms_ / 10);
     }
   };
   for (size_t i = 0; i < member_ids_.size(); ++i) {

@@ -1,7 +1,8 @@
 // The node agent's side of its lease (the protocol is described in gcs/node_lease_table.h). Renews with the
 // GCS every renew_interval_ms; a grant for a request sent at t extends the deadline to t + 0.9 * lease_ms.
 // Having heard no grant for vouch_after_ms, it asks the members of the membership in its last grant to
-// vouch; a strict majority (itself included) extends the deadline by 0.9 * lease_ms from when it asked.
+// vouch; a strict majority (itself included) extends the deadline by 0.9 * lease_ms from when it asked. The
+// lease length is the GCS's (from its last grant), so the GCS's arithmetic and the node's always agree.
 // It answers others' vouch requests by the same test. At the deadline it is fenced for good: it tells its
 // listener (which stops every worker and ends the agent) and never serves, renews or vouches again, even
 // if a late grant arrives. A refusal from the GCS (the node is dead or unknown) is passed on as such.
@@ -87,6 +88,7 @@ class NodeLeaseKeeper {
   uint64_t next_seq_ = 1;
   uint64_t acked_seq_ = 0;      // the latest request whose grant arrived
   uint64_t version_ = 0;
+  int64_t lease_ms_;            // as the GCS last granted it (settings_.lease_ms before the first grant)
   std::vector<std::string> member_ids_;
   std::vector<std::string> member_addresses_;
   bool round_in_flight_ = false;

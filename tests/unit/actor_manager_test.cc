@@ -319,7 +319,8 @@ TEST_F(ActorManagerTest, CrashLoopBacksOffExponentiallyUpToTheBound) {
   EXPECT_EQ(Published("a1").next_attempt_time_ms(), 0);
 }
 
-// An instance that dies soon after becoming ALIVE backs off; one that lived past restart_stable_ms does not.
+// Instances that keep dying soon after becoming ALIVE back off from the second such death in a row; one that
+// lived past restart_stable_ms is restarted at once and the count starts over.
 TEST_F(ActorManagerTest, OnlyInstancesThatDieSoonAfterStartingBackOff) {
   settings_.restart_stable_ms = 5000;
   StartManager({Node("n1", {{"CPU", 4}})});
@@ -327,8 +328,14 @@ TEST_F(ActorManagerTest, OnlyInstancesThatDieSoonAfterStartingBackOff) {
   MakeAlive();
   executor_.AdvanceMs(4999);
   WorkerDies();
-  EXPECT_TRUE(peers_.leases.empty()) << "died 4,999 ms after starting: backs off";
+  EXPECT_EQ(peers_.leases.size(), 1u) << "one quick death is not a loop yet: restarted at once";
   EXPECT_EQ(Published("a1").quick_deaths(), 1);
+  MakeAlive();
+  executor_.AdvanceMs(100);
+  WorkerDies();
+  EXPECT_TRUE(peers_.leases.empty()) << "the second quick death in a row backs off";
+  EXPECT_EQ(Published("a1").quick_deaths(), 2);
+  EXPECT_EQ(Published("a1").next_attempt_time_ms(), executor_.WallMs() + settings_.restart_delay_initial_ms);
   executor_.AdvanceMs(settings_.restart_delay_initial_ms);
   MakeAlive();
   executor_.AdvanceMs(5000);

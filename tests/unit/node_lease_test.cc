@@ -168,6 +168,26 @@ TEST_F(NodeLeaseGcsTest, RefusedConnectionIsProofAfterTheWorkersLease) {
   EXPECT_LT(dead_at - killed, kLeaseMs) << "proof did not shorten the wait";
 }
 
+// At a drain deadline the node may still run workers: its renewals are refused from then on (it stops them
+// and exits), and it is DEAD (DRAINED) only once its lease has lapsed.
+TEST_F(NodeLeaseGcsTest, DrainDeadlineEndsTheLeaseBeforeTheNodeIsDead) {
+  Run(1000, {"a", "b", "c", "d"});
+  Status drained = InternalError("no answer");
+  nodes_.HandleDrain("d", "preemption", 500, [&](Status s) { drained = s; });
+  executor_.RunUntilIdle();
+  ASSERT_TRUE(drained.ok());
+  Run(500, {"a", "b", "c", "d"});
+  const int64_t deadline = executor_.MonotonicMs();
+  rpc::RenewNodeLeaseReply refused = Renew("d");
+  EXPECT_FALSE(refused.granted());
+  EXPECT_NE(refused.reason().find("drain deadline"), std::string::npos) << refused.reason();
+  EXPECT_EQ(State("d"), rpc::DRAINING) << "dead while its last grant may still hold";
+  Run(kLeaseMs, {"a", "b", "c"});
+  EXPECT_EQ(State("d"), rpc::DEAD);
+  EXPECT_EQ(nodes_.Find("d")->death_reason(), rpc::DRAINED);
+  EXPECT_GE(executor_.MonotonicMs() - deadline, kLeaseMs - kRenewMs);
+}
+
 // ---- the node agent's keeper ----
 
 class FakeGcs : public node::GcsNodeClient {
