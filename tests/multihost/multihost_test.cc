@@ -38,6 +38,10 @@ using halo::testing::ProcessGone;
 using halo::testing::WorstOverlapNs;
 
 std::string WhereAmI(int) { return NodeAddress(); }
+std::string WhereAfterMs(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return NodeAddress();
+}
 std::string Blob(int megabytes) { return std::string(static_cast<size_t>(megabytes) << 20, 'b'); }
 // As Blob, and records in <dir>/made-by where it ran.
 std::string BlobNoting(int megabytes, std::string dir) {
@@ -48,7 +52,7 @@ size_t Length(std::string blob) { return blob.size(); }
 
 }  // namespace
 
-HALO_REMOTE(WhereAmI, Blob, BlobNoting, Length, MakeBeacon, &Beacon::Record, &Beacon::Pid, &Beacon::Node);
+HALO_REMOTE(WhereAmI, WhereAfterMs, Blob, BlobNoting, Length, MakeBeacon, &Beacon::Record, &Beacon::Pid, &Beacon::Node);
 
 namespace {
 
@@ -144,9 +148,10 @@ TEST_F(MultiHost, EveryProcessAdvertisesItsHostAndWorkCrossesHosts) {
   EXPECT_EQ(*halo::Get(length, std::chrono::seconds(60)), 8u << 20);
   EXPECT_EQ(halo::Get(blob, std::chrono::seconds(60))->size(), 8u << 20);
 
-  // Many small tasks spread over the hosts.
+  // Many 20 ms tasks (4 s of work for one worker) spread over the hosts: the head's node offers one CPU, so
+  // the driver's lease requests spill over to the others.
   std::vector<halo::ObjectRef<std::string>> many;
-  for (int i = 0; i < 200; ++i) many.push_back(halo::Task(WhereAmI).Remote(i));
+  for (int i = 0; i < 200; ++i) many.push_back(halo::Task(WhereAfterMs).Remote(20));
   std::set<std::string> hosts;
   for (const auto& where : halo::Get(many, std::chrono::seconds(120))) hosts.insert(cluster_->HostOfAddress(*where));
   EXPECT_GE(hosts.size(), 2u);
