@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -33,16 +34,33 @@ class MultiHostCluster {
   static constexpr const char* kDriver = "drv";
   static constexpr int kGcsPort = 6480;
 
-  // node_hosts: n1..nN. node_args are given to every `halo start --address`, head_args to `halo start --head`.
-  explicit MultiHostCluster(int node_hosts = 3, std::vector<std::string> node_args = {},
-                            std::vector<std::string> head_args = {})
-      : net_(HostNames(node_hosts)), node_args_(std::move(node_args)), head_args_(std::move(head_args)) {
-    for (int i = 1; i <= node_hosts; ++i) node_hosts_.push_back("n" + std::to_string(i));
+  static constexpr const char* kStandbyHead = "head2";
+  static constexpr const char* kStore = "store";
+  static constexpr int kRedisPort = 6379;
+
+  struct Options {
+    int node_hosts = 3;
+    // Two head candidates (head, head2) on a redis-server of their own host (store), `--ha`; node agents and
+    // the driver are given both candidates.
+    bool ha = false;
+  };
+  explicit MultiHostCluster(Options options) : options_(options), net_(HostNames(options)) {
+    for (int i = 1; i <= options.node_hosts; ++i) node_hosts_.push_back("n" + std::to_string(i));
+  }
+  explicit MultiHostCluster(int node_hosts = 3) : MultiHostCluster(Options{node_hosts, false}) {}
+  ~MultiHostCluster() {
+    if (redis_pid_ > 0) kill(redis_pid_, SIGKILL);  // the namespace's cleanup would too; this is sooner
   }
 
   NetnsHosts& net() { return net_; }
   const std::vector<std::string>& node_hosts() const { return node_hosts_; }
-  std::string GcsAddress() const { return absl::StrCat(net_.Address(kHead), ":", kGcsPort); }
+  // Every head candidate, comma-separated (as node agents and drivers are given them).
+  std::string GcsAddress() const {
+    std::string address = absl::StrCat(net_.Address(kHead), ":", kGcsPort);
+    if (options_.ha) absl::StrAppend(&address, ",", net_.Address(kStandbyHead), ":", kGcsPort);
+    return address;
+  }
+  std::string CandidateAddress(const std::string& host) const { return absl::StrCat(net_.Address(host), ":", kGcsPort); }
   std::string SessionDir(const std::string& host) const { return dir_.path() + "/" + host; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -55,19 +73,30 @@ class MultiHostCluster {
 
   // The head, then every node host. Throws with the daemon's own words when one does not start.
   void Start() {
-    std::vector<std::string> head = {"start", "--head", "--host", net_.Address(kHead), "--port",
-                                     std::to_string(kGcsPort), "--session-dir", SessionDir(kHead),
-                                     "--gcs-restarts-max", "0", "--num-cpus", "1"};
-    head.insert(head.end(), head_args_.begin(), head_args_.end());
-    Check(HaloIn(kHead, head), "the head");
+    if (options_.ha) StartRedis();
+    StartHead(kHead);
+    if (options_.ha) StartHead(kStandbyHead);
     for (const auto& host : node_hosts_) StartNode(host);
+  }
+  // `halo start --head` on host (again, in its session, after its GCS died: only the GCS starts).
+  void StartHead(const std::string& host) {
+    std::vector<std::string> head = {"start", "--head", "--host", net_.Address(host), "--port",
+                                     std::to_string(kGcsPort), "--session-dir", SessionDir(host),
+                                     "--gcs-restarts-max", "0", "--num-cpus", "1"};
+    if (options_.ha) {
+      head.insert(head.end(), {"--ha", "--storage", absl::StrCat("redis://", net_.Address(kStore), ":", kRedisPort)});
+    }
+    Check(HaloIn(host, head), "the head on " + host);
+  }
+  pid_t GcsPid(const std::string& host) const {
+    const std::string pid = ReadTrimmedFile(SessionDir(host) + "/gcs.pid");
+    return pid.empty() ? -1 : std::atoi(pid.c_str());
   }
   // A node agent on host (again after its earlier one ended: a new session directory, a new node id).
   void StartNode(const std::string& host, std::vector<std::string> extra = {}) {
     const std::string session = SessionDir(host) + "-" + std::to_string(++starts_[host]);
     std::vector<std::string> args = {"start", "--address", GcsAddress(), "--session-dir", session,
                                      "--num-cpus", "2", "--resources", absl::StrCat("host_", host, "=1,beacon=1")};
-    args.insert(args.end(), node_args_.begin(), node_args_.end());
     args.insert(args.end(), extra.begin(), extra.end());
     Check(HaloIn(host, args), "the node agent on " + host);
     node_sessions_[host] = session;
@@ -111,11 +140,37 @@ class MultiHostCluster {
   }
 
  private:
-  static std::vector<std::string> HostNames(int node_hosts) {
+  static std::vector<std::string> HostNames(const Options& options) {
     std::vector<std::string> hosts = {kHead};
-    for (int i = 1; i <= node_hosts; ++i) hosts.push_back("n" + std::to_string(i));
+    for (int i = 1; i <= options.node_hosts; ++i) hosts.push_back("n" + std::to_string(i));
     hosts.push_back(kDriver);
+    if (options.ha) {
+      hosts.push_back(kStandbyHead);
+      hosts.push_back(kStore);
+    }
     return hosts;
+  }
+  // A real redis-server on the store host (append-only, fsync always), waited for until it answers PING.
+  void StartRedis() {
+    const std::string dir = dir_.path() + "/redis";
+    std::filesystem::create_directories(dir);
+    SpawnOptions spawn;
+    spawn.argv = net_.Wrap(kStore, {"/usr/bin/redis-server", "--bind", net_.Address(kStore), "--port",
+                                    std::to_string(kRedisPort), "--dir", dir, "--save", "", "--appendonly", "yes",
+                                    "--appendfsync", "always", "--protected-mode", "no"});
+    spawn.output_path = dir + "/redis.log";
+    auto pid = Spawn(spawn);
+    if (!pid.ok()) throw std::runtime_error("cannot start redis-server: " + std::string(pid.status().message()));
+    redis_pid_ = *pid;
+    const bool up = WaitUntil(
+        [&] {
+          auto ping = RunCommand(net_.Wrap(kStore, {"/usr/bin/redis-cli", "-h", net_.Address(kStore), "-p",
+                                                    std::to_string(kRedisPort), "ping"}),
+                                 std::chrono::seconds(2));
+          return ping.output.find("PONG") != std::string::npos;
+        },
+        std::chrono::seconds(15));
+    if (!up) throw std::runtime_error("redis-server on the store host did not answer PING");
   }
   static void Check(const CommandResult& result, const std::string& what) {
     if (result.exit_code != 0) {
@@ -123,11 +178,11 @@ class MultiHostCluster {
     }
   }
 
+  Options options_;
   TempDir dir_;
   NetnsHosts net_;
-  std::vector<std::string> node_args_;
-  std::vector<std::string> head_args_;
   std::vector<std::string> node_hosts_;
+  pid_t redis_pid_ = -1;
   std::map<std::string, int> starts_;
   std::map<std::string, std::string> node_sessions_;
 };

@@ -75,8 +75,9 @@ std::string NodeState(MultiHostCluster& cluster, const std::string& node_id) {
 
 class MultiHost : public ::testing::Test {
  protected:
+  virtual MultiHostCluster::Options ClusterOptions() const { return {}; }
   void SetUp() override {
-    cluster_ = std::make_unique<MultiHostCluster>(3);
+    cluster_ = std::make_unique<MultiHostCluster>(ClusterOptions());
     cluster_->Start();
     cluster_->EnterDriverHost();
     setenv("HALO_ADDRESS", cluster_->GcsAddress().c_str(), 1);
@@ -330,6 +331,35 @@ TEST_F(MultiHost, GcsRestartWhileANodeIsCutOff) {
   cluster_->net().HealAll();
   EXPECT_LE(WorstOverlapNs(Instances(beacons_), false), 0);
   EXPECT_EQ(*halo::Get(beacon.Task(&Beacon::Record).Remote(9), std::chrono::seconds(30)), 9);
+}
+
+// Two head candidates on Redis (its own host), the leader SIGKILLed while a node host is cut off: the new
+// leader restarts nothing before the cut-off node's lease has lapsed, and its actor is replaced once, without
+// overlap; the other nodes keep serving through the failover.
+class MultiHostHa : public MultiHost {
+ protected:
+  MultiHostCluster::Options ClusterOptions() const override { return {3, /*ha=*/true}; }
+};
+
+TEST_F(MultiHostHa, HeadFailoverWhileANodeIsCutOff) {
+  auto beacon = StartBeacon();
+  const pid_t leader = cluster_->GcsPid(MultiHostCluster::kHead);
+  ASSERT_GT(leader, 0);
+  cluster_->net().Isolate(beacon_host_);
+  kill(leader, SIGKILL);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        halo::GcsClient standby(cluster_->CandidateAddress(MultiHostCluster::kStandbyHead), 1000);
+        auto info = standby.GetClusterInfo();
+        return info.ok() && info->is_leader();
+      },
+      std::chrono::seconds(10)))
+      << "the standby did not take over";
+  EXPECT_GE(WaitForReplacement(std::chrono::seconds(20)), 0) << "the cut-off node's actor was not replaced";
+  cluster_->net().HealAll();
+  EXPECT_LE(WorstOverlapNs(Instances(beacons_), false), 0);
+  EXPECT_EQ(Instances(beacons_).size(), 2u) << "replaced more than once";
+  EXPECT_EQ(*halo::Get(beacon.Task(&Beacon::Record).Remote(4), std::chrono::seconds(30)), 4);
 }
 
 }  // namespace
