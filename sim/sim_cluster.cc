@@ -274,7 +274,7 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
         cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
         [&cluster, request](std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> reply) {
           if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
-          cluster.gcs_->nodes->HandleRenewLease(request, [reply](const rpc::RenewNodeLeaseReply& r) { reply(r); });
+          cluster.gcs_->nodes->HandleRenewLease(request, reply);
         },
         std::move(done));
   }

@@ -134,6 +134,7 @@ void TaskExecutor::Run() {
 void TaskExecutor::RunBatch(const rpc::PushTasksRequest* request, rpc::PushTasksReply* reply) {
   const auto start = std::chrono::steady_clock::now();
   for (const auto& spec : request->tasks()) {
+    PassGate();  // a batch may take long: each task checks the lease before it runs
     const auto task_start = std::chrono::steady_clock::now();
     rpc::TaskResult* result = reply->add_results();
     *result = Execute(spec, where_, objects_);

@@ -394,11 +394,50 @@ void ActorManager::OnCreateBroken(const std::string& actor_id, uint64_t attempt,
           return InstanceDied(*actor, rpc::CAUSE_WORKER_DIED,
                               absl::StrCat(who, " died during the constructor: ", exit->description()), true);
         }
-        const std::string node_says =
-            exit.ok() ? "its node says it still runs"
-                      : absl::StrCat("its node at ", info.node_address(), " could not say: ", exit.status().message());
+        if (exit.ok()) {
+          // It runs but cannot be reached: its node kills it, and the actor restarts only once the node says
+          // it exited (two constructors must never run at once).
+          peers_.KillWorker(info.node_address(), info.lease_id());
+          executor_.RunAfter(settings_.retry_initial_ms, [this, actor_id, attempt, why] {
+            ConfirmUnreachableGone(actor_id, attempt, why, 1);
+          });
+          return;
+        }
+        // Its node does not answer either: the node's death (node table) restarts the actor.
+        HALO_LOG_WARN("actor {}: {} could not be reached ({}) and its node at {} could not say how it is: {}",
+                      actor_id, who, why, info.node_address(), std::string(exit.status().message()));
+      });
+}
+
+void ActorManager::ConfirmUnreachableGone(const std::string& actor_id, uint64_t attempt, const std::string& why,
+                                          int64_t tries) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+  const rpc::ActorInfo& info = actor->info;
+  peers_.GetWorkerExit(
+      info.node_address(), info.worker_id(),
+      [this, actor_id, attempt, why, tries](StatusOr<rpc::GetWorkerExitReply> exit) {
+        Actor* actor = Find(actor_id);
+        if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+        const rpc::ActorInfo& info = actor->info;
+        const bool gone = (exit.ok() && exit->exited()) ||
+                          (!exit.ok() && exit.status().code() == absl::StatusCode::kNotFound);
+        if (!gone) {
+          if (tries >= settings_.unreachable_kill_checks_max) {
+            // Its node neither kills it nor dies: the node's lease (node table) decides from here.
+            HALO_LOG_WARN("actor {}: its node at {} did not confirm the unreachable worker's exit", actor_id,
+                          info.node_address());
+            return;
+          }
+          executor_.RunAfter(settings_.retry_initial_ms, [this, actor_id, attempt, why, tries] {
+            ConfirmUnreachableGone(actor_id, attempt, why, tries + 1);
+          });
+          return;
+        }
         InstanceDied(*actor, rpc::CAUSE_WORKER_UNREACHABLE,
-                     absl::StrCat(who, " could not be reached at ", info.address(), " (", why, "); ", node_says),
+                     absl::StrCat("its worker ", info.worker_id(), " (pid ", info.pid(), ") on node ", info.node_id(),
+                                  " could not be reached at ", info.address(), " (", why,
+                                  "); its node killed it"),
                      true);
       });
 }

@@ -32,6 +32,7 @@ struct ActorManagerSettings {
   int64_t retry_initial_ms = 100;      // after a failed lease request
   int64_t retry_max_ms = 2000;
   int64_t lease_refusals_max = 5;      // consecutive refusals before creation fails
+  int64_t unreachable_kill_checks_max = 50;  // checks (retry_initial_ms apart) that an unreachable worker died
   // An instance that dies while being made is restarted after restart_delay_initial_ms, doubled for each such
   // death in a row up to restart_delay_max_ms; one that dies within restart_stable_ms of becoming ALIVE counts
   // as such a death, but the first of them in a row is restarted at once. One that lived longer is restarted
@@ -124,6 +125,9 @@ class ActorManager : public HealthCheckListener {
   void OnWatchBroken(const std::string& actor_id, uint64_t attempt, const std::string& why);
   // CreateActor broke: the node says whether the worker died in the constructor or runs but cannot be reached.
   void OnCreateBroken(const std::string& actor_id, uint64_t attempt, const std::string& why);
+  // After asking the node to kill an unreachable worker: restarts once the node says it exited.
+  void ConfirmUnreachableGone(const std::string& actor_id, uint64_t attempt, const std::string& why,
+                              int64_t tries);
   // 0 for an instance that lived past restart_stable_ms; else the backoff delay, counting the death in info.
   int64_t RestartDelayMs(Actor& actor);
   void RetryLater(const std::string& actor_id, uint64_t attempt);

@@ -268,6 +268,7 @@ Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyVa
   nodes_->SetLeasePolicy(NodeLeaseSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
                                            settings_.node_vouch_after_ms, settings_.worker_lease_ms},
                          gone_prover_.get());
+  nodes_->SetGrantGuard([this] { return election_ == nullptr || election_->LeadsNow(); });
   nodes_->SetStorageFailureHandler([this](Status status) {
     RequestStop(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
   });

@@ -44,6 +44,9 @@ class LeaderElection {
   void Resign(std::function<void()> done);
 
   bool leader() const { return leader_; }
+  // Leads now by its own clock: its lease holds (a candidate woken from a pause may still think it leads
+  // until its watchdog runs; this is false for it already).
+  bool LeadsNow() const { return leader_ && clock_.MonotonicMs() < valid_until_ms_; }
   int64_t epoch() const { return epoch_; }
   // Who leads, as last read by this candidate (standbys redirect callers there).
   const std::optional<LeaderRecord>& known_leader() const { return known_leader_; }

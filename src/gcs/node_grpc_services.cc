@@ -19,8 +19,9 @@ grpc::ServerUnaryReactor* NodeInfoServiceImpl::RenewNodeLease(grpc::CallbackServ
                                                               const rpc::RenewNodeLeaseRequest* request,
                                                               rpc::RenewNodeLeaseReply* reply) {
   return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
-    nodes_.HandleRenewLease(*request, [reactor, reply](const rpc::RenewNodeLeaseReply& answer) {
-      *reply = answer;
+    nodes_.HandleRenewLease(*request, [reactor, reply](StatusOr<rpc::RenewNodeLeaseReply> answer) {
+      if (!answer.ok()) return reactor->Finish(ToGrpcStatus(answer.status()));
+      *reply = *answer;
       reactor->Finish(grpc::Status::OK);
     });
   });

@@ -58,9 +58,15 @@ int64_t NodeLeaseTable::LeaseLapsesAtMs(const std::string& node_id) const {
   return it->second.last_grant_ms + settings_.lease_ms;
 }
 
-bool NodeLeaseTable::QuietThroughout(const std::string& node_id, int64_t from_ms, int64_t to_ms) const {
+bool NodeLeaseTable::DiedWithinMs(const std::string& node_id, int64_t ms, int64_t now_ms) const {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) return false;
+  return it != nodes_.end() && it->second.dead_since_ms >= 0 && it->second.dead_since_ms > now_ms - ms;
+}
+
+bool NodeLeaseTable::QuietThroughout(const std::string& node_id, int64_t from_ms, int64_t to_ms,
+                                     bool dead_if_untracked) const {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return dead_if_untracked;
   const Node& node = it->second;
   if (node.dead_since_ms >= 0) {
     if (node.dead_since_ms <= from_ms) return true;

@@ -44,6 +44,8 @@ class NodeLeaseTable {
   // dropped.
   void MarkDead(const std::string& node_id, int64_t now_ms);
   bool Tracked(const std::string& node_id) const { return nodes_.count(node_id) > 0; }
+  // Declared dead less than ms before now_ms.
+  bool DiedWithinMs(const std::string& node_id, int64_t ms, int64_t now_ms) const;
 
   // A renewal arrived at now_ms acknowledging acked_seq; the GCS grants seq with membership version.
   void OnRenew(const std::string& node_id, uint64_t seq, uint64_t acked_seq, uint64_t version, int64_t now_ms);
@@ -51,8 +53,10 @@ class NodeLeaseTable {
   // When the node's own lease has certainly lapsed (GCS monotonic ms).
   int64_t LeaseLapsesAtMs(const std::string& node_id) const;
   // Whether the node certainly did not vouch at any moment of [from_ms, to_ms]: acknowledged grants cover the
-  // whole span, or the part of it before the node was declared dead.
-  bool QuietThroughout(const std::string& node_id, int64_t from_ms, int64_t to_ms) const;
+  // whole span, or the part of it before the node was declared dead. A dead node no longer tracked died more
+  // than twice the lease ago (dead_if_untracked): silent.
+  bool QuietThroughout(const std::string& node_id, int64_t from_ms, int64_t to_ms,
+                       bool dead_if_untracked = false) const;
   // The membership versions the node may hold now: [low, high].
   std::pair<uint64_t, uint64_t> VersionsHeld(const std::string& node_id, uint64_t current_version) const;
 

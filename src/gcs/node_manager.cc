@@ -169,6 +169,9 @@ void NodeManager::MarkDead(const std::string& node_id, rpc::DeathReason reason, 
 void NodeManager::EvictOldDeadNodes() {
   while (static_cast<int64_t>(dead_order_.size()) > dead_nodes_max_) {
     std::string oldest = dead_order_.front();
+    // A node dead for less than two leases may have vouched within the window a death decision looks at: it
+    // stays in the memberships until then (checked again at the next death).
+    if (leases_ && leases_->DiedWithinMs(oldest, 2 * leases_->settings().lease_ms, clock_.MonotonicMs())) break;
     dead_order_.pop_front();
     auto it = nodes_.find(oldest);
     if (it == nodes_.end()) continue;
@@ -247,9 +250,16 @@ void NodeManager::OnProvenGone(const std::string& node_id) {
   const int64_t wait_ms = leases_->settings().worker_lease_ms + leases_->settings().worker_lease_ms / 10;
   HALO_LOG_INFO("node {}: its agent's port refuses connections; dead once its workers' lease ran out ({} ms)",
                 node_id, wait_ms);
-  executor_.RunAfter(wait_ms, [this, node_id] {
+  const int64_t proven_at = clock_.MonotonicMs();
+  executor_.RunAfter(wait_ms, [this, node_id, proven_at] {
     auto it = nodes_.find(node_id);
     if (it == nodes_.end() || it->second.state() == rpc::DEAD) return;
+    // A renewal granted or a probe answered since the proof says the agent lives (the refusal came from
+    // something else, say a firewall): no death on that proof.
+    if (it->second.state() == rpc::ALIVE || leases_->LeaseLapsesAtMs(node_id) - leases_->settings().lease_ms > proven_at) {
+      proven_gone_.erase(node_id);
+      return;
+    }
     MarkDead(node_id, ending_.count(node_id) > 0 ? rpc::DRAINED : rpc::UNEXPECTED_TERMINATION,
              "its node agent is gone (its port refuses connections)", nullptr);
   });
@@ -257,11 +267,13 @@ void NodeManager::OnProvenGone(const std::string& node_id) {
 
 void NodeManager::OnNodeRecovered(const std::string& node_id) {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end() || it->second.state() != rpc::SUSPECTED) return;
-  if (auto check = death_checks_.find(node_id); check != death_checks_.end()) {
+  if (it == nodes_.end()) return;
+  // It answers again: no death for its failed probes (a drain deadline that passed still ends it).
+  if (auto check = death_checks_.find(node_id); check != death_checks_.end() && ending_.count(node_id) == 0) {
     executor_.Cancel(check->second);
     death_checks_.erase(check);
   }
+  if (it->second.state() != rpc::SUSPECTED) return;
   SetState(node_id, rpc::ALIVE, nullptr);
 }
 
@@ -326,7 +338,8 @@ bool NodeManager::NoMajorityCouldVouch(const std::string& node_id, int64_t now_m
     const std::vector<const rpc::NodeInfo*> members = MembersAt(version);
     size_t could_vouch = 0;
     for (const rpc::NodeInfo* member : members) {
-      if (member->node_id() == node_id || !leases_->QuietThroughout(member->node_id(), window_start, now_ms)) {
+      if (member->node_id() == node_id ||
+          !leases_->QuietThroughout(member->node_id(), window_start, now_ms, member->state() == rpc::DEAD)) {
         could_vouch += 1;
       }
     }
@@ -336,8 +349,12 @@ bool NodeManager::NoMajorityCouldVouch(const std::string& node_id, int64_t now_m
 }
 
 void NodeManager::HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
-                                   std::function<void(const rpc::RenewNodeLeaseReply&)> done) {
+                                   std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done) {
   rpc::RenewNodeLeaseReply reply;
+  if (may_grant_ && !may_grant_()) {
+    // A deposed leader that has not noticed yet: no grant, no refusal (the node is not dead), an error.
+    return done(StatusOr<rpc::RenewNodeLeaseReply>(UnavailableError("this GCS does not lead now")));
+  }
   auto it = nodes_.find(request.node_id());
   if (it == nodes_.end() || !leases_) {
     reply.set_granted(false);
@@ -360,9 +377,12 @@ void NodeManager::HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
   reply.set_granted(true);
   reply.set_lease_ms(leases_->settings().lease_ms);
   reply.set_membership_version(version_);
-  for (const rpc::NodeInfo* member : MembersAt(version_)) {
-    reply.add_member_ids(member->node_id());
-    reply.add_member_addresses(member->address());
+  if (request.known_membership_version() != version_) {  // unchanged memberships are not sent again
+    reply.set_members_included(true);
+    for (const rpc::NodeInfo* member : MembersAt(version_)) {
+      reply.add_member_ids(member->node_id());
+      reply.add_member_addresses(member->address());
+    }
   }
   done(reply);
 }

@@ -51,6 +51,8 @@ class NodeManager : public HealthCheckListener {
     leases_ = std::make_unique<NodeLeaseTable>(settings);
     gone_prover_ = prover;
   }
+  // Grants only while allowed() holds (head candidates: while this GCS certainly leads). Default: always.
+  void SetGrantGuard(std::function<bool()> allowed) { may_grant_ = std::move(allowed); }
   // Called when a node record cannot be written: the table in memory is then ahead of storage and of
   // every subscriber, so the owner must stop serving (a restart reloads what is durable).
   void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
@@ -70,7 +72,7 @@ class NodeManager : public HealthCheckListener {
                    std::function<void(Status)> done);
   // A node agent renews its lease: granted with the current membership, or refused (dead, unknown).
   void HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
-                        std::function<void(const rpc::RenewNodeLeaseReply&)> done);
+                        std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> done);
   std::vector<rpc::NodeInfo> AllNodes() const;
   // The membership at version v: nodes that had joined and were not dead.
   std::vector<const rpc::NodeInfo*> MembersAt(uint64_t version) const;
@@ -113,6 +115,7 @@ class NodeManager : public HealthCheckListener {
   uint64_t version_ = 0;  // membership version: bumped by every join and death
   std::unique_ptr<NodeLeaseTable> leases_;
   GoneProver* gone_prover_ = nullptr;
+  std::function<bool()> may_grant_;
   std::map<std::string, TimerId> death_checks_;  // nodes waiting for their lease to lapse
   std::set<std::string> ending_;                  // past their drain deadline: renewals refused
   std::set<std::string> proving_;                 // a GoneProver probe is in flight

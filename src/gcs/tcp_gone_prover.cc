@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 
@@ -43,7 +44,7 @@ bool TcpGoneProver::ConnectionRefused(const std::string& address, int64_t timeou
       refused = true;
     } else if (rc != 0 && errno == EINPROGRESS) {
       pollfd waiting{fd, POLLOUT, 0};
-      if (poll(&waiting, 1, static_cast<int>(timeout_ms)) == 1) {
+      if (poll(&waiting, 1, static_cast<int>(std::clamp<int64_t>(timeout_ms, 1, 60'000))) == 1) {
         int error = 0;
         socklen_t length = sizeof(error);
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);

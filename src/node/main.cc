@@ -169,6 +169,13 @@ int main(int argc, char** argv) {
                                           settings.node_vouch_after_ms},
       lease_listener);
   status_service.SetVouchHandler([&](const halo::rpc::VouchRequest& request) { return node_lease.HandleVouch(request); });
+  // Leaving (stopped, or drained and idle): its workers end, and it stops vouching, before the GCS hears of it,
+  // because the GCS restarts their actors at once.
+  agent->SetBeforeLeaving([&] {
+    node_lease.Fence();
+    worker_lease.Revoke();
+    leases->Shutdown();
+  });
   builder.RegisterService(&status_service);
   halo::node::ObjectStore object_store(
       static_cast<uint64_t>(settings.object_store_memory_bytes),
@@ -279,12 +286,7 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     health.SetServing(false);
-    executor.Post([&] {
-      // Its workers end before the GCS hears the node leaves: the GCS restarts their actors at once.
-      worker_lease.Revoke();
-      leases->Shutdown();
-      agent->Stop();
-    });
+    executor.Post([&] { agent->Stop(); });
   });
   signal_waiter.detach();
 

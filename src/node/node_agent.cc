@@ -1,5 +1,7 @@
 #include "node/node_agent.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
@@ -119,6 +121,7 @@ void NodeAgent::LeaveDrained() {
   if (leaving_) return;
   leaving_ = true;
   HALO_LOG_INFO("node {} is drained and idle; leaving the cluster", self_.node_id());
+  if (before_leaving_) std::exchange(before_leaving_, nullptr)();
   gcs_.AsyncUnregister(self_.node_id(), rpc::DRAINED, "drained", settings_.rpc_timeout_ms,
                        [this](Status) { Exit(0, "drained"); });
 }
@@ -140,6 +143,7 @@ void NodeAgent::Stop() {
   if (exiting_ || leaving_) return;
   leaving_ = true;
   if (!registered_once_) return Exit(0, "stopped before registering");
+  if (before_leaving_) std::exchange(before_leaving_, nullptr)();
   gcs_.AsyncUnregister(self_.node_id(), rpc::EXPECTED_TERMINATION, "the node agent was stopped",
                        std::min<int64_t>(settings_.rpc_timeout_ms, 2000), [this](Status status) {
                          if (!status.ok()) HALO_LOG_WARN("could not tell the GCS: {}", std::string(status.message()));

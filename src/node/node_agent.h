@@ -55,6 +55,9 @@ class NodeAgent {
   // Whether work runs on this node (a draining node leaves once idle); idle without a check.
   void SetIdleCheck(std::function<bool()> is_idle) { is_idle_ = std::move(is_idle); }
   bool IsIdle() const { return !is_idle_ || is_idle_(); }
+  // Runs once before the agent tells the GCS it leaves (a graceful stop, or a drained node leaving when
+  // idle): the GCS restarts the node's actors as soon as it hears, so its workers must be gone by then.
+  void SetBeforeLeaving(std::function<void()> before_leaving) { before_leaving_ = std::move(before_leaving); }
   // The node's last work ended: a draining node leaves now.
   void OnIdle();
 
@@ -78,6 +81,7 @@ class NodeAgent {
   std::function<void()> registered_;
   std::function<void(const rpc::PollNodeEventsReply&)> cluster_listener_;
   std::function<bool()> is_idle_;
+  std::function<void()> before_leaving_;
   ExponentialBackoff backoff_;
   std::string cluster_id_;
   std::string incarnation_;

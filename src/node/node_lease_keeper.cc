@@ -35,8 +35,16 @@ bool NodeLeaseKeeper::HearsNoGrants() const {
 rpc::VouchReply NodeLeaseKeeper::HandleVouch(const rpc::VouchRequest&) const {
   rpc::VouchReply reply;
   reply.set_node_id(node_id_);
-  reply.set_vouch(started_ && !fenced_ && !refused_ && HearsNoGrants());
+  // Its own lease must hold too: a process woken after its deadline has not run its lapse timer yet.
+  reply.set_vouch(started_ && !fenced_ && !refused_ && HearsNoGrants() && clock_.MonotonicMs() < deadline_ms_);
   return reply;
+}
+
+void NodeLeaseKeeper::Fence() {
+  if (fenced_) return;
+  fenced_ = true;
+  deadline_ms_ = 0;
+  listener_.OnDeadline(0);
 }
 
 void NodeLeaseKeeper::Renew() {
@@ -47,6 +55,7 @@ void NodeLeaseKeeper::Renew() {
   const uint64_t seq = next_seq_++;
   request.set_seq(seq);
   request.set_acked_seq(acked_seq_);
+  request.set_known_membership_version(member_ids_.empty() ? 0 : version_);
   const int64_t sent_ms = clock_.MonotonicMs();
   gcs_.AsyncRenewLease(request, settings_.renew_interval_ms * 2,
                        [this, alive = alive_, seq, sent_ms](StatusOr<rpc::RenewNodeLeaseReply> reply) {
@@ -70,9 +79,11 @@ void NodeLeaseKeeper::OnRenewed(uint64_t seq, int64_t sent_ms, StatusOr<rpc::Ren
   if (seq > acked_seq_) {
     acked_seq_ = seq;
     last_grant_ms_ = std::max(last_grant_ms_, now);
-    version_ = reply->membership_version();
-    member_ids_.assign(reply->member_ids().begin(), reply->member_ids().end());
-    member_addresses_.assign(reply->member_addresses().begin(), reply->member_addresses().end());
+    if (reply->members_included()) {
+      version_ = reply->membership_version();
+      member_ids_.assign(reply->member_ids().begin(), reply->member_ids().end());
+      member_addresses_.assign(reply->member_addresses().begin(), reply->member_addresses().end());
+    }
     if (reply->lease_ms() > 0) lease_ms_ = reply->lease_ms();
   }
   Extend(sent_ms + reply->lease_ms() - reply->lease_ms() / 10);

@@ -56,7 +56,11 @@ class NodeLeaseKeeper {
 
   // Begins renewing (call once the node is registered).
   void Start();
-  // Answers a peer's vouch request.
+  // Ends the lease for good without telling the listener it lapsed (the agent is leaving): no serving, no
+  // renewing, no vouching from now on.
+  void Fence();
+  // Answers a peer's vouch request: yes only while its own lease holds and it has heard no grant for
+  // vouch_after_ms.
   rpc::VouchReply HandleVouch(const rpc::VouchRequest& request) const;
 
   int64_t deadline_ms() const { return deadline_ms_; }

@@ -282,6 +282,19 @@ TEST_F(ActorManagerTest, UnreachableWorkerIsReportedAsUnreachable) {
   ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
   GrantLease();
   CreateBreaks(/*exited=*/false);
+  EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "lease-1"}}))
+      << "the unreachable worker is killed before another is made";
+  EXPECT_TRUE(peers_.leases.empty()) << "no new instance while the old one may still run";
+  // The node says it still runs, then that it exited: only then is the actor restarted.
+  executor_.AdvanceMs(settings_.retry_initial_ms);
+  FakeActorPeers::Take(peers_.exits, "GetWorkerExit").done(rpc::GetWorkerExitReply());
+  executor_.RunUntilIdle();
+  EXPECT_EQ(StoredState("a1"), rpc::PENDING_CREATION);
+  executor_.AdvanceMs(settings_.retry_initial_ms);
+  rpc::GetWorkerExitReply exited;
+  exited.set_exited(true);
+  FakeActorPeers::Take(peers_.exits, "GetWorkerExit").done(exited);
+  executor_.RunUntilIdle();
   auto row = Stored("a1");
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->state(), rpc::RESTARTING);
@@ -289,8 +302,6 @@ TEST_F(ActorManagerTest, UnreachableWorkerIsReportedAsUnreachable) {
   EXPECT_NE(row->death_message().find("could not be reached at worker-1:9000"), std::string::npos)
       << row->death_message();
   EXPECT_EQ(row->death_message().find("constructor"), std::string::npos) << row->death_message();
-  EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "lease-1"}}))
-      << "the unreachable worker is killed before another is made";
   EXPECT_EQ(std::string(ActorDeathCauseName(row->death_cause())), "worker_unreachable");
 }
 

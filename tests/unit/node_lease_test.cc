@@ -68,7 +68,7 @@ class NodeLeaseGcsTest : public ::testing::Test {
     request.set_seq(++seq_[id]);
     request.set_acked_seq(ack ? acked_[id] : 0);
     rpc::RenewNodeLeaseReply reply;
-    nodes_.HandleRenewLease(request, [&](const rpc::RenewNodeLeaseReply& r) { reply = r; });
+    nodes_.HandleRenewLease(request, [&](StatusOr<rpc::RenewNodeLeaseReply> r) { reply = *r; });
     if (ack && reply.granted()) acked_[id] = request.seq();
     return reply;
   }
@@ -91,13 +91,22 @@ class NodeLeaseGcsTest : public ::testing::Test {
   std::map<std::string, uint64_t> seq_, acked_;
 };
 
-TEST_F(NodeLeaseGcsTest, GrantCarriesTheMembershipAndItsVersion) {
+TEST_F(NodeLeaseGcsTest, GrantCarriesTheMembershipAndItsVersionOnlyWhenNew) {
   rpc::RenewNodeLeaseReply reply = Renew("a");
   ASSERT_TRUE(reply.granted());
   EXPECT_EQ(reply.lease_ms(), kLeaseMs);
   EXPECT_EQ(reply.membership_version(), 4u) << "four joins";
+  EXPECT_TRUE(reply.members_included());
   EXPECT_EQ(reply.member_ids_size(), 4);
   EXPECT_EQ(reply.member_addresses(0), "addr-a");
+  rpc::RenewNodeLeaseRequest again;
+  again.set_node_id("a");
+  again.set_seq(100);
+  again.set_known_membership_version(4);
+  nodes_.HandleRenewLease(again, [&](StatusOr<rpc::RenewNodeLeaseReply> r) { reply = *r; });
+  EXPECT_TRUE(reply.granted());
+  EXPECT_FALSE(reply.members_included()) << "the node holds this membership already";
+  EXPECT_EQ(reply.member_ids_size(), 0);
 }
 
 // An isolated node (no renewals, failing probes) is dead only once its lease lapsed, and then promptly.
@@ -188,6 +197,20 @@ TEST_F(NodeLeaseGcsTest, DrainDeadlineEndsTheLeaseBeforeTheNodeIsDead) {
   EXPECT_GE(executor_.MonotonicMs() - deadline, kLeaseMs - kRenewMs);
 }
 
+// A head candidate that no longer certainly leads grants nothing (and refuses nothing: the node is not dead).
+TEST_F(NodeLeaseGcsTest, NoGrantsWhileTheGuardSaysThisGcsDoesNotLead) {
+  bool leads = true;
+  nodes_.SetGrantGuard([&] { return leads; });
+  EXPECT_TRUE(Renew("a").granted());
+  leads = false;
+  rpc::RenewNodeLeaseRequest request;
+  request.set_node_id("a");
+  request.set_seq(1000);
+  StatusOr<rpc::RenewNodeLeaseReply> reply = InternalError("no answer");
+  nodes_.HandleRenewLease(request, [&](StatusOr<rpc::RenewNodeLeaseReply> r) { reply = std::move(r); });
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+}
+
 // ---- the node agent's keeper ----
 
 class FakeGcs : public node::GcsNodeClient {
@@ -206,7 +229,9 @@ class FakeGcs : public node::GcsNodeClient {
       reply.set_granted(true);
       reply.set_lease_ms(kLeaseMs);
       reply.set_membership_version(7);
+      reply.set_members_included(request.known_membership_version() != 7);
       for (const char* id : {"me", "p1", "p2", "p3"}) {
+        if (!reply.members_included()) break;
         reply.add_member_ids(id);
         reply.add_member_addresses(std::string(id) + ":1");
       }
@@ -269,7 +294,20 @@ TEST_F(NodeLeaseKeeperTest, GrantsExtendTheDeadlineFromWhenTheRequestWasSent) {
   EXPECT_EQ(listener_.deadline, 1000 + kLeaseMs - kLeaseMs / 10);
   EXPECT_EQ(gcs_.requests.back().acked_seq(), gcs_.requests.back().seq() - 1) << "each request acks the last";
   EXPECT_EQ(keeper_.membership_version(), 7u);
+  EXPECT_EQ(keeper_.members(), 4u) << "kept when later grants omit the unchanged membership";
+  EXPECT_EQ(gcs_.requests.back().known_membership_version(), 7u);
   EXPECT_FALSE(keeper_.HandleVouch({}).vouch()) << "it hears grants: it does not vouch";
+}
+
+// A node that leaves (graceful stop, drained) stops vouching before it tells the GCS.
+TEST_F(NodeLeaseKeeperTest, FencedKeeperNeverVouchesNorServesAgain) {
+  keeper_.Start();
+  gcs_.mode = FakeGcs::kUnreachable;
+  executor_.AdvanceMs(kVouchAfterMs + kRenewMs);
+  ASSERT_TRUE(keeper_.HandleVouch({}).vouch());
+  keeper_.Fence();
+  EXPECT_FALSE(keeper_.HandleVouch({}).vouch());
+  EXPECT_EQ(listener_.deadline, 0);
 }
 
 TEST_F(NodeLeaseKeeperTest, CutOffFromTheGcsAndAMajorityItFencesForGood) {
