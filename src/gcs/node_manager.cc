@@ -84,6 +84,8 @@ void NodeManager::Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, s
                       if (on_storage_failure_) on_storage_failure_(written.status());
                       return;
                     }
+                    undurable_versions_.erase(node.join_seq());
+                    undurable_versions_.erase(node.death_seq());
                     publisher_->Publish(kind, node);
                     if (on_change_) on_change_(node);
                     if (done) done(OkStatus());
@@ -120,6 +122,7 @@ void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string
   node.set_registered_time_ms(clock_.WallMs());
   node.set_state_time_ms(node.registered_time_ms());
   node.set_join_seq(++version_);
+  undurable_versions_.insert(version_);
   node.clear_death_seq();
   if (leases_) leases_->Track(node.node_id(), clock_.MonotonicMs(), node.join_seq());
   HALO_LOG_INFO("node {} registered from {}", node.node_id(), node.address());
@@ -148,6 +151,7 @@ void NodeManager::MarkDead(const std::string& node_id, rpc::DeathReason reason, 
   node.set_death_time_ms(clock_.WallMs());
   node.set_state_time_ms(node.death_time_ms());
   node.set_death_seq(++version_);
+  undurable_versions_.insert(version_);
   health_->RemoveNode(node_id);
   if (leases_) leases_->MarkDead(node_id, clock_.MonotonicMs());
   ending_.erase(node_id);
@@ -172,6 +176,9 @@ void NodeManager::EvictOldDeadNodes() {
     // A node dead for less than two leases may have vouched within the window a death decision looks at: it
     // stays in the memberships until then (checked again at the next death).
     if (leases_ && leases_->DiedWithinMs(oldest, 2 * leases_->settings().lease_ms, clock_.MonotonicMs())) break;
+    // Nor the row that holds the newest version: a restarted GCS finds the counter from the rows, and must
+    // never hand out a version an earlier GCS granted for another membership.
+    if (auto newest = nodes_.find(oldest); newest != nodes_.end() && newest->second.death_seq() == version_) break;
     dead_order_.pop_front();
     auto it = nodes_.find(oldest);
     if (it == nodes_.end()) continue;
@@ -373,13 +380,15 @@ void NodeManager::HandleRenewLease(const rpc::RenewNodeLeaseRequest& request,
                                   DeathReasonName(it->second.death_reason()), ": ", it->second.death_message(), ")"));
     return done(reply);
   }
-  leases_->OnRenew(request.node_id(), request.seq(), request.acked_seq(), version_, clock_.MonotonicMs());
+  // Only durable memberships go out: a GCS restarted on storage rebuilds every version it granted.
+  const uint64_t version = undurable_versions_.empty() ? version_ : *undurable_versions_.begin() - 1;
+  leases_->OnRenew(request.node_id(), request.seq(), request.acked_seq(), version, clock_.MonotonicMs());
   reply.set_granted(true);
   reply.set_lease_ms(leases_->settings().lease_ms);
-  reply.set_membership_version(version_);
-  if (request.known_membership_version() != version_) {  // unchanged memberships are not sent again
+  reply.set_membership_version(version);
+  if (request.known_membership_version() != version) {  // unchanged memberships are not sent again
     reply.set_members_included(true);
-    for (const rpc::NodeInfo* member : MembersAt(version_)) {
+    for (const rpc::NodeInfo* member : MembersAt(version)) {
       reply.add_member_ids(member->node_id());
       reply.add_member_addresses(member->address());
     }

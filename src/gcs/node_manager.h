@@ -113,6 +113,7 @@ class NodeManager : public HealthCheckListener {
   std::function<void(Status)> on_storage_failure_;
   std::function<void(const rpc::NodeInfo&)> on_change_;
   uint64_t version_ = 0;  // membership version: bumped by every join and death
+  std::set<uint64_t> undurable_versions_;  // assigned, their rows not stored yet: not granted until they are
   std::unique_ptr<NodeLeaseTable> leases_;
   GoneProver* gone_prover_ = nullptr;
   std::function<bool()> may_grant_;

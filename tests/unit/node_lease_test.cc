@@ -41,6 +41,27 @@ class ScriptedGoneProver : public gcs::GoneProver {
   std::set<std::string> gone;
 };
 
+// The memory store, with writes that can be held back (not yet durable) and released later.
+class HoldableStore : public MemoryStore {
+ public:
+  using MemoryStore::MemoryStore;
+  bool hold = false;
+  void AsyncPut(const std::string& table, const std::string& key, std::string value, bool overwrite,
+                std::function<void(StatusOr<bool>)> done) override {
+    if (!hold) return MemoryStore::AsyncPut(table, key, std::move(value), overwrite, std::move(done));
+    held_.push_back([=, this] { MemoryStore::AsyncPut(table, key, value, overwrite, done); });
+  }
+  void Release() {
+    hold = false;
+    auto held = std::move(held_);
+    held_.clear();
+    for (auto& write : held) write();
+  }
+
+ private:
+  std::vector<std::function<void()>> held_;
+};
+
 constexpr int64_t kLeaseMs = 2500;
 constexpr int64_t kRenewMs = 250;
 constexpr int64_t kVouchAfterMs = 1000;
@@ -82,7 +103,7 @@ class NodeLeaseGcsTest : public ::testing::Test {
   rpc::NodeState State(const std::string& id) { return nodes_.Find(id)->state(); }
 
   FakeExecutor executor_;
-  MemoryStore store_{executor_};
+  HoldableStore store_{executor_};
   SwitchableProber prober_{executor_};
   ScriptedGoneProver gone_;
   gcs::NodeManager nodes_{store_, executor_, executor_, "cluster-1", /*dead_nodes_max=*/100};
@@ -195,6 +216,25 @@ TEST_F(NodeLeaseGcsTest, DrainDeadlineEndsTheLeaseBeforeTheNodeIsDead) {
   EXPECT_EQ(State("d"), rpc::DEAD);
   EXPECT_EQ(nodes_.Find("d")->death_reason(), rpc::DRAINED);
   EXPECT_GE(executor_.MonotonicMs() - deadline, kLeaseMs - kRenewMs);
+}
+
+// A membership whose row is not stored yet is not granted: a GCS restarted on storage could not rebuild it.
+TEST_F(NodeLeaseGcsTest, OnlyDurableMembershipsAreGranted) {
+  store_.hold = true;
+  rpc::NodeInfo e;
+  e.set_node_id("e");
+  e.set_address("addr-e");
+  nodes_.HandleRegister(e, "", [](Status) {});
+  executor_.RunUntilIdle();
+  EXPECT_EQ(nodes_.membership_version(), 5u);
+  rpc::RenewNodeLeaseReply reply = Renew("a");
+  EXPECT_EQ(reply.membership_version(), 4u) << "e's join is not durable yet";
+  EXPECT_EQ(reply.member_ids_size(), 4);
+  store_.Release();
+  executor_.RunUntilIdle();
+  reply = Renew("a");
+  EXPECT_EQ(reply.membership_version(), 5u);
+  EXPECT_EQ(reply.member_ids_size(), 5);
 }
 
 // A head candidate that no longer certainly leads grants nothing (and refuses nothing: the node is not dead).
