@@ -78,7 +78,7 @@ void Summary(const std::string& name, std::vector<double> values, const std::str
 // Brings the host's node agent back (its old one exited or was killed) once the old one is gone.
 void ReplaceNodeAgent(MultiHostCluster& cluster, const std::string& host) {
   const pid_t old = cluster.NodeAgentPid(host);
-  WaitUntil([&] { return halo::testing::ProcessGone(old); }, std::chrono::seconds(15));
+  WaitUntil([&] { return halo::testing::ProcessExited(old); }, std::chrono::seconds(15));
   cluster.StartNode(host);
 }
 
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     cluster.net().Isolate(trial.host);
     const int64_t replaced = ReplacementNs(trial, std::chrono::seconds(20));
     // Long enough for the old instance's last heartbeat to be written if it were still running.
-    WaitUntil([&] { return halo::testing::ProcessGone(trial.pid); }, std::chrono::seconds(10));
+    WaitUntil([&] { return halo::testing::ProcessExited(trial.pid); }, std::chrono::seconds(10));
     cluster.net().HealAll();
     const int64_t overlap = halo::testing::WorstOverlapNs(halo::testing::Instances(trial.dir), false);
     if (replaced >= 0) replaced_ms.push_back((replaced - cut) / 1e6);

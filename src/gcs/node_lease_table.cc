@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 
 namespace halo::gcs {
 
@@ -52,7 +53,7 @@ void NodeLeaseTable::MarkDead(const std::string& node_id, int64_t now_ms) {
 
 int64_t NodeLeaseTable::LeaseLapsesAtMs(const std::string& node_id) const {
   auto it = nodes_.find(node_id);
-  assert(it != nodes_.end());
+  if (it == nodes_.end()) return INT64_MAX;
   // The node serves until (its send time) + 0.9 * lease_ms on its clock; the send preceded our grant, and
   // 0.9 * lease on a clock up to 10 % slow is at most lease_ms on ours.
   return it->second.last_grant_ms + settings_.lease_ms;

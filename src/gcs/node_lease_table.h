@@ -43,14 +43,14 @@ class NodeLeaseTable {
   // stopped), but vouches it gave before still count. Entries of nodes dead for over twice the lease are
   // dropped.
   void MarkDead(const std::string& node_id, int64_t now_ms);
-  bool Tracked(const std::string& node_id) const { return nodes_.count(node_id) > 0; }
   // Declared dead less than ms before now_ms.
   bool DiedWithinMs(const std::string& node_id, int64_t ms, int64_t now_ms) const;
 
   // A renewal arrived at now_ms acknowledging acked_seq; the GCS grants seq with membership version.
   void OnRenew(const std::string& node_id, uint64_t seq, uint64_t acked_seq, uint64_t version, int64_t now_ms);
 
-  // When the node's own lease has certainly lapsed (GCS monotonic ms).
+  // When the node's own lease has certainly lapsed (GCS monotonic ms); never, for a node not tracked (nothing
+  // is known of its grants).
   int64_t LeaseLapsesAtMs(const std::string& node_id) const;
   // Whether the node certainly did not vouch at any moment of [from_ms, to_ms]: acknowledged grants cover the
   // whole span, or the part of it before the node was declared dead. A dead node no longer tracked died more

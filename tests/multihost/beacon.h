@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/lease_file.h"
+#include "support/test_env.h"
 
 namespace halo::testing {
 
@@ -117,13 +118,5 @@ inline int64_t WorstOverlapNs(const std::map<int, Instance>& instances, bool lea
   return worst;
 }
 
-// Exited (a zombie its paused parent has not reaped counts as exited) or never there.
-inline bool ProcessGone(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  const size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
 
 }  // namespace halo::testing

@@ -34,7 +34,7 @@ using halo::testing::Instances;
 using halo::testing::MakeBeacon;
 using halo::testing::MonotonicNs;
 using halo::testing::NodeAddress;
-using halo::testing::ProcessGone;
+using halo::testing::ProcessExited;
 using halo::testing::WorstOverlapNs;
 
 std::string WhereAmI(int) { return NodeAddress(); }
@@ -209,8 +209,8 @@ TEST_F(MultiHost, IsolatedHostStopsBeforeItsActorIsReplaced) {
             << " ms after the cut; instances overlapped by " << overlap / 1'000'000 << " ms (negative: a gap)"
             << std::endl;
   for (int i = 1; i <= 100; ++i) EXPECT_EQ(results[i], i) << "call " << i;
-  EXPECT_TRUE(ProcessGone(first_pid_)) << "the old instance still runs";
-  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(old_agent); }, std::chrono::seconds(10)))
+  EXPECT_TRUE(ProcessExited(first_pid_)) << "the old instance still runs";
+  EXPECT_TRUE(WaitUntil([&] { return ProcessExited(old_agent); }, std::chrono::seconds(10)))
       << "the cut-off node agent still runs:\n" << cluster_->NodeLog(beacon_host_);
   EXPECT_EQ(NodeState(*cluster_, old_node), "DEAD");
   std::this_thread::sleep_for(std::chrono::seconds(2));  // time in which a rejoin would show
@@ -260,11 +260,11 @@ TEST_F(MultiHost, PausedNodeAgentsWorkersStopThemselves) {
   auto beacon = StartBeacon();
   const pid_t agent = cluster_->NodeAgentPid(beacon_host_);
   ASSERT_EQ(kill(agent, SIGSTOP), 0);
-  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(first_pid_); }, std::chrono::seconds(5)))
+  EXPECT_TRUE(WaitUntil([&] { return ProcessExited(first_pid_); }, std::chrono::seconds(5)))
       << "the worker of a paused node agent kept running";
   EXPECT_GE(WaitForReplacement(std::chrono::seconds(15)), 0);
   kill(agent, SIGCONT);
-  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(agent); }, std::chrono::seconds(10)))
+  EXPECT_TRUE(WaitUntil([&] { return ProcessExited(agent); }, std::chrono::seconds(10)))
       << "the resumed node agent did not exit";
   EXPECT_LE(WorstOverlapNs(Instances(beacons_), false), 0);
   EXPECT_EQ(*halo::Get(beacon.Task(&Beacon::Record).Remote(3), std::chrono::seconds(30)), 3);
@@ -279,7 +279,7 @@ TEST_F(MultiHost, WokenHostAnswersNoCall) {
   ASSERT_GE(replaced_ns, 0);
   EXPECT_EQ(*halo::Get(beacon.Task(&Beacon::Record).Remote(5), std::chrono::seconds(30)), 5);
   cluster_->net().SignalAll(beacon_host_, SIGCONT);
-  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(first_pid_); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(WaitUntil([&] { return ProcessExited(first_pid_); }, std::chrono::seconds(10)));
   EXPECT_LE(WorstOverlapNs(Instances(beacons_), /*lease_valid_only=*/true), 0);
   std::ifstream calls(beacons_ + "/calls");
   int i = 0, pid = 0;
@@ -298,7 +298,7 @@ TEST_F(MultiHost, HeadCutOffFromAllNodesDeclaresNobodyDead) {
   for (const auto& host : cluster_->node_hosts()) cluster_->net().CutBothWays(MultiHostCluster::kHead, host);
   std::this_thread::sleep_for(std::chrono::seconds(8));
   EXPECT_EQ(Instances(beacons_).size(), 1u) << "the actor was restarted";
-  EXPECT_FALSE(ProcessGone(first_pid_)) << "the instance stopped: the majority should have vouched for it";
+  EXPECT_FALSE(ProcessExited(first_pid_)) << "the instance stopped: the majority should have vouched for it";
   cluster_->net().HealAll();
   EXPECT_TRUE(WaitUntil(
       [&] {
@@ -321,7 +321,7 @@ TEST_F(MultiHost, GcsRestartWhileANodeIsCutOff) {
   const pid_t gcs = std::atoi(halo::ReadTrimmedFile(cluster_->SessionDir("head") + "/gcs.pid").c_str());
   ASSERT_GT(gcs, 0);
   kill(gcs, SIGKILL);
-  ASSERT_TRUE(WaitUntil([&] { return ProcessGone(gcs); }, std::chrono::seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return ProcessExited(gcs); }, std::chrono::seconds(10)));
   auto restarted = cluster_->HaloIn(MultiHostCluster::kHead,
                                     {"start", "--head", "--host", cluster_->net().Address("head"), "--port",
                                      std::to_string(MultiHostCluster::kGcsPort), "--session-dir",

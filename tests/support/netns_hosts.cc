@@ -1,5 +1,7 @@
 #include "support/netns_hosts.h"
 
+#include "support/test_env.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -68,21 +70,12 @@ std::string FindProgram(const std::string& name) {
                            "(install it with scripts/install-deps.sh)");
 }
 
-// A zombie has exited already (its parent has not reaped it yet): no longer a process of the host.
-bool IsZombie(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;  // gone
-  const size_t close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
-}
-
 std::vector<int> ParsePids(const std::string& text) {
   std::vector<int> pids;
   std::stringstream in(text);
   int pid = 0;
   while (in >> pid) {
-    if (pid > 0 && pid != getpid() && !IsZombie(pid)) pids.push_back(pid);
+    if (pid > 0 && pid != getpid() && !ProcessExited(pid)) pids.push_back(pid);
   }
   return pids;
 }

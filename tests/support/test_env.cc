@@ -1,5 +1,7 @@
 #include "support/test_env.h"
 
+#include <fstream>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -48,6 +50,14 @@ int FreePort() {
     if (free) return port;
   }
   throw std::runtime_error("no free loopback port in 20000..31999");
+}
+
+bool ProcessExited(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
 }
 
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

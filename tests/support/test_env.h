@@ -28,6 +28,10 @@ class TempDir {
 // A loopback TCP port nobody listens on right now, outside the ephemeral range.
 int FreePort();
 
+// The process has exited: no such process, or a zombie its parent has not reaped yet (a paused parent
+// cannot reap).
+bool ProcessExited(int pid);
+
 // Polls pred every 10 ms until it holds or timeout passes. Returns whether it held.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
