@@ -16,7 +16,6 @@
 #include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
-#include "gcs/table_names.h"
 #include "common/leader_redirect.h"
 #include "storage/store_factory.h"
 
@@ -90,8 +89,8 @@ Status GcsServer::Start() {
   }
   HALO_RETURN_IF_ERROR(Serve());
   HALO_LOG_INFO("GCS serving at {} (cluster {}, storage {} {}, namespace {}, {} KV rows, recovered in {} ms)",
-                address_, cluster_->cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
-                kv_->size(), recovery_ms_.load());
+                address_, managers_->cluster().cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
+                managers_->kv().size(), recovery_ms_.load());
   return OkStatus();
 }
 
@@ -215,103 +214,29 @@ rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
 }
 
 Status GcsServer::Recover() {
-  cluster_ = std::make_unique<ClusterManager>(*store_, clock_, random_);
-  kv_ = std::make_unique<KvManager>(*store_, KvLimits{settings_.kv_value_max_bytes, settings_.kv_list_max_keys});
-  jobs_ = std::make_unique<JobManager>(*store_, clock_);
-
-  // Load every table on the executor, then initialize managers there; this thread waits.
-  std::promise<Status> recovered;
-  auto tables = std::make_shared<std::map<std::string, KeyValueMap>>();
-  auto initialize = [this, tables, &recovered] {
-    cluster_->Initialize((*tables)[kMetaTable], [this, tables, &recovered](Status status) {
-      if (status.ok()) {
-        kv_->Initialize(std::move((*tables)[kKvTable]));
-        status = jobs_->Initialize((*tables)[kMetaTable], (*tables)[kJobTable]);
-      }
-      if (status.ok()) status = InitializeMembership((*tables)[kNodeTable], (*tables)[kActorTable]);
-      recovered.set_value(status);
-    });
-  };
-  executor_.Post([this, tables, initialize, &recovered] {
-    auto remaining = std::make_shared<size_t>(AllTables().size());
-    auto failed = std::make_shared<bool>(false);
-    for (const auto& table : AllTables()) {
-      store_->AsyncGetAll(table, [table, tables, remaining, failed, initialize, &recovered](StatusOr<KeyValueMap> rows) {
-        if (*failed) return;
-        if (!rows.ok()) {
-          *failed = true;
-          recovered.set_value(
-              Status(rows.status().code(), absl::StrCat("loading table ", table, ": ", rows.status().message())));
-          return;
-        }
-        (*tables)[table] = std::move(*rows);
-        if (--*remaining == 0) initialize();
-      });
-    }
-  });
-  return recovered.get_future().get();
-}
-
-Status GcsServer::InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows) {
   prober_ = std::make_unique<GrpcHealthProber>(executor_);
-  nodes_ = std::make_unique<NodeManager>(*store_, executor_, clock_, cluster_->cluster_id(), settings_.dead_nodes_max);
-  publisher_ = std::make_unique<NodeEventPublisher>(
-      executor_, random_.HexId(8), cluster_->cluster_id(),
-      PublisherSettings{settings_.pubsub_buffer_events_max, settings_.pubsub_subscribers_max,
-                        settings_.pubsub_poll_wait_ms});
-  health_ = std::make_unique<HealthCheckManager>(
-      executor_, *prober_, *nodes_,
-      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                          settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
-  nodes_->SetCollaborators(health_.get(), publisher_.get());
   gone_prover_ = std::make_unique<TcpGoneProver>(executor_, settings_.health_check_timeout_ms);
-  nodes_->SetLeasePolicy(NodeLeaseSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
-                                           settings_.node_vouch_after_ms, settings_.worker_lease_ms},
-                         gone_prover_.get());
-  nodes_->SetGrantGuard([this] { return election_ == nullptr || election_->LeadsNow(); });
-  nodes_->SetStorageFailureHandler([this](Status status) {
-    RequestStop(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
-  });
-  drivers_ = std::make_unique<DriverMonitor>(
-      executor_, *prober_, *jobs_,
-      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                          settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold});
   actor_peers_ = MakeGrpcActorPeers(executor_, settings_.rpc_timeout_ms);
-  ActorManagerSettings actor_settings;
-  actor_settings.watch_wait_ms = settings_.pubsub_poll_wait_ms;
-  actor_settings.retry_initial_ms = settings_.gcs_retry_initial_ms;
-  actor_settings.retry_max_ms = settings_.gcs_retry_max_ms;
-  actor_settings.dead_actors_max = settings_.dead_actors_max;
-  actor_settings.restart_delay_initial_ms = settings_.actor_restart_delay_initial_ms;
-  actor_settings.restart_delay_max_ms = settings_.actor_restart_delay_max_ms;
-  actor_settings.restart_stable_ms = settings_.actor_restart_stable_ms;
-  actor_settings.waiters_max = settings_.pubsub_subscribers_max;
-  actor_settings.owner_checks =
-      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                          settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold};
-  actors_ = std::make_unique<ActorManager>(*store_, executor_, clock_, *actor_peers_, *prober_, actor_settings);
-  actors_->SetStorageFailureHandler([this](Status status) {
-    RequestStop(InternalError(absl::StrCat("cannot store the actor table: ", status.message())));
-  });
-  HALO_RETURN_IF_ERROR(actors_->Initialize(actor_rows));
-  jobs_->SetListener([this](const rpc::JobInfo& job) {
-    drivers_->OnJobChanged(job);
-    actors_->OnJobChanged(job);
-  });
-  jobs_->AnnounceLoaded();
-  HALO_RETURN_IF_ERROR(nodes_->Initialize(node_rows));
-  nodes_->SetChangeListener([this](const rpc::NodeInfo& node) { actors_->OnNodeChanged(node); });
-  // Every node not known dead is health-checked again: one that died while the GCS was down is found.
-  nodes_->Start();
-  // Live actors are watched again (not restarted); creations under way start over.
-  actors_->Start(nodes_->AllNodes());
-  return OkStatus();
+  GcsAssemblyDeps deps;
+  deps.store = store_.get();
+  deps.executor = &executor_;
+  deps.clock = &clock_;
+  deps.random = &random_;
+  deps.prober = prober_.get();
+  deps.gone_prover = gone_prover_.get();
+  deps.actor_peers = actor_peers_.get();
+  deps.may_grant_leases = [this] { return election_ == nullptr || election_->LeadsNow(); };
+  deps.on_storage_failure = [this](Status status) { RequestStop(status); };
+  managers_ = std::make_unique<GcsAssembly>(settings_, std::move(deps));
+  std::promise<Status> recovered;
+  executor_.Post([this, &recovered] { managers_->Recover([&recovered](Status status) { recovered.set_value(status); }); });
+  return recovered.get_future().get();
 }
 
 Status GcsServer::Serve() {
   auto info = [this] {
     rpc::GetClusterInfoReply reply = ProcessInfo();
-    reply.set_cluster_id(cluster_->cluster_id());
+    reply.set_cluster_id(managers_->cluster().cluster_id());
     reply.set_recovery_ms(recovery_ms_.load());
     reply.set_is_leader(election_ == nullptr || election_->leader());
     reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());
@@ -319,12 +244,13 @@ Status GcsServer::Serve() {
     return reply;
   };
   cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
-  kv_service_ = std::make_unique<KvServiceImpl>(executor_, *kv_);
-  job_service_ = std::make_unique<JobServiceImpl>(executor_, *jobs_);
-  node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, *nodes_);
-  node_service_->set_cluster_id(cluster_->cluster_id());
-  event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, *publisher_, *nodes_, *health_);
-  actor_service_ = std::make_unique<ActorServiceImpl>(executor_, *actors_);
+  kv_service_ = std::make_unique<KvServiceImpl>(executor_, managers_->kv());
+  job_service_ = std::make_unique<JobServiceImpl>(executor_, managers_->jobs());
+  node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, managers_->nodes());
+  node_service_->set_cluster_id(managers_->cluster().cluster_id());
+  event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, managers_->publisher(), managers_->nodes(),
+                                                          managers_->health());
+  actor_service_ = std::make_unique<ActorServiceImpl>(executor_, managers_->actors());
 
   int selected_port = 0;
   server_ = BuildServer({cluster_service_.get(), kv_service_.get(), job_service_.get(), node_service_.get(),
@@ -381,8 +307,7 @@ void GcsServer::Shutdown() {
     // once, then stop it.
     std::promise<void> released;
     executor_.Post([this, &released] {
-      if (publisher_) publisher_->ReleaseAll();
-      if (actors_) actors_->ReleaseWaiters();
+      if (managers_) managers_->ReleaseHeldCalls();
       if (store_) store_->Shutdown();
       released.set_value();
     });
@@ -395,14 +320,10 @@ void GcsServer::Shutdown() {
   // No closure runs after this, so the managers and the store can go in any order, on this thread;
   // late callbacks from gRPC or the storage thread are dropped.
   executor_.Stop();
-  actors_.reset();
+  managers_.reset();
   actor_peers_.reset();
   election_.reset();
   lease_.reset();
-  drivers_.reset();
-  health_.reset();
-  publisher_.reset();
-  nodes_.reset();
   prober_.reset();
   gone_prover_.reset();
   store_.reset();

@@ -17,15 +17,8 @@
 #include "common/asio_executor.h"
 #include "common/random.h"
 #include "common/settings.h"
-#include "gcs/actor_manager.h"
-#include "gcs/cluster_manager.h"
-#include "gcs/driver_monitor.h"
-#include "gcs/job_manager.h"
+#include "gcs/gcs_assembly.h"
 #include "gcs/leader_election.h"
-#include "gcs/kv_manager.h"
-#include "gcs/health_check_manager.h"
-#include "gcs/node_event_publisher.h"
-#include "gcs/node_manager.h"
 #include "gcs/standby_service.h"
 #include "storage/store_client.h"
 
@@ -80,8 +73,8 @@ class GcsServer {
   // What GetClusterInfo says of this process whether it leads or not (executor thread).
   rpc::GetClusterInfoReply ProcessInfo();
   rpc::GetClusterInfoReply StandbyInfo();
+  // Loads every table into the managers (gcs/gcs_assembly.h); this thread waits.
   Status Recover();
-  Status InitializeMembership(const KeyValueMap& node_rows, const KeyValueMap& actor_rows);
   Status Serve();
   // A server on host:listen_port_ with these services; nullptr when it cannot listen.
   std::unique_ptr<grpc::Server> BuildServer(const std::vector<grpc::Service*>& services,
@@ -95,17 +88,10 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   std::unique_ptr<LeaderLease> lease_;          // head_mode ha
   std::unique_ptr<LeaderElection> election_;    // head_mode ha
-  std::unique_ptr<ClusterManager> cluster_;
-  std::unique_ptr<KvManager> kv_;
-  std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<HealthProber> prober_;
   std::unique_ptr<GoneProver> gone_prover_;
-  std::unique_ptr<NodeManager> nodes_;
-  std::unique_ptr<NodeEventPublisher> publisher_;
-  std::unique_ptr<HealthCheckManager> health_;
-  std::unique_ptr<DriverMonitor> drivers_;
   std::unique_ptr<ActorPeers> actor_peers_;
-  std::unique_ptr<ActorManager> actors_;
+  std::unique_ptr<GcsAssembly> managers_;
   std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
   std::unique_ptr<KvServiceImpl> kv_service_;
   std::unique_ptr<JobServiceImpl> job_service_;

@@ -33,9 +33,8 @@
 #include "node/node_services.h"
 #include "node/object_store_service.h"
 #include "node/process_worker_launcher.h"
-#include "node/worker_lease_renewer.h"
 #include "node/grpc_vouch_peers.h"
-#include "node/node_lease_keeper.h"
+#include "node/node_lease_chain.h"
 
 namespace {
 
@@ -128,52 +127,27 @@ int main(int argc, char** argv) {
   lease_settings.worker_lease_file = absl::StrCat(session_dir, "/leases/node-", self.node_id());
   auto lease_file = halo::LeaseFile::Create(lease_settings.worker_lease_file);
   if (!lease_file.ok()) return Fail(std::string(lease_file.status().message()));
-  halo::node::WorkerLeaseRenewer worker_lease(executor, clock, settings.worker_lease_ms,
-                                              [file = lease_file->get()](int64_t deadline_ms) {
-                                                file->SetDeadlineMs(deadline_ms);
-                                              });
-  // No worker serves before the node holds its own lease (node/node_lease_keeper).
-  executor.Post([&] {
-    worker_lease.LimitTo(0);
-    worker_lease.Start();
-  });
   lease_settings.worker_idle_timeout_ms = settings.worker_idle_timeout_ms;
   halo::SystemRandom lease_random;
   auto leases = std::make_unique<halo::node::LeaseManager>(executor, clock, lease_random, launcher, executables,
                                                            lease_settings);
   halo::node::NodeAgentServiceImpl status_service(executor, *agent, *leases);
   // The node's own lease bounds its workers'; losing it ends the node agent (its workers first).
-  class LeaseListener : public halo::node::NodeLeaseListener {
-   public:
-    LeaseListener(halo::node::WorkerLeaseRenewer& workers, std::function<void(int, const std::string&)> exit)
-        : workers_(workers), exit_(std::move(exit)) {}
-    void OnDeadline(int64_t deadline_ms) override { workers_.LimitTo(deadline_ms); }
-    void OnLapsed(const std::string& why) override {
-      workers_.Revoke();
-      exit_(1, why);
-    }
-    void OnRefused(const std::string& why) override {
-      workers_.Revoke();
-      exit_(1, why);
-    }
-
-   private:
-    halo::node::WorkerLeaseRenewer& workers_;
-    std::function<void(int, const std::string&)> exit_;
-  };
-  LeaseListener lease_listener(worker_lease, on_exit);
   auto vouch_peers = halo::node::MakeGrpcVouchPeers(executor);
-  halo::node::NodeLeaseKeeper node_lease(
+  halo::node::NodeLeaseChain lease_chain(
       executor, clock, *gcs, *vouch_peers, self.node_id(),
-      halo::node::NodeLeaseKeeperSettings{settings.node_lease_ms, settings.node_lease_renew_interval_ms,
-                                          settings.node_vouch_after_ms},
-      lease_listener);
-  status_service.SetVouchHandler([&](const halo::rpc::VouchRequest& request) { return node_lease.HandleVouch(request); });
+      halo::node::NodeLeaseChainSettings{
+          halo::node::NodeLeaseKeeperSettings{settings.node_lease_ms, settings.node_lease_renew_interval_ms,
+                                              settings.node_vouch_after_ms},
+          settings.worker_lease_ms},
+      [file = lease_file->get()](int64_t deadline_ms) { file->SetDeadlineMs(deadline_ms); }, on_exit);
+  // No worker serves before the node holds its own lease.
+  executor.Post([&] { lease_chain.Start(); });
+  status_service.SetVouchHandler([&](const halo::rpc::VouchRequest& request) { return lease_chain.HandleVouch(request); });
   // Leaving (stopped, or drained and idle): its workers end, and it stops vouching, before the GCS hears of it,
   // because the GCS restarts their actors at once.
   agent->SetBeforeLeaving([&] {
-    node_lease.Fence();
-    worker_lease.Revoke();
+    lease_chain.Leave();
     leases->Shutdown();
   });
   builder.RegisterService(&status_service);
@@ -274,7 +248,7 @@ int main(int argc, char** argv) {
   executor.RunInThread();
   executor.Post([&] {
     agent->Start([&, session = settings.session_dir, node_id = self.node_id(), address = self.address()] {
-      node_lease.Start();
+      lease_chain.StartRenewing();
       if (session.empty()) return;
       (void)halo::WriteFileAtomically(session + "/node.address", address + "\n");
       (void)halo::WriteFileAtomically(session + "/node.id", node_id + "\n");
@@ -295,7 +269,7 @@ int main(int argc, char** argv) {
   auto [code, why] = *exit_reason;
   lock.unlock();
   executor.Post([&] {
-    worker_lease.Revoke();
+    lease_chain.RevokeWorkers();
     leases->Shutdown();
   });
   health.SetServing(false);

@@ -86,7 +86,7 @@ void NodeLeaseKeeper::OnRenewed(uint64_t seq, int64_t sent_ms, StatusOr<rpc::Ren
     }
     if (reply->lease_ms() > 0) lease_ms_ = reply->lease_ms();
   }
-  Extend(sent_ms + reply->lease_ms() - reply->lease_ms() / 10);
+  Extend(sent_ms + reply->lease_ms() - reply->lease_ms() * settings_.clock_margin_percent / 100);
 }
 
 void NodeLeaseKeeper::AskPeers() {
@@ -111,7 +111,7 @@ void NodeLeaseKeeper::AskPeers() {
     round_in_flight_ = false;
     if (fenced_ || refused_) return;
     if (2 * tally->vouched.size() > tally->members) {
-      Extend(asked_ms + lease_ms_ - lease_ms_ / 10);
+      Extend(asked_ms + lease_ms_ - lease_ms_ * settings_.clock_margin_percent / 100);
     }
   };
   for (size_t i = 0; i < member_ids_.size(); ++i) {

@@ -1,5 +1,6 @@
 // The node agent's side of its lease (the protocol is described in gcs/node_lease_table.h). Renews with the
-// GCS every renew_interval_ms; a grant for a request sent at t extends the deadline to t + 0.9 * lease_ms.
+// GCS every renew_interval_ms; a grant for a request sent at t extends the deadline to t + 0.9 * lease_ms
+// (the 0.1 is clock_margin_percent).
 // Having heard no grant for vouch_after_ms, it asks the members of the membership in its last grant to
 // vouch; a strict majority (itself included) extends the deadline by 0.9 * lease_ms from when it asked. The
 // lease length is the GCS's (from its last grant), so the GCS's arithmetic and the node's always agree.
@@ -27,6 +28,10 @@ struct NodeLeaseKeeperSettings {
   int64_t lease_ms = 2500;
   int64_t renew_interval_ms = 250;
   int64_t vouch_after_ms = 1000;
+  // The part of every lease the node gives up for clock-rate differences: it serves until send time +
+  // (100 - this) % of the lease on its own clock. The GCS's arithmetic (gcs/node_lease_table) assumes 10;
+  // only the simulator's mutation test changes it.
+  int64_t clock_margin_percent = 10;
 };
 
 class VouchPeers {
