@@ -22,11 +22,16 @@ struct Outcome {
 };
 
 bool g_fast_detection = false;
+bool g_show_logs = false;
 
 Outcome RunSeed(uint64_t seed, bool keep_trace, const halo::sim::ScenarioSettings& scenario) {
   halo::sim::Simulation sim(seed);
-  sim.set_keep_trace_lines(keep_trace);
+  sim.set_keep_trace_lines(keep_trace && !g_show_logs);
+  sim.set_echo_trace_lines(keep_trace && g_show_logs);
   halo::Settings settings;  // production defaults
+  // Shorter than production's 60 s so that a node whose lease only vouching could have extended (a silent
+  // majority) is declared dead within the settling time.
+  settings.gcs_reconnect_timeout_ms = 20000;
   if (g_fast_detection) {
     // Failure detection faster than the node lease: only the lease then keeps deaths safe.
     settings.health_check_failure_threshold = 1;
@@ -98,13 +103,31 @@ int main(int argc, char** argv) {
   app.add_flag("--leases", scenario.leases, "node leases: the GCS's lease policy and a lease keeper in every node");
   app.add_flag("--mutate-vouch-always", scenario.mutate_vouch_always,
                "with --leases, a mutation: nodes vouch for any peer that asks, hearing grants or not");
+  app.add_flag("--actors", scenario.actors,
+               "with --leases: detached actors on the nodes, called by a driver; at most one instance may serve");
+  app.add_option("--clock-skew", scenario.clock_skew, "hosts' clocks run at rates 1 +- this")
+      ->check(CLI::Range(0.0, 0.2));
+  app.add_flag("--gcs-outages-only", scenario.gcs_outages_only,
+               "with --actors: only GCS crashes, failovers and storage stalls; no actor may stop serving");
+  app.add_flag("--mutate-no-clock-margin", scenario.mutate_no_clock_margin,
+               "with --leases, a mutation: node leases keep no margin for clock rates (skew at least 0.05)");
   app.add_flag("--fast-detection", g_fast_detection,
                "health checks declare a node failed after one 200 ms probe (faster than its lease)");
   bool expect_violations = false;
   app.add_flag("--expect-violations", expect_violations,
                "succeed only if some seed fails (to show a mutation is caught)");
+  app.add_flag("--logs", g_show_logs, "with --trace: print the managers' log lines in it");
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::off);  // the managers' logs would drown the report
+  if ((scenario.actors || scenario.mutate_no_clock_margin || scenario.mutate_vouch_always) && !scenario.leases) {
+    std::cerr << "halo-sim: --actors and the lease mutations need --leases" << std::endl;
+    return 2;
+  }
+  if (scenario.gcs_outages_only && !scenario.actors) {
+    std::cerr << "halo-sim: --gcs-outages-only needs --actors" << std::endl;
+    return 2;
+  }
+  // The managers' logs would drown the report.
+  spdlog::set_level(g_show_logs ? spdlog::level::info : spdlog::level::off);
 
   const uint64_t first = one_seed.value_or(start_seed);
   const uint64_t count = one_seed ? 1 : seeds;
@@ -129,14 +152,18 @@ int main(int argc, char** argv) {
     if (!ok || one_seed) {
       std::cout << "seed " << seed << ": " << (ok ? "ok" : "FAILED") << " (trace hash " << std::hex
                 << outcome.trace_hash << std::dec << ", " << outcome.stats.nodes << " nodes, " << outcome.stats.faults
-                << " faults, " << outcome.stats.gcs_restarts << " GCS restarts, " << outcome.stats.deaths_detected
-                << " deaths detected)\n";
+                << " faults, " << outcome.stats.gcs_restarts << " GCS restarts (" << outcome.stats.failovers
+                << " failovers), " << outcome.stats.deaths_detected << " deaths detected, "
+                << outcome.stats.actor_restarts << " actor restarts, " << outcome.stats.actor_calls
+                << " actor calls answered)\n";
       for (const auto& v : outcome.violations) std::cout << "  violation: " << v << "\n";
       if (!ok) {
         std::cout << "  rerun: halo-sim --seed " << seed << (scenario.leases ? " --leases" : "")
+                  << (scenario.actors ? " --actors" : "") << (scenario.gcs_outages_only ? " --gcs-outages-only" : "")
+                  << (scenario.clock_skew > 0 ? " --clock-skew " + std::to_string(scenario.clock_skew) : "")
                   << (g_fast_detection ? " --fast-detection" : "")
                   << (scenario.mutate_vouch_always ? " --mutate-vouch-always" : "")
-                  << " --trace\n";
+                  << (scenario.mutate_no_clock_margin ? " --mutate-no-clock-margin" : "") << " --trace\n";
       }
     }
     failed += ok ? 0 : 1;
@@ -145,12 +172,16 @@ int main(int argc, char** argv) {
     total.gcs_restarts += outcome.stats.gcs_restarts;
     total.deaths_detected += outcome.stats.deaths_detected;
     total.self_fenced += outcome.stats.self_fenced;
+    total.failovers += outcome.stats.failovers;
+    total.actor_restarts += outcome.stats.actor_restarts;
+    total.actor_calls += outcome.stats.actor_calls;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "seeds " << first << ".." << first + count - 1 << ": " << total.nodes << " nodes, " << total.faults
             << " faults, " << total.gcs_restarts << " GCS restarts, " << total.deaths_detected
-            << " deaths detected, " << total.self_fenced << " node agents fenced themselves, in " << seconds
-            << " s\n";
+            << " deaths detected, " << total.self_fenced << " node agents fenced themselves, " << total.failovers
+            << " failovers, " << total.actor_restarts << " actor restarts, " << total.actor_calls
+            << " actor calls answered, in " << seconds << " s\n";
   std::cout << (count - failed) << " passed, " << failed << " failed" << std::endl;
   if (expect_violations) {
     std::cout << (failed > 0 ? "the mutation was caught" : "the mutation was NOT caught") << std::endl;

@@ -6,8 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "gcs/table_names.h"
+#include "sim/sim_cluster_parts.h"
 
 namespace halo::sim {
+namespace {
+
+// With only GCS faults: how long the GCS serves at least between two crashes.
+constexpr int64_t kCalmServingMs = 1000;
+
+}  // namespace
 
 using gcs::NodeStateName;
 
@@ -89,51 +96,21 @@ class SimCluster::Store : public StoreClient {
 
 // ---------------------------------------------------------------------------------------------------------
 
-struct SimCluster::Node {
-  explicit Node(Simulation& sim, std::string name) : process(sim, std::move(name)) {}
-  SimProcess process;
-  rpc::NodeInfo info;
-  std::unique_ptr<GcsClientForNode> client;
-  std::unique_ptr<node::NodeAgent> agent;
-  std::unique_ptr<VouchPeers> peers;              // with leases
-  std::unique_ptr<LeaseListener> lease_listener;  // with leases
-  std::unique_ptr<node::NodeLeaseKeeper> keeper;  // with leases
-  bool fenced = false;       // it stopped itself: its lease lapsed or the GCS refused it
-  bool unregistering = false;  // it asked to leave (a graceful stop or a drained node leaving when idle)
-  bool registered = false;   // its registration was acknowledged
-  bool exited = false;       // the agent decided to exit
-  bool faulted = false;      // crashed, paused, cut off, drained or stopped at some point
-  int64_t crashed_at_ms = -1;
-  int64_t paused_at_ms = -1;  // -1 unless paused now
-};
-
-struct SimCluster::Gcs {
-  std::unique_ptr<Store> store;
-  std::unique_ptr<gcs::ClusterManager> cluster;
-  std::unique_ptr<gcs::NodeManager> nodes;
-  std::unique_ptr<gcs::NodeEventPublisher> publisher;
-  std::unique_ptr<Prober> prober;
-  std::unique_ptr<Listener> listener;
-  std::unique_ptr<gcs::HealthCheckManager> health;
-  std::unique_ptr<GoneProver> gone;
-  bool serving = false;
-};
-
 // Vouch requests between node agents over the simulated network.
 class SimCluster::VouchPeers : public node::VouchPeers {
  public:
   VouchPeers(SimCluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
   void Vouch(const std::string& address, const rpc::VouchRequest& request, int64_t timeout_ms,
              std::function<void(StatusOr<rpc::VouchReply>)> done) override {
-    auto it = cluster_.nodes_.find(address);
-    if (it == cluster_.nodes_.end()) return node_.process.Post([done] { done(UnavailableError("no such node")); });
-    Node& peer = *it->second;
+    Node* found = cluster_.NodeAt(address);
+    if (found == nullptr) return node_.process.Post([done] { done(UnavailableError("no such node")); });
+    Node& peer = *found;
     SimCall<StatusOr<rpc::VouchReply>>(
         cluster_.network_, node_.process, peer.process, timeout_ms,
         [&peer, request, always = cluster_.scenario_.mutate_vouch_always](
             std::function<void(StatusOr<rpc::VouchReply>)> reply) {
-          if (!peer.keeper) return reply(UnavailableError("not ready"));
-          rpc::VouchReply answer = peer.keeper->HandleVouch(request);
+          if (!peer.chain) return reply(UnavailableError("not ready"));
+          rpc::VouchReply answer = peer.chain->HandleVouch(request);
           if (always) answer.set_vouch(true);
           reply(answer);
         },
@@ -145,36 +122,16 @@ class SimCluster::VouchPeers : public node::VouchPeers {
   Node& node_;
 };
 
-// What the node agent's process does when its lease ends: it stops (its workers with it).
-class SimCluster::LeaseListener : public node::NodeLeaseListener {
- public:
-  LeaseListener(SimCluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
-  void OnDeadline(int64_t) override {}
-  void OnLapsed(const std::string& why) override { Stop("lease lapsed: " + why); }
-  void OnRefused(const std::string& why) override { Stop("refused: " + why); }
-
- private:
-  void Stop(const std::string& why) {
-    cluster_.sim_.Trace(node_.process.name() + " fences itself (" + why + ")");
-    ++cluster_.stats_.self_fenced;
-    node_.fenced = true;
-    node_.exited = true;
-    node_.process.Crash();
-  }
-  SimCluster& cluster_;
-  Node& node_;
-};
-
 // Proof a node agent is gone: its process refuses the connection (crashed), as a live host answers.
 class SimCluster::GoneProver : public gcs::GoneProver {
  public:
   GoneProver(SimCluster& cluster, SimProcess& gcs, int64_t timeout_ms)
       : cluster_(cluster), gcs_(gcs), timeout_ms_(timeout_ms) {}
   void ProveGone(const std::string& address, std::function<void(bool)> done) override {
-    auto it = cluster_.nodes_.find(address);
-    if (it == cluster_.nodes_.end()) return gcs_.Post([done] { done(false); });
+    Node* node = cluster_.NodeAt(address);
+    if (node == nullptr) return gcs_.Post([done] { done(false); });
     SimCall<StatusOr<bool>>(
-        cluster_.network_, gcs_, it->second->process, timeout_ms_,
+        cluster_.network_, gcs_, node->process, timeout_ms_,
         [](std::function<void(StatusOr<bool>)> reply) { reply(true); },
         [done](StatusOr<bool> answered) {
           done(!answered.ok() && answered.status().code() == absl::StatusCode::kUnavailable);
@@ -193,11 +150,11 @@ class SimCluster::Prober : public gcs::HealthProber {
   Prober(SimCluster& cluster, SimProcess& gcs) : cluster_(cluster), gcs_(gcs) {}
   void Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
              std::function<void(bool)> done) override {
-    auto it = cluster_.nodes_.find(address);
-    if (it == cluster_.nodes_.end()) return gcs_.Post([done] { done(false); });
+    Node* node = cluster_.NodeAt(address);
+    if (node == nullptr) return gcs_.Post([done] { done(false); });
     SimCluster& cluster = cluster_;
     SimCall<StatusOr<bool>>(
-        cluster_.network_, gcs_, it->second->process, timeout_ms,
+        cluster_.network_, gcs_, node->process, timeout_ms,
         [](std::function<void(StatusOr<bool>)> reply) { reply(true); },
         [&cluster, node_id, done](StatusOr<bool> answered) {
           cluster.probes_[node_id].push_back(answered.ok());
@@ -208,25 +165,6 @@ class SimCluster::Prober : public gcs::HealthProber {
  private:
   SimCluster& cluster_;
   SimProcess& gcs_;
-};
-
-// Sits between the health checker and the node manager to check that every death is deserved.
-class SimCluster::Listener : public gcs::HealthCheckListener {
- public:
-  Listener(SimCluster& cluster, gcs::NodeManager& nodes) : cluster_(cluster), nodes_(nodes) {}
-  void OnNodeSuspected(const std::string& id) override { nodes_.OnNodeSuspected(id); }
-  void OnNodeRecovered(const std::string& id) override { nodes_.OnNodeRecovered(id); }
-  void OnNodeFailed(const std::string& id) override {
-    // With leases a failure is only a candidate death (CheckDeadNodeCannotServe judges the real ones).
-    if (!cluster_.scenario_.leases) cluster_.CheckDeathIsDeserved(id);
-    ++cluster_.stats_.deaths_detected;
-    cluster_.sim_.Trace("gcs declares " + id + " dead");
-    nodes_.OnNodeFailed(id);
-  }
-
- private:
-  SimCluster& cluster_;
-  gcs::NodeManager& nodes_;
 };
 
 // The node agent's view of the GCS: calls over the simulated network into the GCS process' managers.
@@ -242,8 +180,8 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
         cluster.network_, node.process, cluster.gcs_process(), timeout_ms,
         [&cluster, info, cluster_id](std::function<void(StatusOr<std::string>)> reply) {
           if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
-          std::string id = cluster.gcs_->cluster->cluster_id();
-          cluster.gcs_->nodes->HandleRegister(info, cluster_id, [reply, id](Status s) {
+          std::string id = cluster.gcs_->managers->cluster().cluster_id();
+          cluster.gcs_->managers->nodes().HandleRegister(info, cluster_id, [reply, id](Status s) {
             reply(s.ok() ? StatusOr<std::string>(id) : StatusOr<std::string>(s));
           });
         },
@@ -255,14 +193,14 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
 
   void AsyncUnregister(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                        int64_t timeout_ms, std::function<void(Status)> done) override {
-    // The production agent stops its workers before it asks (node/main.cc), so it serves nothing from here.
+    // The agent stops its workers before it asks (SetBeforeLeaving), so it serves nothing from here.
     node_.unregistering = true;
     SimCluster& cluster = cluster_;
     SimCall<Status>(
         cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
         [&cluster, node_id, reason, message](std::function<void(Status)> reply) {
           if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
-          cluster.gcs_->nodes->HandleUnregister(node_id, reason, message, reply);
+          cluster.gcs_->managers->nodes().HandleUnregister(node_id, reason, message, reply);
         },
         std::move(done));
   }
@@ -274,7 +212,7 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
         cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
         [&cluster, request](std::function<void(StatusOr<rpc::RenewNodeLeaseReply>)> reply) {
           if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
-          cluster.gcs_->nodes->HandleRenewLease(request, reply);
+          cluster.gcs_->managers->nodes().HandleRenewLease(request, reply);
         },
         std::move(done));
   }
@@ -286,7 +224,7 @@ class SimCluster::GcsClientForNode : public node::GcsNodeClient {
         cluster.network_, node_.process, cluster.gcs_process(), timeout_ms,
         [&cluster, request](std::function<void(StatusOr<rpc::PollNodeEventsReply>)> reply) {
           if (!cluster.GcsServing()) return reply(UnavailableError("GCS recovering"));
-          cluster.gcs_->publisher->HandlePoll(request, reply);
+          cluster.gcs_->managers->publisher().HandlePoll(request, reply);
         },
         std::move(done));
   }
@@ -302,22 +240,41 @@ SimCluster::SimCluster(Simulation& sim, Settings settings, ScenarioSettings scen
     : sim_(sim),
       settings_(std::move(settings)),
       scenario_(scenario),
-      network_(sim, NetworkSettings{1, 20, scenario.loss_probability}),
+      network_(sim, NetworkSettings{1, 20, scenario.gcs_outages_only ? 0.0 : scenario.loss_probability}),
       storage_process_(sim, "storage"),
       durable_(storage_process_),
       observer_process_(sim, "observer"),
-      gcs_process_(sim, "gcs") {}
+      driver_process_(sim, "driver") {
+  if (scenario_.mutate_no_clock_margin) scenario_.clock_skew = std::max(scenario_.clock_skew, 0.05);
+  for (int i = 0; i < 2; ++i) {
+    heads_[i] = std::make_unique<SimProcess>(sim_, i == 0 ? "head-a" : "head-b");
+    SkewClock(*heads_[i]);
+  }
+  SkewClock(driver_process_);
+}
 
 SimCluster::~SimCluster() {
   // Managers hold timers of processes that are destroyed after them; crash everything first so no closure runs.
-  gcs_process_.Crash();
+  for (auto& head : heads_) head->Crash();
   for (auto& [name, node] : nodes_) node->process.Crash();
+  for (auto& [name, worker] : workers_) worker->process.Crash();
   gcs_.reset();
 }
 
-SimProcess& SimCluster::gcs_process() { return gcs_process_; }
+void SimCluster::SkewClock(SimProcess& process) {
+  const double skew = scenario_.clock_skew;
+  const double rate = skew > 0 ? 1.0 + skew * static_cast<double>(sim_.Uniform(-1000, 1000)) / 1000.0 : 1.0;
+  process.SetClock(rate, skew > 0 ? sim_.Uniform(0, 1'000'000) : 0);
+}
 
-bool SimCluster::GcsServing() const { return gcs_ && gcs_->serving && gcs_process_.running(); }
+SimProcess& SimCluster::gcs_process() { return *heads_[head_]; }
+
+bool SimCluster::GcsServing() const { return gcs_ && gcs_->serving && heads_[head_]->running(); }
+
+SimCluster::Node* SimCluster::NodeAt(const std::string& address) {
+  auto it = nodes_.find(address);
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
 
 int64_t SimCluster::DetectionBoundMs() const {
   const int64_t per_probe = settings_.health_check_period_ms + settings_.health_check_timeout_ms +
@@ -330,56 +287,48 @@ int64_t SimCluster::DetectionBoundMs() const {
 
 void SimCluster::BootGcs() {
   if (gcs_) return;  // already up or recovering
-  gcs_process_.Restart();
+  SimProcess& head = gcs_process();
+  head.Restart();
   gcs_ = std::make_unique<Gcs>();
-  gcs_->store = std::make_unique<Store>(sim_, gcs_process_, storage_process_, durable_);
-  sim_.Trace("gcs boots");
-  auto tables = std::make_shared<std::map<std::string, KeyValueMap>>();
-  auto remaining = std::make_shared<int>(2);
-  for (const char* table : {gcs::kMetaTable, gcs::kNodeTable}) {
-    gcs_->store->AsyncGetAll(table, [this, table, tables, remaining](StatusOr<KeyValueMap> rows) {
-      (*tables)[table] = rows.ok() ? *rows : KeyValueMap{};
-      if (--*remaining > 0) return;
-      gcs_->cluster = std::make_unique<gcs::ClusterManager>(*gcs_->store, gcs_process_, sim_.random());
-      gcs_->cluster->Initialize((*tables)[gcs::kMetaTable], [this, tables](Status status) {
-        if (!status.ok()) return sim_.Violation("cluster manager failed: " + std::string(status.message()));
-        Gcs& g = *gcs_;
-        g.nodes = std::make_unique<gcs::NodeManager>(*g.store, gcs_process_, gcs_process_, g.cluster->cluster_id(),
-                                                     settings_.dead_nodes_max);
-        g.publisher = std::make_unique<gcs::NodeEventPublisher>(
-            gcs_process_, sim_.random().HexId(4), g.cluster->cluster_id(),
-            gcs::PublisherSettings{settings_.pubsub_buffer_events_max, settings_.pubsub_subscribers_max,
-                                   settings_.pubsub_poll_wait_ms});
-        g.prober = std::make_unique<Prober>(*this, gcs_process_);
-        g.listener = std::make_unique<Listener>(*this, *g.nodes);
-        g.health = std::make_unique<gcs::HealthCheckManager>(
-            gcs_process_, *g.prober, *g.listener,
-            gcs::HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                                     settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
-        g.nodes->SetCollaborators(g.health.get(), g.publisher.get());
-        if (scenario_.leases) {
-          g.gone = std::make_unique<GoneProver>(*this, gcs_process_, settings_.health_check_timeout_ms);
-          g.nodes->SetLeasePolicy(
-              gcs::NodeLeaseSettings{settings_.node_lease_ms,
-                                     settings_.node_lease_renew_interval_ms, settings_.node_vouch_after_ms,
-                                     settings_.worker_lease_ms},
-              g.gone.get());
-          g.nodes->SetChangeListener([this](const rpc::NodeInfo& node) { CheckDeadNodeCannotServe(node); });
-        }
-        Status loaded = g.nodes->Initialize((*tables)[gcs::kNodeTable]);
-        if (!loaded.ok()) return sim_.Violation("node table failed to load: " + std::string(loaded.message()));
-        OnGcsRecovered();
-      });
+  Gcs& g = *gcs_;
+  g.store = std::make_unique<Store>(sim_, head, storage_process_, durable_);
+  g.prober = std::make_unique<Prober>(*this, head);
+  g.gone = std::make_unique<GoneProver>(*this, head, settings_.health_check_timeout_ms);
+  g.actor_peers = MakeActorPeers(head);
+  gcs::GcsAssemblyDeps deps;
+  deps.store = g.store.get();
+  deps.executor = &head;
+  deps.clock = &head;
+  deps.random = &sim_.random();
+  deps.prober = g.prober.get();
+  deps.gone_prover = g.gone.get();
+  deps.actor_peers = g.actor_peers.get();
+  deps.node_leases = scenario_.leases;
+  deps.on_storage_failure = [this](Status status) {
+    sim_.Violation("the GCS could not store a table: " + std::string(status.message()));
+  };
+  deps.on_node_failed = [this](const std::string& id) {
+    // With leases a failure is only a candidate death (CheckDeadNodeCannotServe judges the real ones).
+    if (!scenario_.leases) CheckDeathIsDeserved(id);
+    ++stats_.deaths_detected;
+    sim_.Trace("gcs health checks fail " + id);
+  };
+  if (scenario_.leases) deps.on_node_changed = [this](const rpc::NodeInfo& node) { CheckDeadNodeCannotServe(node); };
+  g.managers = std::make_unique<gcs::GcsAssembly>(settings_, std::move(deps));
+  sim_.Trace("gcs boots on " + head.name());
+  head.Post([this] {
+    gcs_->managers->Recover([this](Status status) {
+      if (!status.ok()) return sim_.Violation("the GCS failed to recover: " + std::string(status.message()));
+      OnGcsRecovered();
     });
-  }
+  });
 }
 
 void SimCluster::OnGcsRecovered() {
   CheckTableAfterRecovery();
-  gcs_->nodes->Start();
   gcs_->serving = true;
   gcs_serving_since_ms_ = sim_.now_ms();
-  sim_.Trace("gcs serving, incarnation " + gcs_->publisher->incarnation());
+  sim_.Trace("gcs serving, incarnation " + gcs_->managers->publisher().incarnation());
   for (auto& [name, node] : nodes_) {
     if (node->crashed_at_ms >= 0 || node->paused_at_ms >= 0) ScheduleDetectionCheck(node->info.node_id(), sim_.now_ms());
   }
@@ -387,19 +336,23 @@ void SimCluster::OnGcsRecovered() {
 
 void SimCluster::CrashGcs() {
   ++stats_.gcs_restarts;
-  sim_.Trace("gcs crashes");
-  gcs_process_.Crash();
+  sim_.Trace("gcs crashes on " + gcs_process().name());
+  const uint64_t epoch = gcs_process().epoch();
+  gcs_process().Crash();
   gcs_.reset();
   gcs_serving_since_ms_ = -1;
-  // Held polls die with the process: their callers time out, as with a real crash.
+  // Held polls die with the process: their callers time out, as with a real crash. Held worker-lease
+  // requests are withdrawn: the nodes see the connection close.
+  CancelLeaseRequests(epoch, gcs_process());
 }
 
 void SimCluster::AddNode() {
   const std::string name = "node-" + std::to_string(next_node_++);
   auto node = std::make_unique<Node>(sim_, name);
+  SkewClock(node->process);
   node->info.set_node_id(sim_.random().HexId(6));
   node->info.set_address(name);
-  (*node->info.mutable_resources())["CPU"] = 2;
+  (*node->info.mutable_resources())["CPU"] = 4;
   Node& ref = *node;
   nodes_[name] = std::move(node);
   ++stats_.nodes;
@@ -412,26 +365,75 @@ void SimCluster::StartAgent(Node& node) {
   node::NodeAgentSettings agent{settings_.gcs_reconnect_timeout_ms, settings_.gcs_retry_initial_ms,
                                 settings_.gcs_retry_max_ms, settings_.pubsub_poll_wait_ms, settings_.rpc_timeout_ms};
   node.agent = std::make_unique<node::NodeAgent>(node.process, node.process, *node.client, node.info, agent,
-                                                 [this, &node](int code, const std::string& why) {
-                                                   sim_.Trace(node.process.name() + " exits: " + why);
-                                                   node.exited = true;
-                                                   node.process.Crash();
-                                                   (void)code;
-                                                 });
+                                                 [this, &node](int, const std::string& why) { AgentExits(node, why); });
+  node.launcher = MakeLauncher(node);
+  node.executables = MakeExecutables(node);
+  node::LeaseManagerSettings lease_settings;
+  lease_settings.node_id = node.info.node_id();
+  lease_settings.node_address = node.info.address();
+  lease_settings.resources = std::map<std::string, double>(node.info.resources().begin(), node.info.resources().end());
+  lease_settings.num_prestart_workers = 1;
+  lease_settings.worker_start_timeout_ms = settings_.worker_start_timeout_ms;
+  lease_settings.worker_idle_timeout_ms = settings_.worker_idle_timeout_ms;
+  node.leases = std::make_unique<node::LeaseManager>(node.process, node.process, sim_.random(), *node.launcher,
+                                                     *node.executables, lease_settings);
+  node.agent->SetIdleCheck([&node] { return node.leases->Idle(); });
+  node.leases->SetIdleListener([&node] { node.agent->OnIdle(); });
+  node.agent->SetClusterListener([&node](const rpc::PollNodeEventsReply& reply) {
+    node.leases->OnClusterUpdate(reply);
+    auto own = [&node](const rpc::NodeInfo& info) {
+      if (info.node_id() == node.info.node_id()) node.leases->SetDraining(info.state() == rpc::DRAINING);
+    };
+    for (const auto& info : reply.nodes()) own(info);
+    for (const auto& event : reply.events()) own(event.node());
+  });
   if (scenario_.leases) {
     node.peers = std::make_unique<VouchPeers>(*this, node);
-    node.lease_listener = std::make_unique<LeaseListener>(*this, node);
-    node.keeper = std::make_unique<node::NodeLeaseKeeper>(
+    node::NodeLeaseKeeperSettings keeper{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
+                                         settings_.node_vouch_after_ms};
+    keeper.vouch_limit_ms = settings_.gcs_reconnect_timeout_ms;
+    if (scenario_.mutate_no_clock_margin) keeper.clock_margin_percent = 0;
+    node.chain = std::make_unique<node::NodeLeaseChain>(
         node.process, node.process, *node.client, *node.peers, node.info.node_id(),
-        node::NodeLeaseKeeperSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
-                                      settings_.node_vouch_after_ms},
-        *node.lease_listener);
+        node::NodeLeaseChainSettings{keeper, settings_.worker_lease_ms},
+        [&node](int64_t deadline_ms) { node.workers_deadline_ms = deadline_ms; },
+        [this, &node](int, const std::string& why) {
+          sim_.Trace(node.process.name() + " fences itself (" + why + ")");
+          ++stats_.self_fenced;
+          node.fenced = true;
+          AgentExits(node, why);
+        });
+    node.agent->SetBeforeLeaving([&node] {
+      node.chain->Leave();
+      node.leases->Shutdown();
+    });
+  } else {
+    node.agent->SetBeforeLeaving([&node] { node.leases->Shutdown(); });
   }
   node.process.Post([&node] {
+    if (node.chain) node.chain->Start();
     node.agent->Start([&node] {
-      if (node.keeper) node.keeper->Start();
+      if (node.chain) node.chain->StartRenewing();
     });
   });
+}
+
+// As halo-node's main does when its agent ends: the workers' lease is revoked, every worker killed.
+void SimCluster::AgentExits(Node& node, const std::string& why) {
+  if (node.exited) return;
+  sim_.Trace(node.process.name() + " exits: " + why);
+  node.exited = true;
+  if (node.chain) node.chain->RevokeWorkers();
+  node.leases->Shutdown();
+  node.process.Crash();
+  ResetHeldCalls(node);
+}
+
+void SimCluster::ResetHeldCalls(Node& node) {
+  auto held = std::move(node.held);
+  node.held.clear();
+  if (network_.HostDown(node.process.host())) return;  // nobody is left to reset them
+  for (auto& [id, reset] : held) reset();
 }
 
 SimCluster::Node* SimCluster::PickNode(bool running_only) {
@@ -459,48 +461,66 @@ void SimCluster::ScheduleNextFault() {
 
 void SimCluster::InjectFault() {
   ++stats_.faults;
-  const int64_t kind = sim_.Uniform(0, 9);
+  int64_t kind = sim_.Uniform(0, 9);
+  if (scenario_.gcs_outages_only) kind = sim_.Chance(0.5) ? 4 : 5;
   Node* node = PickNode(/*running_only=*/kind != 1);
+  const std::string head_host = gcs_process().host();
   switch (kind) {
-    case 0: {  // crash a node for good
+    case 0: {  // crash a node for good: its agent alone (its workers run on until their lease lapses), or the host
       if (!node) return;
       node->faulted = true;
       node->crashed_at_ms = sim_.now_ms();
-      sim_.Trace("crash " + node->process.name());
-      node->process.Crash();
       const std::string id = node->info.node_id();
-      if (GcsServing()) {
-        // The kernel closes its sockets: the GCS sees the connection drop.
-        gcs_process_.RunAfter(sim_.Uniform(1, 20), [this, id] {
-          if (GcsServing()) gcs_->health->OnConnectionLost(id);
-        });
-        ScheduleDetectionCheck(id, sim_.now_ms());
+      if (sim_.Chance(0.5)) {
+        sim_.Trace("power off host " + node->process.host());
+        CrashHost(*node);
+      } else {
+        sim_.Trace("crash " + node->process.name());
+        node->process.Crash();
+        ResetHeldCalls(*node);
+        if (GcsServing()) {
+          // The kernel closes its sockets: the GCS sees the connection drop.
+          gcs_process().RunAfter(sim_.Uniform(1, 20), [this, id] {
+            if (GcsServing()) gcs_->managers->health().OnConnectionLost(id);
+          });
+        }
       }
+      if (GcsServing()) ScheduleDetectionCheck(id, sim_.now_ms());
       return;
     }
-    case 1: {  // pause a node (SIGSTOP), resume later
+    case 1: {  // pause a node agent (SIGSTOP), or every process of its host, resume later
       if (!node || node->paused_at_ms >= 0) return;
       node->faulted = true;
-      node->paused_at_ms = sim_.now_ms();
-      node->process.Pause();
       const int64_t length = sim_.Uniform(200, 6000);
-      sim_.Trace("pause " + node->process.name() + " for " + std::to_string(length) + "ms");
+      if (sim_.Chance(0.5)) {
+        sim_.Trace("pause host " + node->process.host() + " for " + std::to_string(length) + "ms");
+        PauseHost(*node, length);
+      } else {
+        sim_.Trace("pause " + node->process.name() + " for " + std::to_string(length) + "ms");
+        node->paused_at_ms = sim_.now_ms();
+        node->process.Pause();
+        sim_.At(sim_.now_ms() + length, [this, node] {
+          sim_.Trace("resume " + node->process.name());
+          node->paused_at_ms = -1;
+          node->process.Resume();
+        });
+      }
       if (length > DetectionBoundMs()) ScheduleDetectionCheck(node->info.node_id(), sim_.now_ms());
-      sim_.At(sim_.now_ms() + length, [this, node] {
-        sim_.Trace("resume " + node->process.name());
-        node->paused_at_ms = -1;
-        node->process.Resume();
-      });
       return;
     }
     case 2:
-    case 3: {  // cut one direction between the GCS and a node for a while, sometimes both (a partition)
+    case 3: {  // cut one direction between the head and a node host for a while, sometimes both (a partition),
+               // or two node hosts apart
       if (!node) return;
       node->faulted = true;
+      Node* other = sim_.Chance(0.2) ? PickNode(false) : nullptr;
       const bool to_node = kind == 2;
-      const bool both = sim_.Chance(0.3);
-      const std::string from = to_node ? "gcs" : node->process.name();
-      const std::string to = to_node ? node->process.name() : "gcs";
+      const bool both = other != nullptr || sim_.Chance(0.3);
+      const std::string peer = other != nullptr ? other->process.host() : head_host;
+      if (peer == node->process.host()) return;
+      if (other != nullptr) other->faulted = true;
+      const std::string from = to_node ? peer : node->process.host();
+      const std::string to = to_node ? node->process.host() : peer;
       const int64_t length = sim_.Uniform(300, 5000);
       sim_.Trace((both ? "partition " : "cut ") + from + "->" + to + " for " + std::to_string(length) + "ms");
       network_.Cut(from, to);
@@ -519,11 +539,28 @@ void SimCluster::InjectFault() {
       sim_.At(sim_.now_ms() + length, [this] { storage_process_.Resume(); });
       return;
     }
-    case 5: {  // GCS crash and restart
+    case 5: {  // GCS crash, then a restart in place or a failover to the other head host
       if (!gcs_) return;
+      // Outages, not a crash loop: with only GCS faults, it serves a while between crashes. (A GCS that
+      // serves for less than a renewal interval splits the nodes into those that heard a grant, which then
+      // refuse to vouch, and those that did not, whose leases may lapse: safe, but not available.)
+      if (scenario_.gcs_outages_only &&
+          (gcs_serving_since_ms_ < 0 || sim_.now_ms() - gcs_serving_since_ms_ < kCalmServingMs)) {
+        return;
+      }
       CrashGcs();
-      const int64_t down = sim_.Uniform(50, 3000);
-      sim_.At(sim_.now_ms() + down, [this] { BootGcs(); });
+      const bool failover = sim_.Chance(0.5);
+      // A standby takes over once the leader lease lapsed; a supervisor restarts in place sooner.
+      const int64_t down = failover ? sim_.Uniform(settings_.leader_lease_ms / 2, settings_.leader_lease_ms)
+                                    : sim_.Uniform(50, 3000);
+      sim_.At(sim_.now_ms() + down, [this, failover] {
+        if (gcs_) return;  // the settling brought it back already
+        if (failover) {
+          head_ = 1 - head_;
+          ++stats_.failovers;
+        }
+        BootGcs();
+      });
       return;
     }
     case 6: {  // drain
@@ -532,8 +569,8 @@ void SimCluster::InjectFault() {
       const int64_t deadline = sim_.Chance(0.5) ? 0 : sim_.Uniform(1, 3000);
       const std::string id = node->info.node_id();
       sim_.Trace("drain " + node->process.name());
-      gcs_process_.Post([this, id, deadline] {
-        if (GcsServing()) gcs_->nodes->HandleDrain(id, "sim", deadline, [](Status) {});
+      gcs_process().Post([this, id, deadline] {
+        if (GcsServing()) gcs_->managers->nodes().HandleDrain(id, "sim", deadline, [](Status) {});
       });
       return;
     }
@@ -544,9 +581,39 @@ void SimCluster::InjectFault() {
       node->process.Post([node] { node->agent->Stop(); });
       return;
     }
+    case 8:
+      if (scenario_.actors) return KillRandomWorker();
+      return AddNode();
     default:
       AddNode();
   }
+}
+
+void SimCluster::CrashHost(Node& node) {
+  network_.SetHostDown(node.process.host(), true);
+  node.process.Crash();
+  for (auto& [address, worker] : workers_) {
+    if (&worker->node == &node) worker->process.Crash();  // no reset reaches anyone: the host is gone
+  }
+}
+
+void SimCluster::PauseHost(Node& node, int64_t length_ms) {
+  node.paused_at_ms = sim_.now_ms();
+  node.process.Pause();
+  for (auto& [address, worker] : workers_) {
+    if (&worker->node == &node) worker->process.Pause();
+  }
+  sim_.At(sim_.now_ms() + length_ms, [this, &node] {
+    sim_.Trace("resume host " + node.process.host());
+    node.paused_at_ms = -1;
+    // Workers first or the agent first: either order may happen; the workers check their lease on waking.
+    const bool agent_first = sim_.Chance(0.5);
+    if (agent_first) node.process.Resume();
+    for (auto& [address, worker] : workers_) {
+      if (&worker->node == &node) worker->process.Resume();
+    }
+    if (!agent_first) node.process.Resume();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -559,10 +626,10 @@ void SimCluster::ObserverPoll() {
   request.set_after_sequence(observer_after_);
   request.set_wait_ms(1000);
   SimCall<StatusOr<rpc::PollNodeEventsReply>>(
-      network_, observer_process_, gcs_process_, 2000,
+      network_, observer_process_, gcs_process(), 2000,
       [this, request](std::function<void(StatusOr<rpc::PollNodeEventsReply>)> reply) {
         if (!GcsServing()) return reply(UnavailableError("GCS recovering"));
-        gcs_->publisher->HandlePoll(request, reply);
+        gcs_->managers->publisher().HandlePoll(request, reply);
       },
       [this](StatusOr<rpc::PollNodeEventsReply> reply) {
         if (reply.ok()) {
@@ -621,7 +688,7 @@ void SimCluster::CheckTableAfterRecovery() {
   // Everything the observer saw was published, hence durable: the reloaded table must hold it (or a later
   // state of it).
   for (const auto& [id, seen] : observed_) {
-    const rpc::NodeInfo* now = gcs_->nodes->Find(id);
+    const rpc::NodeInfo* now = gcs_->managers->nodes().Find(id);
     if (now == nullptr) {
       sim_.Violation("acknowledged node " + id + " missing after GCS restart");
       continue;
@@ -640,7 +707,7 @@ void SimCluster::CheckTableAfterRecovery() {
     }
   }
   for (const auto& [name, node] : nodes_) {
-    if (node->registered && gcs_->nodes->Find(node->info.node_id()) == nullptr) {
+    if (node->registered && gcs_->managers->nodes().Find(node->info.node_id()) == nullptr) {
       sim_.Violation("node " + node->info.node_id() + " was told it registered but is missing after restart");
     }
   }
@@ -660,9 +727,9 @@ void SimCluster::CheckDeadNodeCannotServe(const rpc::NodeInfo& record) {
   for (auto& [name, node] : nodes_) {
     if (node->info.node_id() != record.node_id()) continue;
     // Gone, never so far as to hold a lease, or it left of its own accord having stopped its workers.
-    if (node->process.crashed() || !node->keeper || node->unregistering) return;
-    const int64_t deadline = node->keeper->deadline_ms();
-    if (!node->keeper->fenced() && deadline > node->process.MonotonicMs()) {
+    if (node->process.crashed() || !node->chain || node->unregistering) return;
+    const int64_t deadline = node->chain->keeper().deadline_ms();
+    if (!node->chain->keeper().fenced() && deadline > node->process.MonotonicMs()) {
       sim_.Violation(absl::StrCat("node ", record.node_id(), " published DEAD (",
                                   gcs::DeathReasonName(record.death_reason()), ") while its lease lets it serve for ",
                                   deadline - node->process.MonotonicMs(), " ms more"));
@@ -685,7 +752,7 @@ void SimCluster::ScheduleDetectionCheck(const std::string& node_id, int64_t from
     const bool down_throughout = (node != nullptr) && ((node->crashed_at_ms >= 0 && node->crashed_at_ms <= from_ms) ||
                                                        (node->paused_at_ms >= 0 && node->paused_at_ms <= from_ms));
     if (!down_throughout) return;
-    const rpc::NodeInfo* record = gcs_->nodes->Find(node_id);
+    const rpc::NodeInfo* record = gcs_->managers->nodes().Find(node_id);
     if (record == nullptr) return;  // never registered with this GCS
     if (record->state() != rpc::DEAD) {
       sim_.Violation(absl::StrCat("node ", node_id, " down since t=", from_ms, "ms is still ",
@@ -698,7 +765,7 @@ void SimCluster::ScheduleDetectionCheck(const std::string& node_id, int64_t from
 void SimCluster::CheckFinalState() {
   if (!GcsServing()) return sim_.Violation("GCS not serving at the end");
   for (const auto& [name, node] : nodes_) {
-    const rpc::NodeInfo* record = gcs_->nodes->Find(node->info.node_id());
+    const rpc::NodeInfo* record = gcs_->managers->nodes().Find(node->info.node_id());
     const bool dead = record != nullptr && record->state() == rpc::DEAD;
     // Lost messages are a fault too (their deaths are judged probe by probe in CheckDeathIsDeserved).
     // A node that stopped itself (no majority heard the GCS while it was down) is DEAD by its own doing.
@@ -712,7 +779,7 @@ void SimCluster::CheckFinalState() {
     // An agent learns of its death from its next poll answer: within one poll round (wait plus margin),
     // plus a retry if that answer was lost.
     const int64_t learn_bound_ms = settings_.pubsub_poll_wait_ms + 2000 + settings_.gcs_retry_max_ms + 1000;
-    const int64_t died_at_ms = dead ? record->death_time_ms() - (gcs_process_.WallMs() - sim_.now_ms()) : 0;
+    const int64_t died_at_ms = dead ? record->death_time_ms() - (gcs_process().WallMs() - sim_.now_ms()) : 0;
     if (dead && !node->exited && node->crashed_at_ms < 0 && sim_.now_ms() - died_at_ms > learn_bound_ms) {
       sim_.Violation("node " + node->info.node_id() + " is DEAD but its agent still runs (zombie)");
     }
@@ -727,10 +794,18 @@ void SimCluster::Run() {
   const int initial = static_cast<int>(sim_.Uniform(scenario_.min_nodes, scenario_.max_nodes));
   for (int i = 0; i < initial; ++i) sim_.At(sim_.Uniform(0, 2000), [this] { AddNode(); });
   observer_process_.Post([this] { ObserverPoll(); });
-  sim_.At(2500, [this] { ScheduleNextFault(); });
+  if (scenario_.actors) {
+    driver_process_.RunAfter(2000, [this] { RegisterActors(); });
+    driver_process_.RunAfter(2100, [this] { DriverRefresh(); });
+    driver_process_.RunAfter(2200, [this] { DriverCalls(); });
+  }
+  // Actors are given time to come up before faults start (a creation is not a fault).
+  sim_.At(scenario_.actors ? 4000 : 2500, [this] { ScheduleNextFault(); });
   sim_.RunUntil(scenario_.duration_ms);
-  // Settle: no new faults; heal links, resume paused processes, bring the GCS back if it is down.
+  // Settle: no new faults; heal links, resume paused processes, bring the GCS back if it is down, and add
+  // two fresh nodes so that actors have room however many nodes died.
   faults_on_ = false;
+  settle_start_ms_ = sim_.now_ms();
   network_.HealAll();
   storage_process_.Resume();
   for (auto& [name, node] : nodes_) {
@@ -739,10 +814,26 @@ void SimCluster::Run() {
       node->process.Resume();
     }
   }
+  for (auto& [name, worker] : workers_) worker->process.Resume();
   if (!gcs_) BootGcs();
   sim_.Trace("settling");
+  if (scenario_.actors) {
+    AddNode();
+    AddNode();
+    const int64_t bound = ActorRecoveryBoundMs();
+    scenario_.settle_ms = std::max(scenario_.settle_ms, bound + 5000);
+    sim_.At(settle_start_ms_ + bound, [this, bound] {
+      CheckActorsAlive(absl::StrCat(bound, " ms after the faults stopped (the bound the settings imply)"));
+    });
+  }
   sim_.RunUntil(scenario_.duration_ms + scenario_.settle_ms);
   CheckFinalState();
+  if (scenario_.actors) {
+    CheckActorsAlive("at the end");
+    if (GcsServing()) {
+      for (const auto& info : gcs_->managers->actors().All()) stats_.actor_restarts += info.num_restarts();
+    }
+  }
 }
 
 }  // namespace halo::sim

@@ -1,5 +1,8 @@
 #include "sim/simulation.h"
 
+#include <cmath>
+#include <cstdio>
+
 namespace halo::sim {
 
 int64_t Simulation::Uniform(int64_t low, int64_t high) {
@@ -40,6 +43,7 @@ void Simulation::Trace(const std::string& line) {
   }
   trace_hash_ ^= '\n';
   trace_hash_ *= 1099511628211ull;
+  if (echo_trace_lines_) std::printf("%s\n", stamped.c_str());
   if (keep_trace_lines_) trace_lines_.push_back(stamped);
 }
 
@@ -48,10 +52,18 @@ void Simulation::Violation(const std::string& what) {
   Trace("VIOLATION " + what);
 }
 
+int64_t SimProcess::MonotonicMs() const {
+  return clock_origin_ms_ + static_cast<int64_t>(std::floor(static_cast<double>(sim_.now_ms()) * clock_rate_));
+}
+
 TimerId SimProcess::RunAfter(int64_t delay_ms, std::function<void()> fn) {
   const TimerId id = next_id_++;
   pending_.insert(id);
-  sim_.At(sim_.now_ms() + std::max<int64_t>(0, delay_ms), [this, id, epoch = epoch_, fn = std::move(fn)]() mutable {
+  // Rounded up: a timer never fires before its own clock says the delay passed.
+  const int64_t virtual_delay_ms =
+      clock_rate_ == 1.0 ? std::max<int64_t>(0, delay_ms)
+                         : static_cast<int64_t>(std::ceil(static_cast<double>(std::max<int64_t>(0, delay_ms)) / clock_rate_));
+  sim_.At(sim_.now_ms() + virtual_delay_ms, [this, id, epoch = epoch_, fn = std::move(fn)]() mutable {
     if (epoch != epoch_ || pending_.erase(id) == 0) return;  // crashed since, or cancelled
     if (paused_) {
       deferred_.push_back(std::move(fn));

@@ -294,6 +294,14 @@ void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, c
                                 bool spilled) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr) return;
+  for (const auto& [id, node] : nodes_) {
+    if (node.address() == node_address && node.state() == rpc::DEAD) {
+      // A node redirected it to one whose death it had not heard of yet; a dead host may never answer.
+      HALO_LOG_INFO("actor {}: not asking node {} at {} for a worker: it is dead", actor_id, id, node_address);
+      actor->leasing_node_address.clear();
+      return RetryLater(actor_id, attempt);
+    }
+  }
   const rpc::ActorInfo& info = actor->info;
   rpc::RequestWorkerLeaseRequest request;
   request.set_job_id(info.job_id());
@@ -303,6 +311,7 @@ void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, c
   request.set_for_actor(true);
   request.set_detached(info.detached());
   request.set_spilled(spilled);  // redirected once already: the node queues it rather than redirect again
+  actor->leasing_node_address = node_address;
   peers_.RequestWorkerLease(node_address, request,
                             [this, actor_id, attempt, node_address](StatusOr<rpc::RequestWorkerLeaseReply> reply) {
                               OnLease(actor_id, attempt, node_address, std::move(reply));
@@ -323,6 +332,7 @@ void ActorManager::OnLease(const std::string& actor_id, uint64_t attempt, const 
     if (reply.ok() && reply->granted()) peers_.KillWorker(node_address, reply->lease_id());  // not wanted now
     return;
   }
+  actor->leasing_node_address.clear();
   if (!reply.ok()) {
     HALO_LOG_WARN("actor {}: lease request to {} failed: {}", actor_id, node_address,
                   std::string(reply.status().message()));
@@ -650,6 +660,20 @@ void ActorManager::OnNodeChanged(const rpc::NodeInfo& node) {
   std::vector<std::string> lost;
   for (const auto& [id, actor] : actors_) {
     if (Live(actor.info) && actor.info.node_id() == node.node_id()) lost.push_back(id);
+  }
+  // A lease request waiting at the dead node is never answered when its host went silent: start over.
+  std::vector<std::string> unanswered;
+  for (auto& [id, actor] : actors_) {
+    if (!Live(actor.info) || actor.leasing_node_address != node.address() || actor.info.node_id() == node.node_id()) {
+      continue;
+    }
+    actor.leasing_node_address.clear();
+    ++actor.attempt;  // its answer, should one still come, is for an abandoned attempt (and its worker killed)
+    unanswered.push_back(id);
+  }
+  for (const auto& id : unanswered) {
+    HALO_LOG_INFO("actor {}: its lease request waited at node {}, which died; placing it again", id, node.node_id());
+    Schedule(id);
   }
   for (const auto& id : lost) {
     Actor& actor = actors_.at(id);

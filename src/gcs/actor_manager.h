@@ -101,6 +101,9 @@ class ActorManager : public HealthCheckListener {
     rpc::ActorInfo published;  // durable: what waiters and readers see
     uint64_t attempt = 0;      // bumped whenever the current placement or instance is abandoned
     bool waiting_for_node = false;
+    // Where the lease request of the current attempt waits ("" when none does): if that node dies before it
+    // answers (a host powered off never does), the attempt starts over elsewhere.
+    std::string leasing_node_address;
     int64_t refusals = 0;
     int64_t alive_since_ms = -1;  // monotonic; -1: not ALIVE in this GCS's lifetime (reloaded, or being made)
     std::map<uint64_t, Waiter> waiters;

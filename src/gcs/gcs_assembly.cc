@@ -85,9 +85,10 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
                           settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
   nodes_->SetCollaborators(health_.get(), publisher_.get());
   if (deps_.node_leases) {
-    nodes_->SetLeasePolicy(NodeLeaseSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
-                                             settings_.node_vouch_after_ms, settings_.worker_lease_ms},
-                           deps_.gone_prover);
+    NodeLeaseSettings leases{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
+                             settings_.node_vouch_after_ms, settings_.worker_lease_ms};
+    leases.vouch_limit_ms = settings_.gcs_reconnect_timeout_ms;
+    nodes_->SetLeasePolicy(leases, deps_.gone_prover);
   }
   if (deps_.may_grant_leases) nodes_->SetGrantGuard(deps_.may_grant_leases);
   auto on_storage_failure = deps_.on_storage_failure;

@@ -59,6 +59,15 @@ int64_t NodeLeaseTable::LeaseLapsesAtMs(const std::string& node_id) const {
   return it->second.last_grant_ms + settings_.lease_ms;
 }
 
+int64_t NodeLeaseTable::CertainlyFencedAtMs(const std::string& node_id) const {
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return INT64_MAX;
+  // Its last vouched extension was asked for within vouch_limit_ms of sending the request of its last grant
+  // (before our grant) and reaches 0.9 * lease_ms further, on a clock up to 10 % slow: vouch_limit_ms * 10 / 9
+  // + lease_ms on ours.
+  return it->second.last_grant_ms + settings_.vouch_limit_ms + settings_.vouch_limit_ms / 9 + 1 + settings_.lease_ms;
+}
+
 bool NodeLeaseTable::DiedWithinMs(const std::string& node_id, int64_t ms, int64_t now_ms) const {
   auto it = nodes_.find(node_id);
   return it != nodes_.end() && it->second.dead_since_ms >= 0 && it->second.dead_since_ms > now_ms - ms;

@@ -7,6 +7,8 @@
 //   (the version in its last grant) to vouch; a member vouches only if it too has heard no grant for
 //   vouch_after_ms. A strict majority of that membership (itself included) extends its lease by
 //   0.9 * lease_ms from when it asked: the GCS is down for most of the cluster, which then keeps serving.
+//   Vouching extends a lease for at most vouch_limit_ms (gcs_reconnect_timeout_ms) after the node sent the
+//   request of its last grant: no GCS outage is survived longer than that.
 // - Without a grant or a majority it stops every worker at its deadline and exits.
 // The GCS may declare node X dead without proof its processes are gone only when (a) X's own lease has
 // lapsed (lease_ms after the last grant this GCS made it, or after this GCS started), and (b) for every
@@ -14,7 +16,8 @@
 // lease_ms: a member counts as quiet only while acknowledged grants cover it (a member that received a grant
 // at g does not vouch before g + vouch_after_ms) or once it is dead. X counts as a voucher. So no majority
 // can have extended X when the GCS declares it dead, and a GCS that reaches only a minority declares no one
-// dead. This class keeps the per-node facts (grants, acknowledgements, coverage); NodeManager applies (b)
+// dead. Whatever vouched, X is dead once vouch_limit_ms * 10 / 9 + lease_ms passed since its last grant
+// (this bounds the wait when a majority went silent at once, say a lone node powered off). This class keeps the per-node facts (grants, acknowledgements, coverage); NodeManager applies (b)
 // with the membership it owns. Pure bookkeeping: time is handed in.
 #pragma once
 
@@ -29,6 +32,9 @@ struct NodeLeaseSettings {
   int64_t renew_interval_ms = 250;
   int64_t vouch_after_ms = 1000;
   int64_t worker_lease_ms = 500;  // a dead agent's workers stop within this (proof path)
+  // Vouching extends a node's lease at most this long after it sent the request of its last grant (the node
+  // agent's gcs_reconnect_timeout_ms): a node silent for longer has certainly stopped, vouched for or not.
+  int64_t vouch_limit_ms = 60000;
   int64_t grants_remembered_max = 64;  // unacknowledged grants kept per node; older ones count as unacked
 };
 
@@ -52,6 +58,9 @@ class NodeLeaseTable {
   // When the node's own lease has certainly lapsed (GCS monotonic ms); never, for a node not tracked (nothing
   // is known of its grants).
   int64_t LeaseLapsesAtMs(const std::string& node_id) const;
+  // When the node has certainly stopped serving even if peers vouched for it all along (vouch_limit_ms);
+  // INT64_MAX for a node not tracked.
+  int64_t CertainlyFencedAtMs(const std::string& node_id) const;
   // Whether the node certainly did not vouch at any moment of [from_ms, to_ms]: acknowledged grants cover the
   // whole span, or the part of it before the node was declared dead. A dead node no longer tracked died more
   // than twice the lease ago (dead_if_untracked): silent.

@@ -309,7 +309,7 @@ void NodeManager::ConsiderDeath(const std::string& node_id, rpc::DeathReason rea
   if (it->second.state() == rpc::ALIVE && reason == rpc::UNEXPECTED_TERMINATION) return;
   const int64_t now = clock_.MonotonicMs();
   const bool lapsed = now >= leases_->LeaseLapsesAtMs(node_id);
-  if (lapsed && NoMajorityCouldVouch(node_id, now)) {
+  if ((lapsed && NoMajorityCouldVouch(node_id, now)) || now >= leases_->CertainlyFencedAtMs(node_id)) {
     MarkDead(node_id, reason, message, nullptr);
     return;
   }

@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
       executor, clock, *gcs, *vouch_peers, self.node_id(),
       halo::node::NodeLeaseChainSettings{
           halo::node::NodeLeaseKeeperSettings{settings.node_lease_ms, settings.node_lease_renew_interval_ms,
-                                              settings.node_vouch_after_ms},
+                                              settings.node_vouch_after_ms, /*clock_margin_percent=*/10,
+                                              /*vouch_limit_ms=*/settings.gcs_reconnect_timeout_ms},
           settings.worker_lease_ms},
       [file = lease_file->get()](int64_t deadline_ms) { file->SetDeadlineMs(deadline_ms); }, on_exit);
   // No worker serves before the node holds its own lease.

@@ -25,6 +25,7 @@ void NodeLeaseKeeper::Start() {
   if (started_) return;
   started_ = true;
   last_grant_ms_ = clock_.MonotonicMs();
+  granted_sent_ms_ = last_grant_ms_;
   Renew();
 }
 
@@ -79,6 +80,7 @@ void NodeLeaseKeeper::OnRenewed(uint64_t seq, int64_t sent_ms, StatusOr<rpc::Ren
   if (seq > acked_seq_) {
     acked_seq_ = seq;
     last_grant_ms_ = std::max(last_grant_ms_, now);
+    granted_sent_ms_ = std::max(granted_sent_ms_, sent_ms);
     if (reply->members_included()) {
       version_ = reply->membership_version();
       member_ids_.assign(reply->member_ids().begin(), reply->member_ids().end());
@@ -110,7 +112,7 @@ void NodeLeaseKeeper::AskPeers() {
     if (round != round_) return;
     round_in_flight_ = false;
     if (fenced_ || refused_) return;
-    if (2 * tally->vouched.size() > tally->members) {
+    if (2 * tally->vouched.size() > tally->members && asked_ms - granted_sent_ms_ < settings_.vouch_limit_ms) {
       Extend(asked_ms + lease_ms_ - lease_ms_ * settings_.clock_margin_percent / 100);
     }
   };

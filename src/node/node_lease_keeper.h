@@ -2,7 +2,8 @@
 // GCS every renew_interval_ms; a grant for a request sent at t extends the deadline to t + 0.9 * lease_ms
 // (the 0.1 is clock_margin_percent).
 // Having heard no grant for vouch_after_ms, it asks the members of the membership in its last grant to
-// vouch; a strict majority (itself included) extends the deadline by 0.9 * lease_ms from when it asked. The
+// vouch; a strict majority (itself included) extends the deadline by 0.9 * lease_ms from when it asked, for
+// at most vouch_limit_ms after the request of its last grant was sent. The
 // lease length is the GCS's (from its last grant), so the GCS's arithmetic and the node's always agree.
 // It answers others' vouch requests by the same test. At the deadline it is fenced for good: it tells its
 // listener (which stops every worker and ends the agent) and never serves, renews or vouches again, even
@@ -32,6 +33,9 @@ struct NodeLeaseKeeperSettings {
   // (100 - this) % of the lease on its own clock. The GCS's arithmetic (gcs/node_lease_table) assumes 10;
   // only the simulator's mutation test changes it.
   int64_t clock_margin_percent = 10;
+  // Vouching extends the lease at most this long after the request of the last grant was sent (the GCS
+  // relies on it: gcs/node_lease_table.h): the node agent's gcs_reconnect_timeout_ms.
+  int64_t vouch_limit_ms = 60000;
 };
 
 class VouchPeers {
@@ -94,6 +98,7 @@ class NodeLeaseKeeper {
   bool refused_ = false;
   int64_t deadline_ms_ = 0;
   int64_t last_grant_ms_ = 0;   // when the latest grant arrived (starts as the start time)
+  int64_t granted_sent_ms_ = 0;  // when the request of the latest grant was sent (starts as the start time)
   uint64_t next_seq_ = 1;
   uint64_t acked_seq_ = 0;      // the latest request whose grant arrived
   uint64_t version_ = 0;

@@ -78,6 +78,50 @@ TEST_F(ActorManagerTest, RegisteredActorWaitsForAFittingNodeThenBecomesAliveAndI
   EXPECT_EQ(StoredState("a1"), rpc::ACTOR_ALIVE);
 }
 
+// A lease request held by a node that then dies (a host powered off never answers) is abandoned when the
+// node is declared dead: the actor is placed again, and a late grant from the old request is returned.
+TEST_F(ActorManagerTest, LeaseRequestWaitingAtANodeThatDiesIsPlacedAgain) {
+  StartManager({Node("n1", {{"CPU", 1}})});
+  ASSERT_TRUE(Register(NewActor("a1", 0)).ok());
+  ASSERT_EQ(peers_.leases.size(), 1u);
+  EXPECT_EQ(peers_.leases.front().node_address, AddressOf("n1"));
+  NodeChanged(Node("n2", {{"CPU", 1}}));
+  EXPECT_EQ(peers_.leases.size(), 1u) << "an actor whose request waits is not placed twice";
+
+  NodeChanged(Node("n1", {{"CPU", 1}}, rpc::DEAD, rpc::UNEXPECTED_TERMINATION));
+  ASSERT_EQ(peers_.leases.size(), 2u) << "the request waiting at the dead node is given up";
+  EXPECT_EQ(peers_.leases.back().node_address, AddressOf("n2"));
+  EXPECT_EQ(Published("a1").state(), rpc::PENDING_CREATION);
+  EXPECT_EQ(Published("a1").num_restarts(), 0) << "no instance died";
+
+  // The old request's grant arrives after all: that worker is not wanted.
+  const size_t kills = peers_.kills.size();
+  GrantLease();
+  EXPECT_EQ(peers_.kills.size(), kills + 1);
+  EXPECT_TRUE(peers_.creates.empty());
+  GrantLease();
+  ASSERT_EQ(peers_.creates.size(), 1u);
+  AnswerCreate();
+  EXPECT_EQ(StoredState("a1"), rpc::ACTOR_ALIVE);
+  EXPECT_EQ(Stored("a1")->node_id(), "n2");
+}
+
+// A redirect to a node this GCS knows is dead (the redirecting node had not heard yet) is not followed.
+TEST_F(ActorManagerTest, SpillbackToADeadNodeIsNotFollowed) {
+  StartManager({Node("n1", {{"CPU", 1}}), Node("n2", {{"CPU", 1}}, rpc::DEAD, rpc::UNEXPECTED_TERMINATION)});
+  ASSERT_TRUE(Register(NewActor("a1", 0)).ok());
+  auto call = FakeActorPeers::Take(peers_.leases, "lease");
+  EXPECT_EQ(call.node_address, AddressOf("n1"));
+  rpc::RequestWorkerLeaseReply redirect;
+  redirect.set_spillback_address(AddressOf("n2"));
+  call.done(redirect);
+  executor_.RunUntilIdle();
+  for (const auto& lease : peers_.leases) EXPECT_NE(lease.node_address, AddressOf("n2"));
+  executor_.AdvanceMs(1000);
+  ASSERT_FALSE(peers_.leases.empty()) << "placed again after a retry delay";
+  EXPECT_EQ(peers_.leases.front().node_address, AddressOf("n1"));
+}
+
 // (a) placement: among ALIVE nodes, one lacking the resource is never chosen.
 TEST_F(ActorManagerTest, NodeLackingTheResourceIsNeverChosen) {
   StartManager({Node("cpu-a", {{"CPU", 64}}), Node("gpu", {{"CPU", 1}, {"GPU", 8}}), Node("cpu-b", {{"CPU", 64}})});

@@ -71,7 +71,9 @@ class NodeLeaseGcsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     nodes_.SetCollaborators(&health_, &publisher_);
-    nodes_.SetLeasePolicy(gcs::NodeLeaseSettings{kLeaseMs, kRenewMs, kVouchAfterMs, kWorkerLeaseMs}, &gone_);
+    gcs::NodeLeaseSettings leases{kLeaseMs, kRenewMs, kVouchAfterMs, kWorkerLeaseMs};
+    leases.vouch_limit_ms = vouch_limit_ms_;
+    nodes_.SetLeasePolicy(leases, &gone_);
     ASSERT_TRUE(nodes_.Initialize({}).ok());
     nodes_.Start();
     for (const char* id : {"a", "b", "c", "d"}) {
@@ -102,6 +104,7 @@ class NodeLeaseGcsTest : public ::testing::Test {
   }
   rpc::NodeState State(const std::string& id) { return nodes_.Find(id)->state(); }
 
+  int64_t vouch_limit_ms_ = 60000;
   FakeExecutor executor_;
   HoldableStore store_{executor_};
   SwitchableProber prober_{executor_};
@@ -164,6 +167,30 @@ TEST_F(NodeLeaseGcsTest, GcsReachingOnlyAMinorityDeclaresNobodyDead) {
   prober_.down.clear();
   Run(2000, {"a", "b", "c", "d"});
   EXPECT_EQ(State("b"), rpc::ALIVE);
+}
+
+// Vouching extends a lease for at most vouch_limit_ms: past that (plus the clock margin and a lease) even a
+// node a silent majority may vouch for is dead; not before.
+class NodeLeaseGcsShortVouchTest : public NodeLeaseGcsTest {
+ protected:
+  NodeLeaseGcsShortVouchTest() { vouch_limit_ms_ = 5000; }
+};
+
+TEST_F(NodeLeaseGcsShortVouchTest, SilentMajorityIsDeadOnceVouchingCannotHaveExtendedIt) {
+  Run(3000, {"a", "b", "c", "d"});
+  prober_.down = {"b", "c", "d"};
+  const int64_t cut = executor_.MonotonicMs();
+  int64_t dead_at = -1;
+  for (int64_t t = 0; t < 20000 && dead_at < 0; t += kRenewMs) {
+    Run(kRenewMs, {"a"});
+    if (State("b") == rpc::DEAD) dead_at = executor_.MonotonicMs();
+  }
+  ASSERT_GE(dead_at, 0) << "never declared dead";
+  EXPECT_GE(dead_at - cut, vouch_limit_ms_ * 10 / 9 + kLeaseMs - kRenewMs) << "dead while vouching could hold it";
+  EXPECT_LE(dead_at - cut, vouch_limit_ms_ * 10 / 9 + kLeaseMs + 2000) << "declared dead late";
+  Run(2 * kRenewMs, {"a"});
+  EXPECT_EQ(State("c"), rpc::DEAD);
+  EXPECT_EQ(State("d"), rpc::DEAD);
 }
 
 // Grants whose replies never arrived (not acknowledged) do not make a node quiet: it may be vouching.
@@ -383,6 +410,26 @@ TEST_F(NodeLeaseKeeperTest, MajorityVouchingKeepsItServingThroughAGcsOutage) {
   gcs_.mode = FakeGcs::kGrant;
   executor_.AdvanceMs(kRenewMs * 2);
   EXPECT_FALSE(keeper_.HandleVouch({}).vouch());
+}
+
+TEST_F(NodeLeaseKeeperTest, VouchingExtendsTheLeaseOnlyUpToTheVouchLimit) {
+  node::NodeLeaseKeeperSettings settings{kLeaseMs, kRenewMs, kVouchAfterMs};
+  settings.vouch_limit_ms = 5000;
+  node::NodeLeaseKeeper keeper{executor_, executor_, gcs_, peers_, "me", settings, listener_};
+  keeper.Start();
+  executor_.AdvanceMs(500);
+  const int64_t last_sent = executor_.MonotonicMs() - kRenewMs;  // the last request a grant answered
+  gcs_.mode = FakeGcs::kUnreachable;
+  peers_.vouching = {"p1", "p2"};  // a majority vouches throughout
+  int64_t lapsed_at = -1;
+  for (int i = 0; i < 400 && lapsed_at < 0; ++i) {
+    executor_.AdvanceMs(50);
+    if (!listener_.lapsed.empty()) lapsed_at = executor_.MonotonicMs();
+  }
+  ASSERT_GE(lapsed_at, 0) << "no outage is survived past the vouch limit";
+  EXPECT_GE(lapsed_at, last_sent + 4000) << "vouched for within the limit";
+  EXPECT_LE(lapsed_at, last_sent + kRenewMs + settings.vouch_limit_ms + kLeaseMs - kLeaseMs / 10);
+  EXPECT_TRUE(keeper.fenced());
 }
 
 TEST_F(NodeLeaseKeeperTest, GrantAfterTheDeadlineIsIgnored) {
