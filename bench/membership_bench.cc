@@ -26,6 +26,7 @@
 #include "common/process.h"
 #include "common/random.h"
 #include "node/node_agent.h"
+#include "health/health_service.h"
 #include "node/node_services.h"
 #include "rpc/gcs_client.h"
 
@@ -130,7 +131,7 @@ int Detection(int trials) {
 
 // One health server answering for every simulated node.
 struct HealthServer {
-  halo::node::HealthServiceImpl health;
+  halo::health::HealthServiceImpl health;
   std::unique_ptr<grpc::Server> server;
   std::string address;
   HealthServer() {
@@ -149,7 +150,7 @@ int Reregister(int nodes, int trials) {
   halo::AsioExecutor executor;
   halo::SystemClock clock;
   halo::SystemRandom random;
-  auto gcs = halo::node::MakeGrpcGcsNodeClient(head.address, executor);
+  auto gcs = halo::MakeGrpcGcsNodeClient(head.address, executor);
   std::vector<std::unique_ptr<halo::node::NodeAgent>> agents;
   std::atomic<int> registered{0};
   for (int i = 0; i < nodes; ++i) {

@@ -145,7 +145,7 @@ class SimCluster::GoneProver : public gcs::GoneProver {
 };
 
 // Probes over the simulated network; a node answers when its process runs and the links allow.
-class SimCluster::Prober : public gcs::HealthProber {
+class SimCluster::Prober : public health::HealthProber {
  public:
   Prober(SimCluster& cluster, SimProcess& gcs) : cluster_(cluster), gcs_(gcs) {}
   void Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
@@ -168,7 +168,7 @@ class SimCluster::Prober : public gcs::HealthProber {
 };
 
 // The node agent's view of the GCS: calls over the simulated network into the GCS process' managers.
-class SimCluster::GcsClientForNode : public node::GcsNodeClient {
+class SimCluster::GcsClientForNode : public GcsNodeClient {
  public:
   GcsClientForNode(SimCluster& cluster, Node& node) : cluster_(cluster), node_(node) {}
 

@@ -11,7 +11,7 @@
 
 #include "gcs/actor_peers.h"
 #include "gcs/gcs_assembly.h"
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "node/node_lease_chain.h"
@@ -25,7 +25,7 @@ struct SimCluster::Node {
   Node(Simulation& sim, std::string name) : process(sim, name, name) {}
   SimProcess process;  // the node agent; its name is the node's address and its host's name
   rpc::NodeInfo info;
-  std::unique_ptr<node::GcsNodeClient> client;
+  std::unique_ptr<GcsNodeClient> client;
   std::unique_ptr<node::NodeAgent> agent;
   std::unique_ptr<node::WorkerLauncher> launcher;
   std::unique_ptr<node::ExecutableStore> executables;
@@ -64,7 +64,7 @@ struct SimCluster::Worker {
 
 struct SimCluster::Gcs {
   std::unique_ptr<StoreClient> store;
-  std::unique_ptr<gcs::HealthProber> prober;
+  std::unique_ptr<health::HealthProber> prober;
   std::unique_ptr<gcs::GoneProver> gone;
   std::unique_ptr<gcs::ActorPeers> actor_peers;
   std::unique_ptr<gcs::GcsAssembly> managers;

@@ -10,7 +10,7 @@
 #include "common/random.h"
 #include "core/core_worker_service.h"
 #include "halo/errors.h"
-#include "node/node_services.h"
+#include "health/health_service.h"
 #include "proto/health.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/gcs_client.h"
@@ -100,7 +100,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   worker->actor_submitter_ =
       std::make_unique<ActorSubmitter>(worker->executor_, worker->objects_, *worker->clients_, actor_calls);
   worker->executor_.RunInThread();
-  worker->gcs_events_ = node::MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
+  worker->gcs_events_ = MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
   worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
   return worker;
 }
@@ -117,7 +117,7 @@ Status CoreWorker::Serve() {
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
   builder.RegisterService(service_.get());
-  health_ = std::make_unique<node::HealthServiceImpl>();
+  health_ = std::make_unique<health::HealthServiceImpl>();
   builder.RegisterService(health_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {

@@ -24,7 +24,7 @@
 #include "core/task_submitter.h"
 #include "core/worker_lease_guard.h"
 #include "halo/internal/runtime.h"
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/gcs_client.h"
 #include "rpc/object_transfer.h"
@@ -151,7 +151,7 @@ class CoreWorker : public internal::Runtime {
   std::unique_ptr<CoreWorkerServiceImpl> service_;
   std::unique_ptr<grpc::Service> health_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<node::GcsNodeClient> gcs_events_;
+  std::unique_ptr<GcsNodeClient> gcs_events_;
   std::string events_incarnation_;
   uint64_t events_after_ = 0;
   std::string address_;

@@ -33,7 +33,7 @@ const char* ActorDeathCauseName(rpc::ActorDeathCause cause) {
 }
 
 ActorManager::ActorManager(StoreClient& store, Executor& executor, Clock& clock, ActorPeers& peers,
-                           HealthProber& prober, ActorManagerSettings settings)
+                           health::HealthProber& prober, ActorManagerSettings settings)
     : store_(store),
       executor_(executor),
       clock_(clock),

@@ -19,7 +19,7 @@
 #include "common/backoff.h"
 #include "common/executor.h"
 #include "gcs/actor_peers.h"
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "proto/core.pb.h"
 #include "proto/gcs.pb.h"
 #include "proto/node.pb.h"
@@ -42,12 +42,12 @@ struct ActorManagerSettings {
   int64_t restart_stable_ms = 10000;
   int64_t dead_actors_max = 1000;
   int64_t waiters_max = 100000;        // WaitActor calls held at once; more are answered at once
-  HealthCheckSettings owner_checks;    // of owner processes
+  health::HealthCheckSettings owner_checks;    // of owner processes
 };
 
-class ActorManager : public HealthCheckListener {
+class ActorManager : public health::HealthCheckListener {
  public:
-  ActorManager(StoreClient& store, Executor& executor, Clock& clock, ActorPeers& peers, HealthProber& prober,
+  ActorManager(StoreClient& store, Executor& executor, Clock& clock, ActorPeers& peers, health::HealthProber& prober,
                ActorManagerSettings settings);
   ~ActorManager() override;
 
@@ -150,7 +150,7 @@ class ActorManager : public HealthCheckListener {
   Clock& clock_;
   ActorPeers& peers_;
   ActorManagerSettings settings_;
-  HealthCheckManager owner_checks_;
+  health::HealthCheckManager owner_checks_;
   ExponentialBackoff backoff_;
   std::map<std::string, Actor> actors_;
   std::map<std::string, std::string> names_;     // namespace/name -> actor id (live actors)

@@ -6,8 +6,8 @@
 
 namespace halo::gcs {
 
-DriverMonitor::DriverMonitor(Executor& executor, HealthProber& prober, JobManager& jobs,
-                             HealthCheckSettings settings)
+DriverMonitor::DriverMonitor(Executor& executor, health::HealthProber& prober, JobManager& jobs,
+                             health::HealthCheckSettings settings)
     : jobs_(jobs), checks_(executor, prober, *this, settings) {}
 
 void DriverMonitor::OnJobChanged(const rpc::JobInfo& job) {

@@ -7,18 +7,18 @@
 #include <memory>
 #include <string>
 
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/job_manager.h"
 
 namespace halo::gcs {
 
-class DriverMonitor : public HealthCheckListener {
+class DriverMonitor : public health::HealthCheckListener {
  public:
   // Finishing a job cannot be undone, so it takes more failed checks than a node's death (a busy driver may
   // miss a few): about 10 health-check periods.
   static constexpr int64_t kFailureThreshold = 10;
 
-  DriverMonitor(Executor& executor, HealthProber& prober, JobManager& jobs, HealthCheckSettings settings);
+  DriverMonitor(Executor& executor, health::HealthProber& prober, JobManager& jobs, health::HealthCheckSettings settings);
 
   // What the job manager hears: running jobs are watched, finished ones no longer.
   void OnJobChanged(const rpc::JobInfo& job);
@@ -33,7 +33,7 @@ class DriverMonitor : public HealthCheckListener {
   static std::string CheckId(uint32_t job_id) { return "job:" + std::to_string(job_id); }
 
   JobManager& jobs_;
-  HealthCheckManager checks_;
+  health::HealthCheckManager checks_;
 };
 
 }  // namespace halo::gcs

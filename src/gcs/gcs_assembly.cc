@@ -9,7 +9,7 @@
 namespace halo::gcs {
 
 // Health-check verdicts go to the node manager, shown first to an optional observer.
-class GcsAssembly::HealthToNodes : public HealthCheckListener {
+class GcsAssembly::HealthToNodes : public health::HealthCheckListener {
  public:
   HealthToNodes(NodeManager& nodes, std::function<void(const std::string&)> observer)
       : nodes_(nodes), observer_(std::move(observer)) {}
@@ -79,9 +79,9 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
       PublisherSettings{settings_.pubsub_buffer_events_max, settings_.pubsub_subscribers_max,
                         settings_.pubsub_poll_wait_ms});
   health_to_nodes_ = std::make_unique<HealthToNodes>(*nodes_, deps_.on_node_failed);
-  health_ = std::make_unique<HealthCheckManager>(
+  health_ = std::make_unique<health::HealthCheckManager>(
       executor, *deps_.prober, *health_to_nodes_,
-      HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
+      health::HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                           settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
   nodes_->SetCollaborators(health_.get(), publisher_.get());
   if (deps_.node_leases) {
@@ -96,7 +96,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
     if (on_storage_failure) on_storage_failure(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
   });
 
-  const HealthCheckSettings owner_checks{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
+  const health::HealthCheckSettings owner_checks{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                                          settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold};
   drivers_ = std::make_unique<DriverMonitor>(executor, *deps_.prober, *jobs_, owner_checks);
   ActorManagerSettings actor_settings;

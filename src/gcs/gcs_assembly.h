@@ -20,7 +20,7 @@
 #include "gcs/actor_peers.h"
 #include "gcs/cluster_manager.h"
 #include "gcs/driver_monitor.h"
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
 #include "gcs/node_event_publisher.h"
@@ -34,7 +34,7 @@ struct GcsAssemblyDeps {
   Executor* executor = nullptr;
   Clock* clock = nullptr;
   RandomSource* random = nullptr;
-  HealthProber* prober = nullptr;       // node and owner probes
+  health::HealthProber* prober = nullptr;       // node and owner probes
   GoneProver* gone_prover = nullptr;    // proof that a node agent is gone; null: wait for its lease
   ActorPeers* actor_peers = nullptr;    // node agents' worker leases, actor workers
   // Node leases on (production). Off only in the simulator's scenario of the older model, where a node is
@@ -70,7 +70,7 @@ class GcsAssembly {
   JobManager& jobs() { return *jobs_; }
   NodeManager& nodes() { return *nodes_; }
   NodeEventPublisher& publisher() { return *publisher_; }
-  HealthCheckManager& health() { return *health_; }
+  health::HealthCheckManager& health() { return *health_; }
   ActorManager& actors() { return *actors_; }
   const ClusterManager& cluster() const { return *cluster_; }
   const NodeManager& nodes() const { return *nodes_; }
@@ -89,7 +89,7 @@ class GcsAssembly {
   std::unique_ptr<NodeManager> nodes_;
   std::unique_ptr<NodeEventPublisher> publisher_;
   std::unique_ptr<HealthToNodes> health_to_nodes_;
-  std::unique_ptr<HealthCheckManager> health_;
+  std::unique_ptr<health::HealthCheckManager> health_;
   std::unique_ptr<DriverMonitor> drivers_;
   std::unique_ptr<ActorManager> actors_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // storage answers after destruction are dropped

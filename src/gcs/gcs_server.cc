@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "gcs/actor_grpc_service.h"
-#include "gcs/grpc_health_prober.h"
+#include "health/grpc_health_prober.h"
 #include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
@@ -214,7 +214,7 @@ rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
 }
 
 Status GcsServer::Recover() {
-  prober_ = std::make_unique<GrpcHealthProber>(executor_);
+  prober_ = std::make_unique<health::GrpcHealthProber>(executor_);
   gone_prover_ = std::make_unique<TcpGoneProver>(executor_, settings_.health_check_timeout_ms);
   actor_peers_ = MakeGrpcActorPeers(executor_, settings_.rpc_timeout_ms);
   GcsAssemblyDeps deps;

@@ -88,7 +88,7 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   std::unique_ptr<LeaderLease> lease_;          // head_mode ha
   std::unique_ptr<LeaderElection> election_;    // head_mode ha
-  std::unique_ptr<HealthProber> prober_;
+  std::unique_ptr<health::HealthProber> prober_;
   std::unique_ptr<GoneProver> gone_prover_;
   std::unique_ptr<ActorPeers> actor_peers_;
   std::unique_ptr<GcsAssembly> managers_;

@@ -58,7 +58,7 @@ namespace {
 // A held poll. Its connection dropping (OnCancel) completes the poll and hints the health checker.
 class PollReactor final : public grpc::ServerUnaryReactor {
  public:
-  PollReactor(Executor& executor, NodeEventPublisher& publisher, NodeManager& nodes, HealthCheckManager& health,
+  PollReactor(Executor& executor, NodeEventPublisher& publisher, NodeManager& nodes, health::HealthCheckManager& health,
               std::string subscriber_id)
       : executor_(executor), publisher_(publisher), nodes_(nodes), health_(health),
         subscriber_id_(std::move(subscriber_id)) {}
@@ -74,7 +74,7 @@ class PollReactor final : public grpc::ServerUnaryReactor {
   Executor& executor_;
   NodeEventPublisher& publisher_;
   NodeManager& nodes_;
-  HealthCheckManager& health_;
+  health::HealthCheckManager& health_;
   std::string subscriber_id_;
 };
 

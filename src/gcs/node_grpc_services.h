@@ -4,7 +4,7 @@
 #pragma once
 
 #include "common/executor.h"
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
 #include "proto/node.grpc.pb.h"
@@ -38,7 +38,7 @@ class NodeInfoServiceImpl final : public rpc::NodeInfoService::CallbackService {
 class NodeEventServiceImpl final : public rpc::NodeEventService::CallbackService {
  public:
   NodeEventServiceImpl(Executor& executor, NodeEventPublisher& publisher, NodeManager& nodes,
-                       HealthCheckManager& health)
+                       health::HealthCheckManager& health)
       : executor_(executor), publisher_(publisher), nodes_(nodes), health_(health) {}
   grpc::ServerUnaryReactor* PollNodeEvents(grpc::CallbackServerContext* context,
                                            const rpc::PollNodeEventsRequest* request,
@@ -48,7 +48,7 @@ class NodeEventServiceImpl final : public rpc::NodeEventService::CallbackService
   Executor& executor_;
   NodeEventPublisher& publisher_;
   NodeManager& nodes_;
-  HealthCheckManager& health_;
+  health::HealthCheckManager& health_;
 };
 
 }  // namespace halo::gcs

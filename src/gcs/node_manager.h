@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/executor.h"
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_lease_table.h"
 #include "proto/node.pb.h"
@@ -32,7 +32,7 @@ class GoneProver {
   virtual void ProveGone(const std::string& address, std::function<void(bool gone)> done) = 0;
 };
 
-class NodeManager : public HealthCheckListener {
+class NodeManager : public health::HealthCheckListener {
  public:
   NodeManager(StoreClient& store, Executor& executor, Clock& clock, std::string cluster_id, int64_t dead_nodes_max)
       : store_(store), executor_(executor), clock_(clock), cluster_id_(std::move(cluster_id)),
@@ -40,7 +40,7 @@ class NodeManager : public HealthCheckListener {
   ~NodeManager() override;
 
   // Wiring, once, before Initialize.
-  void SetCollaborators(HealthCheckManager* health, NodeEventPublisher* publisher) {
+  void SetCollaborators(health::HealthCheckManager* health, NodeEventPublisher* publisher) {
     health_ = health;
     publisher_ = publisher;
   }
@@ -103,7 +103,7 @@ class NodeManager : public HealthCheckListener {
   Clock& clock_;
   std::string cluster_id_;
   int64_t dead_nodes_max_;
-  HealthCheckManager* health_ = nullptr;
+  health::HealthCheckManager* health_ = nullptr;
   NodeEventPublisher* publisher_ = nullptr;
   std::map<std::string, rpc::NodeInfo> nodes_;
   std::deque<std::string> dead_order_;  // oldest death first

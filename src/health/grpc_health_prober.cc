@@ -1,4 +1,4 @@
-#include "gcs/grpc_health_prober.h"
+#include "health/grpc_health_prober.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -6,7 +6,7 @@
 
 #include "proto/health.grpc.pb.h"
 
-namespace halo::gcs {
+namespace halo::health {
 
 struct GrpcHealthProber::Connection {
   std::string address;
@@ -71,4 +71,4 @@ void GrpcHealthProber::Probe(const std::string& node_id, const std::string& addr
 
 void GrpcHealthProber::Forget(const std::string& node_id) { connections_.erase(node_id); }
 
-}  // namespace halo::gcs
+}  // namespace halo::health

@@ -8,9 +8,9 @@
 #include <memory>
 
 #include "common/executor.h"
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 
-namespace halo::gcs {
+namespace halo::health {
 
 class GrpcHealthProber : public HealthProber {
  public:
@@ -27,4 +27,4 @@ class GrpcHealthProber : public HealthProber {
   std::map<std::string, std::shared_ptr<Connection>> connections_;
 };
 
-}  // namespace halo::gcs
+}  // namespace halo::health

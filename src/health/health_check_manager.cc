@@ -1,6 +1,6 @@
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 
-namespace halo::gcs {
+namespace halo::health {
 
 HealthCheckManager::~HealthCheckManager() {
   for (auto& [id, check] : nodes_) {
@@ -89,4 +89,4 @@ void HealthCheckManager::OnProbeResult(const std::string& node_id, uint64_t gene
   if (check.failures == 1) listener_.OnNodeSuspected(node_id);
 }
 
-}  // namespace halo::gcs
+}  // namespace halo::health

@@ -16,7 +16,7 @@
 
 #include "common/executor.h"
 
-namespace halo::gcs {
+namespace halo::health {
 
 struct HealthCheckSettings {
   int64_t initial_delay_ms = 200;
@@ -85,4 +85,4 @@ class HealthCheckManager {
   uint64_t next_generation_ = 1;
 };
 
-}  // namespace halo::gcs
+}  // namespace halo::health

@@ -26,10 +26,11 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include "gcs/grpc_health_prober.h"
-#include "gcs/health_check_manager.h"
+#include "health/grpc_health_prober.h"
+#include "health/health_check_manager.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
+#include "health/health_service.h"
 #include "node/node_services.h"
 #include "node/object_store_service.h"
 #include "node/process_worker_launcher.h"
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
 
   halo::AsioExecutor executor;
   halo::SystemClock clock;
-  auto gcs = halo::node::MakeGrpcGcsNodeClient(gcs_address, executor);
+  auto gcs = halo::MakeGrpcGcsNodeClient(gcs_address, executor);
 
   std::mutex mutex;
   std::condition_variable exited;
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
                                                settings.rpc_timeout_ms};
 
   // Serve first: the GCS probes the address the node registers with.
-  halo::node::HealthServiceImpl health;
+  halo::health::HealthServiceImpl health;
   std::unique_ptr<halo::node::NodeAgent> agent;
   int selected_port = 0;
   grpc::ServerBuilder builder;
@@ -187,7 +188,7 @@ int main(int argc, char** argv) {
   // Ending a job cannot be undone, so it takes more failed checks than a node's death (a busy driver may miss
   // a few): about 10 periods.
   constexpr int64_t kPeerFailureThreshold = 10;
-  class PeerListener : public halo::gcs::HealthCheckListener {
+  class PeerListener : public halo::health::HealthCheckListener {
    public:
     explicit PeerListener(std::function<void(const std::string&)> gone) : gone_(std::move(gone)) {}
     void OnNodeSuspected(const std::string&) override {}
@@ -198,14 +199,14 @@ int main(int argc, char** argv) {
     std::function<void(const std::string&)> gone_;
   };
   std::set<std::string> watched_peers;
-  halo::gcs::GrpcHealthProber peer_prober(executor);
+  halo::health::GrpcHealthProber peer_prober(executor);
   PeerListener peer_listener([&](const std::string& address) {
     watched_peers.erase(address);  // the checker forgot it; if it is needed again, it is watched anew
     leases->OnPeerGone(address);
   });
-  halo::gcs::HealthCheckManager peer_checks(
+  halo::health::HealthCheckManager peer_checks(
       executor, peer_prober, peer_listener,
-      halo::gcs::HealthCheckSettings{settings.health_check_initial_delay_ms, settings.health_check_period_ms,
+      halo::health::HealthCheckSettings{settings.health_check_initial_delay_ms, settings.health_check_period_ms,
                                      settings.health_check_timeout_ms, kPeerFailureThreshold});
   std::function<void()> sync_peers = [&] {
     const std::set<std::string> wanted = leases->PeersToWatch();

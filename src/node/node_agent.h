@@ -15,7 +15,7 @@
 
 #include "common/backoff.h"
 #include "common/executor.h"
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 
 namespace halo::node {
 

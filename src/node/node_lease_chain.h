@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/executor.h"
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 #include "node/node_lease_keeper.h"
 #include "node/worker_lease_renewer.h"
 

@@ -20,7 +20,7 @@
 
 #include "common/executor.h"
 #include "common/status.h"
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 #include "proto/node.pb.h"
 
 namespace halo::node {

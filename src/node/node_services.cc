@@ -9,16 +9,6 @@
 
 namespace halo::node {
 
-grpc::ServerUnaryReactor* HealthServiceImpl::Check(grpc::CallbackServerContext* context,
-                                                   const grpc::health::v1::HealthCheckRequest*,
-                                                   grpc::health::v1::HealthCheckResponse* response) {
-  response->set_status(serving_.load() ? grpc::health::v1::HealthCheckResponse::SERVING
-                                       : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetNodeStatus(grpc::CallbackServerContext* context,
                                                               const rpc::GetNodeStatusRequest*,
                                                               rpc::GetNodeStatusReply* reply) {

@@ -1,5 +1,5 @@
-// The node agent's gRPC services: the standard health service (SERVING until the agent stops) and
-// NodeAgentService (what the agent knows of itself).
+// The node agent's gRPC service NodeAgentService (what the agent knows of itself, its workers' leases).
+// The standard health service is health/health_service.h.
 #pragma once
 
 #include <atomic>
@@ -7,21 +7,9 @@
 #include "common/executor.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
-#include "proto/health.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
 
 namespace halo::node {
-
-class HealthServiceImpl final : public grpc::health::v1::Health::CallbackService {
- public:
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const grpc::health::v1::HealthCheckRequest* request,
-                                  grpc::health::v1::HealthCheckResponse* response) override;
-  void SetServing(bool serving) { serving_.store(serving); }
-
- private:
-  std::atomic<bool> serving_{true};
-};
 
 class NodeAgentServiceImpl final : public rpc::NodeAgentService::CallbackService {
  public:

@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "proto/node.pb.h"
 
-namespace halo::node {
+namespace halo {
 
 class GcsNodeClient {
  public:
@@ -29,4 +29,4 @@ class GcsNodeClient {
 // Over gRPC to one GCS address.
 std::unique_ptr<GcsNodeClient> MakeGrpcGcsNodeClient(const std::string& address, Executor& executor);
 
-}  // namespace halo::node
+}  // namespace halo

@@ -1,11 +1,11 @@
 #include <grpcpp/grpcpp.h>
 
-#include "node/gcs_node_client.h"
+#include "rpc/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/head_endpoints.h"
 
-namespace halo::node {
+namespace halo {
 namespace {
 
 // The address may list head candidates ("h1:7001,h2:7001"). Calls go to the current one; a call that finds it
@@ -108,4 +108,4 @@ std::unique_ptr<GcsNodeClient> MakeGrpcGcsNodeClient(const std::string& address,
   return std::make_unique<GrpcGcsNodeClient>(address, executor);
 }
 
-}  // namespace halo::node
+}  // namespace halo

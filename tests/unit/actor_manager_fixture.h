@@ -104,7 +104,7 @@ class FakeActorPeers : public ActorPeers {
 };
 
 // Owners are never found dead here: probes stay unanswered (so no further probe is sent).
-class SilentProber : public HealthProber {
+class SilentProber : public health::HealthProber {
  public:
   void Probe(const std::string&, const std::string&, int64_t, std::function<void(bool)> done) override {
     pending.push_back(std::move(done));

@@ -4,7 +4,7 @@
 
 #include <deque>
 
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
 #include "node/node_agent.h"
@@ -14,10 +14,10 @@
 namespace halo {
 namespace {
 
-using gcs::HealthCheckManager;
+using health::HealthCheckManager;
 using testing::FakeExecutor;
 
-class CapturingProber : public gcs::HealthProber {
+class CapturingProber : public health::HealthProber {
  public:
   void Probe(const std::string& node_id, const std::string&, int64_t, std::function<void(bool)> done) override {
     probes.push_back({node_id, std::move(done)});
@@ -31,7 +31,7 @@ class CapturingProber : public gcs::HealthProber {
   std::deque<std::pair<std::string, std::function<void(bool)>>> probes;
 };
 
-class RecordingListener : public gcs::HealthCheckListener {
+class RecordingListener : public health::HealthCheckListener {
  public:
   void OnNodeSuspected(const std::string& id) override { log.push_back("suspected " + id); }
   void OnNodeRecovered(const std::string& id) override { log.push_back("recovered " + id); }
@@ -44,7 +44,7 @@ class HealthCheckManagerTest : public ::testing::Test {
   FakeExecutor executor_;
   CapturingProber prober_;
   RecordingListener listener_;
-  HealthCheckManager health_{executor_, prober_, listener_, gcs::HealthCheckSettings{100, 300, 700, 3}};
+  health::HealthCheckManager health_{executor_, prober_, listener_, health::HealthCheckSettings{100, 300, 700, 3}};
 };
 
 TEST_F(HealthCheckManagerTest, SuspectsOnFirstFailureRecoversOnSuccessFailsAtThreshold) {
@@ -201,7 +201,7 @@ class NodeManagerTest : public ::testing::Test {
   CapturingProber prober_;
   gcs::NodeManager nodes_{store_, executor_, executor_, "cluster-1", /*dead_nodes_max=*/2};
   gcs::NodeEventPublisher publisher_{executor_, "inc", "cluster-1", gcs::PublisherSettings{}};
-  HealthCheckManager health_{executor_, prober_, nodes_, gcs::HealthCheckSettings{100, 300, 700, 3}};
+  health::HealthCheckManager health_{executor_, prober_, nodes_, health::HealthCheckSettings{100, 300, 700, 3}};
 };
 
 TEST_F(NodeManagerTest, RegisterThenFailedChecksMakeItDeadAndItCannotRejoin) {
@@ -279,7 +279,7 @@ TEST_F(NodeManagerTest, EventsAreAcknowledgedStateOnly) {
 
 // ---- node agent ----
 
-class ScriptedGcs : public node::GcsNodeClient {
+class ScriptedGcs : public GcsNodeClient {
  public:
   void AsyncRegister(const rpc::NodeInfo&, const std::string&, int64_t,
                      std::function<void(StatusOr<std::string>)> done) override {

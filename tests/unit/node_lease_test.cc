@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "gcs/health_check_manager.h"
+#include "health/health_check_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
 #include "node/node_lease_keeper.h"
@@ -20,7 +20,7 @@ namespace {
 using testing::FakeExecutor;
 
 // Probes fail for nodes in `down`, succeed otherwise, answered at once.
-class SwitchableProber : public gcs::HealthProber {
+class SwitchableProber : public health::HealthProber {
  public:
   explicit SwitchableProber(Executor& executor) : executor_(executor) {}
   void Probe(const std::string& node_id, const std::string&, int64_t, std::function<void(bool)> done) override {
@@ -111,7 +111,7 @@ class NodeLeaseGcsTest : public ::testing::Test {
   ScriptedGoneProver gone_;
   gcs::NodeManager nodes_{store_, executor_, executor_, "cluster-1", /*dead_nodes_max=*/100};
   gcs::NodeEventPublisher publisher_{executor_, "inc", "cluster-1", gcs::PublisherSettings{}};
-  gcs::HealthCheckManager health_{executor_, prober_, nodes_, gcs::HealthCheckSettings{100, 300, 700, 3}};
+  health::HealthCheckManager health_{executor_, prober_, nodes_, health::HealthCheckSettings{100, 300, 700, 3}};
   std::map<std::string, uint64_t> seq_, acked_;
 };
 
@@ -280,7 +280,7 @@ TEST_F(NodeLeaseGcsTest, NoGrantsWhileTheGuardSaysThisGcsDoesNotLead) {
 
 // ---- the node agent's keeper ----
 
-class FakeGcs : public node::GcsNodeClient {
+class FakeGcs : public GcsNodeClient {
  public:
   void AsyncRegister(const rpc::NodeInfo&, const std::string&, int64_t,
                      std::function<void(StatusOr<std::string>)>) override {}
