@@ -10,8 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "rpc/session.h"
-#include "gcs/actor_manager.h"
-#include "gcs/node_manager.h"
+#include "rpc/state_names.h"
 #include "rpc/gcs_client.h"
 
 namespace halo::cli {
@@ -24,8 +23,8 @@ nlohmann::json NodeJson(const rpc::NodeInfo& node) {
   for (const auto& [key, value] : node.labels()) labels[key] = value;
   return {{"node_id", node.node_id()},
           {"address", node.address()},
-          {"state", gcs::NodeStateName(node.state())},
-          {"death_reason", node.state() == rpc::DEAD ? gcs::DeathReasonName(node.death_reason()) : ""},
+          {"state", NodeStateName(node.state())},
+          {"death_reason", node.state() == rpc::DEAD ? DeathReasonName(node.death_reason()) : ""},
           {"death_message", node.death_message()},
           {"death_time_ms", node.death_time_ms()},
           {"resources", resources},
@@ -44,14 +43,14 @@ nlohmann::json ActorJson(const rpc::ActorInfo& actor) {
   return {{"actor_id", actor.actor_id()},
           {"name", ActorName(actor)},
           {"class_name", actor.class_name()},
-          {"state", gcs::ActorStateName(actor.state())},
+          {"state", ActorStateName(actor.state())},
           {"job_id", actor.job_id()},
           {"node_id", actor.node_id()},
           {"pid", actor.pid()},
           {"detached", actor.detached()},
           {"num_restarts", actor.num_restarts()},
           {"max_restarts", actor.max_restarts()},
-          {"death_cause", gcs::ActorDeathCauseName(actor.death_cause())},
+          {"death_cause", ActorDeathCauseName(actor.death_cause())},
           {"death_message", actor.death_message()},
           {"quick_deaths", actor.quick_deaths()},
           {"next_attempt_time_ms", actor.next_attempt_time_ms()}};
@@ -71,7 +70,7 @@ std::string EventLine(const rpc::NodeEvent& event) {
     case rpc::NodeEvent::ADDED: what = "added"; break;
     case rpc::NodeEvent::REMOVED: what = "forgotten"; break;
     default: {
-      std::string state = gcs::NodeStateName(node.state());
+      std::string state = NodeStateName(node.state());
       for (auto& c : state) c = static_cast<char>(std::tolower(c));
       what = state;
     }
@@ -79,7 +78,7 @@ std::string EventLine(const rpc::NodeEvent& event) {
   std::string line = absl::StrCat(Clock(node.state_time_ms()), "  node ", node.node_id(), " ", what, "  (",
                                   node.address(), node.is_head() ? ", head" : "", ")");
   if (node.state() == rpc::DEAD && event.kind() != rpc::NodeEvent::REMOVED) {
-    absl::StrAppend(&line, "  ", gcs::DeathReasonName(node.death_reason()), ": ", node.death_message());
+    absl::StrAppend(&line, "  ", DeathReasonName(node.death_reason()), ": ", node.death_message());
   }
   if (node.state() == rpc::DRAINING && !node.drain_reason().empty()) absl::StrAppend(&line, "  reason: ", node.drain_reason());
   return line;
@@ -103,12 +102,12 @@ int RunListNodes(const std::string& address, bool json, const SettingsInputs& in
   for (const auto& node : *nodes) {
     std::string detail;
     if (node.state() == rpc::DEAD) {
-      detail = absl::StrCat(gcs::DeathReasonName(node.death_reason()), ": ", node.death_message(), " at ",
+      detail = absl::StrCat(DeathReasonName(node.death_reason()), ": ", node.death_message(), " at ",
                             Clock(node.death_time_ms()));
     } else {
       for (const auto& [name, amount] : node.resources()) absl::StrAppend(&detail, detail.empty() ? "" : ",", name, "=", amount);
     }
-    std::cout << std::left << std::setw(30) << node.node_id() << std::setw(11) << gcs::NodeStateName(node.state())
+    std::cout << std::left << std::setw(30) << node.node_id() << std::setw(11) << NodeStateName(node.state())
               << std::setw(22) << node.address() << std::setw(6) << (node.is_head() ? "yes" : "") << detail << "\n";
   }
   return 0;
@@ -135,9 +134,9 @@ int RunListActors(const std::string& address, bool json, const SettingsInputs& i
   for (const auto& actor : *actors) {
     // DEATH is why the last instance ended: set while the actor restarts too.
     std::cout << std::left << std::setw(30) << actor.actor_id() << std::setw(name_column) << ActorName(actor)
-              << std::setw(22) << gcs::ActorStateName(actor.state()) << std::setw(30) << actor.node_id()
+              << std::setw(22) << ActorStateName(actor.state()) << std::setw(30) << actor.node_id()
               << std::setw(9) << (actor.pid() > 0 ? std::to_string(actor.pid()) : "") << std::setw(10)
-              << actor.num_restarts() << gcs::ActorDeathCauseName(actor.death_cause());
+              << actor.num_restarts() << ActorDeathCauseName(actor.death_cause());
     if (actor.state() == rpc::RESTARTING && actor.next_attempt_time_ms() > 0) {
       std::cout << "  (next attempt at " << Clock(actor.next_attempt_time_ms()) << ")";
     }

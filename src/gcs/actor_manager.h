@@ -23,6 +23,7 @@
 #include "proto/core.pb.h"
 #include "proto/gcs.pb.h"
 #include "proto/node.pb.h"
+#include "rpc/state_names.h"
 #include "storage/store_client.h"
 
 namespace halo::gcs {
@@ -163,7 +164,8 @@ class ActorManager : public health::HealthCheckListener {
   std::function<void(Status)> on_storage_failure_;
 };
 
-const char* ActorStateName(rpc::ActorState state);
-const char* ActorDeathCauseName(rpc::ActorDeathCause cause);
+// The names (rpc/state_names.h), as gcs:: callers know them.
+using halo::ActorStateName;
+using halo::ActorDeathCauseName;
 
 }  // namespace halo::gcs

@@ -8,25 +8,6 @@
 
 namespace halo::gcs {
 
-const char* NodeStateName(rpc::NodeState state) {
-  switch (state) {
-    case rpc::ALIVE: return "ALIVE";
-    case rpc::SUSPECTED: return "SUSPECTED";
-    case rpc::DRAINING: return "DRAINING";
-    case rpc::DEAD: return "DEAD";
-    default: return "UNKNOWN";
-  }
-}
-
-const char* DeathReasonName(rpc::DeathReason reason) {
-  switch (reason) {
-    case rpc::EXPECTED_TERMINATION: return "EXPECTED_TERMINATION";
-    case rpc::UNEXPECTED_TERMINATION: return "UNEXPECTED_TERMINATION";
-    case rpc::DRAINED: return "DRAINED";
-    default: return "";
-  }
-}
-
 NodeManager::~NodeManager() {
   for (auto& [id, timer] : drain_timers_) executor_.Cancel(timer);
   for (auto& [id, timer] : death_checks_) executor_.Cancel(timer);

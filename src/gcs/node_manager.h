@@ -20,6 +20,7 @@
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_lease_table.h"
 #include "proto/node.pb.h"
+#include "rpc/state_names.h"
 #include "storage/store_client.h"
 
 namespace halo::gcs {
@@ -123,7 +124,8 @@ class NodeManager : public health::HealthCheckListener {
   std::set<std::string> proven_gone_;             // its death is scheduled: proof its agent is gone
 };
 
-const char* NodeStateName(rpc::NodeState state);
-const char* DeathReasonName(rpc::DeathReason reason);
+// The names (rpc/state_names.h), as gcs:: callers know them.
+using halo::NodeStateName;
+using halo::DeathReasonName;
 
 }  // namespace halo::gcs
