@@ -317,7 +317,7 @@ void ActorSubmitter::Poll(const std::string& actor_id) {
   clients_.WaitActor(gcs->address, request, [this, actor_id, index = index, gcs = gcs](
                                                StatusOr<rpc::WaitActorReply> reply) {
     // Head candidates: a standby sends the next poll to the leader, an unreachable one to the next.
-    gcs_.Report(index, gcs, reply.status().code(), std::string(reply.status().message()));
+    gcs_.Report(index, gcs, reply.status());
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) return;
     Actor& actor = it->second;

@@ -114,7 +114,7 @@ Status GcsServer::StandBy() {
   auto lease = OpenLeaderLease(settings_, executor_);
   if (!lease.ok()) return lease.status();
   lease_ = std::move(*lease);
-  SetRefusal(StandbyRefusalMessage("", 0));
+  SetRefusal("", 0);
   standby_info_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, [this] { return StandbyInfo(); });
   standby_refusal_ = std::make_unique<StandbyRefusalService>([this] { return Refusal(); });
   int selected_port = 0;
@@ -135,8 +135,7 @@ Status GcsServer::StandBy() {
                                                  election_settings);
     election_->SetListeners(
         [this](int64_t epoch) {
-          SetRefusal(absl::StrCat("this head candidate was just elected leader (epoch ", epoch,
-                                  ") and is loading state; try again shortly"));
+          SetElectedRefusal(epoch);
           // Fencing first: from here on no write of an older epoch is applied.
           Status fenced = store_->Fence(epoch);
           if (!fenced.ok()) return RequestStop(fenced);
@@ -175,18 +174,26 @@ Status GcsServer::BecomeLeader() {
 void GcsServer::OnLeaderRead(const std::optional<LeaderRecord>& leader) {
   if (!leader || leader->address == served_address_) {
     // Nobody leads, or an earlier incarnation at this address still holds the lease until it lapses.
-    SetRefusal(StandbyRefusalMessage("", 0));
+    SetRefusal("", 0);
     return;
   }
-  SetRefusal(StandbyRefusalMessage(leader->address, leader->epoch));
+  SetRefusal(leader->address, leader->epoch);
 }
 
-void GcsServer::SetRefusal(std::string message) {
+void GcsServer::SetRefusal(const std::string& leader_address, int64_t epoch) {
   std::lock_guard<std::mutex> lock(refusal_mutex_);
-  refusal_ = std::move(message);
+  refusal_ = StandbyRefusalService::Refusal{StandbyRefusalMessage(leader_address, epoch), leader_address};
 }
 
-std::string GcsServer::Refusal() {
+void GcsServer::SetElectedRefusal(int64_t epoch) {
+  std::lock_guard<std::mutex> lock(refusal_mutex_);
+  refusal_ = StandbyRefusalService::Refusal{
+      absl::StrCat("this head candidate was just elected leader (epoch ", epoch,
+                   ") and is loading state; try again shortly"),
+      ""};
+}
+
+StandbyRefusalService::Refusal GcsServer::Refusal() {
   std::lock_guard<std::mutex> lock(refusal_mutex_);
   return refusal_;
 }

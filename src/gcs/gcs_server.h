@@ -68,8 +68,9 @@ class GcsServer {
   Status BecomeLeader();
   // The standby server's refusal, as the leader last read (executor thread).
   void OnLeaderRead(const std::optional<LeaderRecord>& leader);
-  void SetRefusal(std::string message);
-  std::string Refusal();
+  void SetRefusal(const std::string& leader_address, int64_t epoch);
+  void SetElectedRefusal(int64_t epoch);
+  StandbyRefusalService::Refusal Refusal();
   // What GetClusterInfo says of this process whether it leads or not (executor thread).
   rpc::GetClusterInfoReply ProcessInfo();
   rpc::GetClusterInfoReply StandbyInfo();
@@ -105,7 +106,7 @@ class GcsServer {
   std::function<void(const std::string&)> on_listening_;
   int64_t listen_port_ = 0;     // settings.port, or the port the standby server was given
   std::mutex refusal_mutex_;
-  std::string refusal_;         // guarded by refusal_mutex_
+  StandbyRefusalService::Refusal refusal_;  // guarded by refusal_mutex_
   std::string address_;         // main thread
   std::string served_address_;  // the same, for the executor thread
   int64_t start_time_ms_ = 0;

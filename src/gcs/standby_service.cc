@@ -4,16 +4,18 @@ namespace halo::gcs {
 namespace {
 
 // Finishes the call at once without reading it.
-class Refusal final : public grpc::ServerGenericBidiReactor {
+class RefusalReactor final : public grpc::ServerGenericBidiReactor {
  public:
-  explicit Refusal(const std::string& message) { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, message)); }
+  explicit RefusalReactor(const StandbyRefusalService::Refusal& refusal) {
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, refusal.message, refusal.leader_address));
+  }
   void OnDone() override { delete this; }
 };
 
 }  // namespace
 
 grpc::ServerGenericBidiReactor* StandbyRefusalService::CreateReactor(grpc::GenericCallbackServerContext*) {
-  return new Refusal(refusal_message_());
+  return new RefusalReactor(refusal_());
 }
 
 }  // namespace halo::gcs

@@ -1,7 +1,7 @@
 // What a head candidate answers while it does not lead (head_mode ha), for every method that is not
-// registered on its standby server: UNAVAILABLE with a message naming the leader it knows
+// registered on its standby server: UNAVAILABLE naming the leader it knows in the error details
 // (common/leader_redirect.h), so a caller given any candidate finds the leader and nothing is ever applied by a
-// standby. The message comes from a thread-safe function; the service itself keeps no state.
+// standby. The refusal comes from a thread-safe function; the service itself keeps no state.
 #pragma once
 
 #include <grpcpp/generic/async_generic_service.h>
@@ -13,12 +13,15 @@ namespace halo::gcs {
 
 class StandbyRefusalService final : public grpc::CallbackGenericService {
  public:
-  explicit StandbyRefusalService(std::function<std::string()> refusal_message)
-      : refusal_message_(std::move(refusal_message)) {}
+  struct Refusal {
+    std::string message;
+    std::string leader_address;  // empty: no leader known, no redirect
+  };
+  explicit StandbyRefusalService(std::function<Refusal()> refusal) : refusal_(std::move(refusal)) {}
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
 
  private:
-  std::function<std::string()> refusal_message_;
+  std::function<Refusal()> refusal_;
 };
 
 }  // namespace halo::gcs

@@ -13,12 +13,18 @@
 #include <string>
 
 #include "common/executor.h"
+#include "common/leader_redirect.h"
 #include "common/status.h"
 
 namespace halo::rpc_util {
 
+// The call's status as a Status; a standby's redirect (its error details: the leader's address) becomes the
+// payload common/leader_redirect.h reads.
 inline Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return OkStatus();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !status.error_details().empty()) {
+    return LeaderRedirect(status.error_message(), status.error_details());
+  }
   return Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 

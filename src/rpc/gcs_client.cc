@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "rpc/async_call.h"
 #include "absl/strings/str_split.h"
 
 namespace halo {
@@ -53,8 +54,7 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
     status = call(&context, *stubs);
-    const Outcome outcome =
-        endpoints_.Report(at, stubs, static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+    const Outcome outcome = endpoints_.Report(at, stubs, rpc_util::FromGrpc(status));
     if (outcome == Outcome::kAnswered || outcome == Outcome::kTimedOut) break;
     if (outcome == Outcome::kUnreachable && ++unreachable >= endpoints_.size()) break;  // none serves now
   }

@@ -91,7 +91,7 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     auto [index, endpoint] = endpoints_.At(endpoints_.current());
     auto moved_on = [this, index = index, endpoint = endpoint, done = std::move(done)](StatusOr<Reply> reply) {
       // The agent's own retries then go where the policy points.
-      endpoints_.Report(index, endpoint, reply.status().code(), std::string(reply.status().message()));
+      endpoints_.Report(index, endpoint, reply.status());
       done(std::move(reply));
     };
     rpc_util::SendTo<Reply>(in_flight_, endpoint, std::move(request), timeout_ms, issue,

@@ -75,8 +75,8 @@ class HeadEndpoints {
     if (endpoints_[index] == endpoint) endpoints_[index] = std::move(fresh);
   }
   // Applies the policy to one call's result at index (endpoint: what At(index) gave for it).
-  Outcome Report(size_t index, const std::shared_ptr<Endpoint>& endpoint, absl::StatusCode code,
-                 const std::string& message) {
+  Outcome Report(size_t index, const std::shared_ptr<Endpoint>& endpoint, const Status& status) {
+    const absl::StatusCode code = status.code();
     if (code == absl::StatusCode::kDeadlineExceeded) {
       MoveOn(index);
       return Outcome::kTimedOut;
@@ -85,7 +85,7 @@ class HeadEndpoints {
       Answered(index);
       return Outcome::kAnswered;
     }
-    if (auto leader = RedirectTarget(message); leader && *leader != endpoint->address) {
+    if (auto leader = RedirectTarget(status); leader && *leader != endpoint->address) {
       Redirect(*leader);
       return Outcome::kRedirected;
     }

@@ -446,7 +446,7 @@ void RedisConnection::OnReply(RedisReply reply) {
   Request request = std::move(inflight_.front());
   inflight_.pop_front();
   if (reply.IsError()) {
-    request.done(InternalError(reply.str));
+    request.done(RedisErrorStatus(reply.str));
   } else {
     request.done(std::move(reply));
   }

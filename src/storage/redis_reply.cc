@@ -7,6 +7,17 @@
 #include "absl/strings/str_cat.h"
 
 namespace halo {
+
+Status RedisErrorStatus(const std::string& error) {
+  Status status = InternalError(error);
+  status.SetPayload(kRedisErrorCodePayload, absl::Cord(error.substr(0, error.find(' '))));
+  return status;
+}
+
+std::string RedisErrorCode(const Status& status) {
+  auto code = status.GetPayload(kRedisErrorCodePayload);
+  return code ? std::string(*code) : std::string();
+}
 namespace {
 
 RedisReply Convert(const redisReply* r) {

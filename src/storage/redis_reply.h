@@ -20,6 +20,13 @@ struct RedisReply {
   bool IsError() const { return type == Type::kError; }
 };
 
+// An error reply reaches callers as a Status whose payload kRedisErrorCodePayload holds the error's code: its
+// first word, by Redis' convention ("WRONGTYPE", "NOSCRIPT", our "HALO_FENCED").
+inline constexpr char kRedisErrorCodePayload[] = "type.halo.dev/redis-error-code";
+Status RedisErrorStatus(const std::string& error);
+// The code of the Redis error behind status ("" when it is none).
+std::string RedisErrorCode(const Status& status);
+
 // Incremental RESP decoder: feed bytes, take complete replies.
 class RedisReplyReader {
  public:

@@ -66,8 +66,8 @@ void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyC
   std::vector<std::string> fenced = {"EVAL", kFencedWrite, "2", fence_key_, command[1], fence_epoch_, command[0]};
   fenced.insert(fenced.end(), std::make_move_iterator(command.begin() + 2), std::make_move_iterator(command.end()));
   connection_->Send(std::move(fenced), [done = std::move(done)](StatusOr<RedisReply> reply) {
-    if (!reply.ok() && absl::StrContains(reply.status().message(), "HALO_FENCED")) {
-      return done(FailedPreconditionError(reply.status().message()));
+    if (!reply.ok() && RedisErrorCode(reply.status()) == "HALO_FENCED") {
+      return done(FencedError(std::string(reply.status().message())));
     }
     done(std::move(reply));
   });

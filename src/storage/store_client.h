@@ -22,6 +22,16 @@ namespace halo {
 
 using KeyValueMap = std::map<std::string, std::string>;
 
+// A write refused because a newer leader fenced the store (Fence): FailedPrecondition, told apart from other
+// refusals by its payload, never by its message.
+inline constexpr char kFencedPayload[] = "type.halo.dev/fenced";
+inline Status FencedError(const std::string& message) {
+  Status status = FailedPreconditionError(message);
+  status.SetPayload(kFencedPayload, absl::Cord("1"));
+  return status;
+}
+inline bool IsFenced(const Status& status) { return status.GetPayload(kFencedPayload).has_value(); }
+
 class StoreClient {
  public:
   virtual ~StoreClient() = default;

@@ -112,6 +112,7 @@ TEST_F(RedisLeaderLeaseTest, ALapsedLeaseGoesToAStandbyAndTheOldEpochsWritesAreR
   auto stale = FencedPut(old_leader, "k", "stale");
   ASSERT_FALSE(stale.ok()) << "a deposed leader's write was applied";
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsFenced(stale.status())) << stale.status();
   EXPECT_NE(stale.status().message().find("epoch 1 are refused: the current epoch is 2"), std::string::npos)
       << stale.status();
   EXPECT_EQ(redis_.Cli({"HGET", RedisTableKey("ha", "KV"), "k"}), "from-a");
@@ -123,6 +124,7 @@ TEST_F(RedisLeaderLeaseTest, ALapsedLeaseGoesToAStandbyAndTheOldEpochsWritesAreR
   // Deletes are fenced too.
   auto stale_delete = Await<StatusOr<bool>>([&](auto done) { old_leader.AsyncDelete("KV", "k", done); });
   EXPECT_EQ(stale_delete.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsFenced(stale_delete.status()));
   EXPECT_EQ(redis_.Cli({"HGET", RedisTableKey("ha", "KV"), "k"}), "from-b");
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/leader_redirect.h"
+#include "rpc/async_call.h"
 #include "rpc/head_endpoints.h"
 
 namespace halo {
@@ -22,16 +23,20 @@ HeadEndpoints<FakeEndpoint> MakeList(const std::string& addresses, int* made) {
   });
 }
 
-TEST(LeaderRedirectTest, AStandbysRefusalNamesTheLeaderAndOtherMessagesDoNot) {
+TEST(LeaderRedirectTest, OnlyTheRedirectFieldNamesTheLeaderNeverTheMessage) {
   const std::string refusal = StandbyRefusalMessage("10.0.0.2:7001", 4);
   EXPECT_NE(refusal.find("epoch 4"), std::string::npos) << refusal;
-  EXPECT_EQ(RedirectTarget(refusal), "10.0.0.2:7001");
+  EXPECT_EQ(RedirectTarget(LeaderRedirect(refusal, "10.0.0.2:7001")), "10.0.0.2:7001");
   // Nobody known to lead: a refusal without a target.
-  const std::string unknown = StandbyRefusalMessage("", 0);
-  EXPECT_FALSE(RedirectTarget(unknown).has_value()) << unknown;
-  EXPECT_FALSE(RedirectTarget("failed to connect to all addresses").has_value());
-  EXPECT_FALSE(RedirectTarget("odd [leader=] message").has_value());
-  EXPECT_FALSE(RedirectTarget("cut short [leader=10.0.0.2:7001").has_value());
+  EXPECT_FALSE(RedirectTarget(LeaderRedirect(StandbyRefusalMessage("", 0), "")).has_value());
+  // A message that merely mentions a leader redirects nowhere; nor does a payload on another code.
+  EXPECT_FALSE(RedirectTarget(UnavailableError(refusal)).has_value());
+  Status other = InternalError("x");
+  other.SetPayload(kLeaderRedirectPayload, absl::Cord("10.0.0.2:7001"));
+  EXPECT_FALSE(RedirectTarget(other).has_value());
+  // Over gRPC: the standby's error details become the redirect; an error without details does not.
+  EXPECT_EQ(RedirectTarget(rpc_util::FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, refusal, "h9:9"))), "h9:9");
+  EXPECT_FALSE(RedirectTarget(rpc_util::FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, refusal))).has_value());
 }
 
 TEST(HeadEndpointsTest, ParsesTheListAndMovesOnFromACandidateThatFailed) {
@@ -86,17 +91,17 @@ TEST(HeadEndpointsTest, ReportTurnsACallsResultIntoWhereTheNextCallGoes) {
   int made = 0;
   auto list = MakeList("h1:1,h2:2,h3:3", &made);
   auto [first, endpoint] = list.At(0);
-  EXPECT_EQ(list.Report(first, endpoint, absl::StatusCode::kNotFound, "no such key"), Outcome::kAnswered);
+  EXPECT_EQ(list.Report(first, endpoint, NotFoundError("no such key")), Outcome::kAnswered);
   EXPECT_EQ(list.current(), 0u);
   // A standby's refusal: the leader it names is next.
-  EXPECT_EQ(list.Report(0, list.At(0).second, absl::StatusCode::kUnavailable, StandbyRefusalMessage("h3:3", 2)),
+  EXPECT_EQ(list.Report(0, list.At(0).second, LeaderRedirect(StandbyRefusalMessage("h3:3", 2), "h3:3")),
             Outcome::kRedirected);
   EXPECT_EQ(list.current(), 2u);
   // A refusal naming the candidate itself (an earlier incarnation still holds the lease) is no redirect.
-  EXPECT_EQ(list.Report(2, list.At(2).second, absl::StatusCode::kUnavailable, StandbyRefusalMessage("h3:3", 2)),
+  EXPECT_EQ(list.Report(2, list.At(2).second, LeaderRedirect(StandbyRefusalMessage("h3:3", 2), "h3:3")),
             Outcome::kUnreachable);
   EXPECT_EQ(list.current(), 0u);
-  EXPECT_EQ(list.Report(0, list.At(0).second, absl::StatusCode::kDeadlineExceeded, "deadline"), Outcome::kTimedOut);
+  EXPECT_EQ(list.Report(0, list.At(0).second, DeadlineExceededError("deadline")), Outcome::kTimedOut);
   EXPECT_EQ(list.current(), 1u);
 }
 
