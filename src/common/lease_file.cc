@@ -1,12 +1,13 @@
 #include "common/lease_file.h"
 
+#include "common/check.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -63,7 +64,7 @@ LeaseFile::~LeaseFile() {
 }
 
 void LeaseFile::SetDeadlineMs(int64_t deadline_ms) {
-  assert(writable_);
+  HALO_CHECK(writable_) << "only the node agent writes a lease file";
   __atomic_store_n(slot_, deadline_ms, __ATOMIC_RELEASE);
 }
 

@@ -97,6 +97,8 @@ HALO_INT_SETTING(worker_start_timeout_ms, 30000, 1, kNoMaximum,
              "a worker process that has not registered with its node agent this long after starting is killed")
 HALO_INT_SETTING(worker_idle_timeout_ms, 60000, 1, kNoMaximum,
              "an idle worker beyond the prestarted ones is stopped after this long")
+HALO_INT_SETTING(node_lease_requests_max, 10000, 1, kNoMaximum,
+             "worker-lease requests a node agent holds waiting at once; one more is refused at once, saying so")
 HALO_INT_SETTING(num_prestart_workers, -1, -1, kNoMaximum,
              "workers a node starts for a job on its first lease request; -1: one per CPU")
 HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,

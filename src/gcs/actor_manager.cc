@@ -1,5 +1,7 @@
 #include "gcs/actor_manager.h"
 
+#include "common/check.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "gcs/node_manager.h"
@@ -79,6 +81,10 @@ ActorManager::Actor* ActorManager::Find(const std::string& actor_id) {
 }
 
 void ActorManager::Commit(Actor& actor, std::function<void(Status)> then) {
+  // Instances are only ever numbered forward: the decided one is never behind the durable one.
+  HALO_CHECK(actor.info.num_restarts() >= actor.published.num_restarts())
+      << "actor " << actor.info.actor_id() << " instance " << actor.info.num_restarts() << " after "
+      << actor.published.num_restarts();
   actor.info.set_state_time_ms(clock_.WallMs());
   rpc::ActorInfo row = actor.info;
   store_.AsyncPut(kActorTable, row.actor_id(), row.SerializeAsString(), true,

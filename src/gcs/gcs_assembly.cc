@@ -1,6 +1,7 @@
 #include "gcs/gcs_assembly.h"
 
-#include <cassert>
+#include "common/check.h"
+
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -27,7 +28,8 @@ class GcsAssembly::HealthToNodes : public health::HealthCheckListener {
 
 GcsAssembly::GcsAssembly(Settings settings, GcsAssemblyDeps deps)
     : settings_(std::move(settings)), deps_(std::move(deps)) {
-  assert(deps_.store && deps_.executor && deps_.clock && deps_.random && deps_.prober && deps_.actor_peers);
+  HALO_CHECK(deps_.store && deps_.executor && deps_.clock && deps_.random && deps_.prober && deps_.actor_peers)
+      << "the GCS assembly needs every dependency";
 }
 
 GcsAssembly::~GcsAssembly() { *alive_ = false; }

@@ -1,7 +1,8 @@
 #include "gcs/node_lease_table.h"
 
+#include "common/check.h"
+
 #include <algorithm>
-#include <cassert>
 #include <cstdint>
 
 namespace halo::gcs {
@@ -39,7 +40,7 @@ void NodeLeaseTable::OnRenew(const std::string& node_id, uint64_t seq, uint64_t 
   node.last_grant_ms = std::max(node.last_grant_ms, now_ms);
   node.high_version = std::max(node.high_version, version);
   node.granted_here = true;
-  assert(node.low_version <= node.high_version);
+  HALO_DCHECK(node.low_version <= node.high_version) << node_id;
 }
 
 void NodeLeaseTable::MarkDead(const std::string& node_id, int64_t now_ms) {

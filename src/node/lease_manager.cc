@@ -1,5 +1,7 @@
 #include "node/lease_manager.h"
 
+#include "common/check.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +41,11 @@ uint64_t LeaseManager::RequestLease(const rpc::RequestWorkerLeaseRequest& reques
   entry.id = next_request_id_++;
   entry.request = request;
   entry.reply = std::move(reply);
+  if (waiting_.size() >= settings_.waiting_requests_max) {
+    Refuse(entry, absl::StrCat("node ", settings_.node_id, " already holds ", waiting_.size(),
+                               " waiting lease requests (node_lease_requests_max)"));
+    return entry.id;
+  }
   waiting_.push_back(std::move(entry));
   Dispatch();
   return next_request_id_ - 1;
@@ -211,7 +218,13 @@ void LeaseManager::SetWorkerBlocked(const std::string& worker_id, bool blocked) 
 }
 
 void LeaseManager::Release(const std::map<std::string, double>& resources) {
-  for (const auto& [name, amount] : resources) available_[name] += amount;
+  for (const auto& [name, amount] : resources) {
+    available_[name] += amount;
+    // Given back more than was taken: some lease's resources were released twice.
+    auto offered = settings_.resources.find(name);
+    HALO_CHECK(available_[name] <= (offered == settings_.resources.end() ? 0.0 : offered->second) + 1e-6)
+        << "node " << settings_.node_id << " has " << available_[name] << " " << name << " available";
+  }
 }
 
 LeaseManager::Worker* LeaseManager::FindIdle(uint32_t job_id) {

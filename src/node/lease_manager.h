@@ -33,6 +33,7 @@ struct LeaseManagerSettings {
   std::string worker_lease_file;  // HALO_WORKER_LEASE_FILE of its workers (node/worker_lease_renewer)
   int64_t num_prestart_workers = 1;
   int64_t workers_max = 64;
+  size_t waiting_requests_max = 10000;       // held at once; more are refused at once
   int64_t worker_start_timeout_ms = 30000;
   int64_t worker_idle_timeout_ms = 60000;
   int64_t worker_start_failures_max = 3;     // consecutive, per job: then waiting requests fail

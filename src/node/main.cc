@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   lease_settings.num_prestart_workers = settings.num_prestart_workers >= 0 ? settings.num_prestart_workers : cpus;
   lease_settings.workers_max = std::max<int64_t>(64, 4 * cpus);
   lease_settings.worker_start_timeout_ms = settings.worker_start_timeout_ms;
+  lease_settings.waiting_requests_max = static_cast<size_t>(settings.node_lease_requests_max);
   // Its workers' lease: they stop serving when this agent stops renewing it (paused, hung, gone).
   std::error_code lease_dir_error;
   std::filesystem::create_directories(session_dir + "/leases", lease_dir_error);

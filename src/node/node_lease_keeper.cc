@@ -1,7 +1,8 @@
 #include "node/node_lease_keeper.h"
 
+#include "common/check.h"
+
 #include <algorithm>
-#include <cassert>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -12,7 +13,7 @@ NodeLeaseKeeper::NodeLeaseKeeper(Executor& executor, Clock& clock, GcsNodeClient
                                  std::string node_id, NodeLeaseKeeperSettings settings, NodeLeaseListener& listener)
     : executor_(executor), clock_(clock), gcs_(gcs), peers_(peers), node_id_(std::move(node_id)),
       settings_(settings), listener_(listener), lease_ms_(settings.lease_ms) {
-  assert(settings_.renew_interval_ms > 0 && settings_.lease_ms > settings_.vouch_after_ms);
+  HALO_CHECK(settings_.renew_interval_ms > 0 && settings_.lease_ms > settings_.vouch_after_ms);
 }
 
 NodeLeaseKeeper::~NodeLeaseKeeper() {

@@ -1,13 +1,14 @@
 #include "node/worker_lease_renewer.h"
 
+#include "common/check.h"
+
 #include <algorithm>
-#include <cassert>
 
 namespace halo::node {
 
 WorkerLeaseRenewer::WorkerLeaseRenewer(Executor& executor, Clock& clock, int64_t lease_ms, Sink sink)
     : executor_(executor), clock_(clock), lease_ms_(lease_ms), sink_(std::move(sink)) {
-  assert(lease_ms_ > 0);
+  HALO_CHECK(lease_ms_ > 0) << "worker lease of " << lease_ms_ << " ms";
 }
 
 WorkerLeaseRenewer::~WorkerLeaseRenewer() {

@@ -129,6 +129,25 @@ TEST_F(LeaseManagerTest, BusyNodeQueuesWithoutPeersAndGrantsOnReturn) {
   EXPECT_EQ(c->worker_id(), a->worker_id());  // the returned worker is reused
 }
 
+TEST_F(LeaseManagerTest, RequestsBeyondTheWaitingBoundAreRefusedAtOnce) {
+  settings_.waiting_requests_max = 2;
+  manager_ = std::make_unique<LeaseManager>(executor_, executor_, random_, launcher_, executables_, settings_);
+  std::optional<rpc::RequestWorkerLeaseReply> a, b, c;
+  Ask(1, &a);
+  Ask(1, &b);
+  Ask(1, &c);  // the executable is still being fetched: a and b wait, c is one too many
+  EXPECT_FALSE(a.has_value());
+  EXPECT_FALSE(b.has_value());
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->granted());
+  EXPECT_NE(c->error().find("node_lease_requests_max"), std::string::npos) << c->error();
+  EXPECT_EQ(manager_->num_waiting(), 2u);
+  FetchSucceeds();
+  RegisterAllStarted();
+  EXPECT_TRUE(a.has_value() && a->granted());
+  EXPECT_TRUE(b.has_value() && b->granted());
+}
+
 TEST_F(LeaseManagerTest, BusyNodeSpillsSomeRequestsToAPeer) {
   AddPeer("peer", 4);
   std::optional<rpc::RequestWorkerLeaseReply> a, b;
