@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The way a user starts a project of their own: install Halo into a fresh prefix, build examples/external
 # against it with only find_package(halo), start a cluster with the installed binaries, run the program on it.
-# Also checks halo.pc compiles a program with pkg-config alone. Usage: external_project_test.sh BUILD_DIR SOURCE_DIR
+# Also checks halo.pc builds the same program with pkg-config alone. Usage: external_project_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 SOURCE=$(cd "$2" && pwd)
@@ -38,11 +38,10 @@ if grep -q -- "-I$SOURCE/src" "$WORK/project/build/build.ninja"; then
   exit 1
 fi
 
-echo "== pkg-config: the public header compiles with halo.pc's flags alone"
-echo '#include "halo/halo.h"
-int main() { return 0; }' >"$WORK/pc.cc"
-PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" c++ -fsyntax-only "$WORK/pc.cc" \
-  $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags halo)
+echo "== pkg-config: the same program compiles and links with halo.pc's flags alone"
+c++ -O0 "$WORK/project/word_stats.cc" -o "$WORK/word_stats_pc" \
+  $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags --libs halo)
+[[ -x "$WORK/word_stats_pc" ]]
 
 echo "== a cluster from the installed binaries, and the program on it"
 "$PREFIX/bin/halo" start --head --session-dir "$WORK/head" --port 0 >/dev/null
