@@ -276,13 +276,18 @@ void ActorManager::RequestLease(const std::string& actor_id, uint64_t attempt, c
                                 bool spilled) {
   Actor* actor = Find(actor_id);
   if (actor == nullptr) return;
+  // A node may redirect it to one whose death it has not heard of yet; a dead host may never answer. (A new
+  // node agent at the same address is another node, and is asked.)
+  bool dead_there = false;
+  bool live_there = false;
   for (const auto& [id, node] : nodes_) {
-    if (node.address() == node_address && node.state() == rpc::DEAD) {
-      // A node redirected it to one whose death it had not heard of yet; a dead host may never answer.
-      HALO_LOG_INFO("actor {}: not asking node {} at {} for a worker: it is dead", actor_id, id, node_address);
-      actor->leasing_node_address.clear();
-      return RetryLater(actor_id, attempt);
-    }
+    if (node.address() != node_address) continue;
+    (node.state() == rpc::DEAD ? dead_there : live_there) = true;
+  }
+  if (dead_there && !live_there) {
+    HALO_LOG_INFO("actor {}: not asking {} for a worker: its node is dead", actor_id, node_address);
+    actor->leasing_node_address.clear();
+    return RetryLater(actor_id, attempt);
   }
   const rpc::ActorInfo& info = actor->info;
   rpc::RequestWorkerLeaseRequest request;

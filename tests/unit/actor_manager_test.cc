@@ -122,6 +122,16 @@ TEST_F(ActorManagerTest, SpillbackToADeadNodeIsNotFollowed) {
   EXPECT_EQ(peers_.leases.front().node_address, AddressOf("n1"));
 }
 
+// A new node agent listening where a dead one did is another node: it is asked.
+TEST_F(ActorManagerTest, ANewNodeAtADeadNodesAddressIsAsked) {
+  rpc::NodeInfo fresh = Node("n2-new", {{"CPU", 1}});
+  fresh.set_address(AddressOf("n2"));
+  StartManager({Node("n2", {{"CPU", 1}}, rpc::DEAD, rpc::UNEXPECTED_TERMINATION), fresh});
+  ASSERT_TRUE(Register(NewActor("a1", 0)).ok());
+  ASSERT_EQ(peers_.leases.size(), 1u);
+  EXPECT_EQ(peers_.leases.front().node_address, AddressOf("n2"));
+}
+
 // (a) placement: among ALIVE nodes, one lacking the resource is never chosen.
 TEST_F(ActorManagerTest, NodeLackingTheResourceIsNeverChosen) {
   StartManager({Node("cpu-a", {{"CPU", 64}}), Node("gpu", {{"CPU", 1}, {"GPU", 8}}), Node("cpu-b", {{"CPU", 64}})});
