@@ -4,8 +4,8 @@
 // host actor instances, connected by a SimNetwork; every host's clock runs at its own rate. A scenario driven
 // by the seed injects faults: node agent or whole-host crashes and pauses, one-way link cuts and partitions,
 // worker kills, storage stalls, GCS crashes with a restart in place or a failover to the other head host,
-// drains and graceful stops. Invariants are checked as they run (sim_cluster.cc and sim_actors.cc, CheckX
-// methods).
+// drains and graceful stops. Invariants are checked as they run (CheckX methods: sim_node_checks.cc and
+// sim_actors.cc); the faults are in sim_faults.cc.
 #pragma once
 
 #include <map>

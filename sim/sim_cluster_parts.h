@@ -1,5 +1,6 @@
-// The parts of a SimCluster shared by its source files (sim_cluster.cc: the GCS, nodes, faults and node
-// invariants; sim_actors.cc: workers, actors and their invariants). Not for use outside the simulator.
+// The parts of a SimCluster shared by its source files (sim_cluster.cc: the GCS and nodes; sim_faults.cc;
+// sim_node_checks.cc: the observer and node invariants; sim_actors.cc: workers, actors and their
+// invariants). Not for use outside the simulator.
 #pragma once
 
 #include <cstdint>
