@@ -40,11 +40,10 @@ class SimCluster::ActorPeers : public gcs::ActorPeers {
         [&cluster, node, key, request](std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> reply) {
           auto held = cluster.lease_requests_.find(key);
           if (held == cluster.lease_requests_.end() || held->second.withdrawn) return;  // its connection closed
-          const uint64_t call = node->next_call++;
-          node->held[call] = [reply] { reply(UnavailableError("connection reset")); };
+          const uint64_t call = node->held.Hold([reply] { reply(UnavailableError("connection reset")); });
           held->second.request_id =
               node->leases->RequestLease(request, [&cluster, node, key, call, reply](const rpc::RequestWorkerLeaseReply& answer) {
-                node->held.erase(call);
+                node->held.Release(call);
                 auto held = cluster.lease_requests_.find(key);
                 const bool withdrawn = held == cluster.lease_requests_.end() || held->second.withdrawn;
                 cluster.lease_requests_.erase(key);
@@ -214,12 +213,7 @@ void SimCluster::ExitWorker(Worker& worker, const std::string& why) {
   if (worker.process.crashed()) return;
   sim_.Trace(absl::StrCat("worker ", worker.process.name(), " exits: ", why));
   worker.process.Crash();
-  // Its host's kernel resets its connections: every call it held fails at once.
-  auto held = std::move(worker.held);
-  worker.held.clear();
-  if (!network_.HostDown(worker.process.host())) {
-    for (auto& [id, reset] : held) reset();
-  }
+  worker.held.ProcessDied(!network_.HostDown(worker.process.host()));
   // Its agent reaps it (SIGCHLD), when the agent runs.
   Node& node = worker.node;
   if (node.process.crashed()) return;
@@ -240,17 +234,9 @@ void SimCluster::WorkerWatchdog(Worker& worker) {
   worker.process.RunAfter(std::max<int64_t>(1, settings_.worker_lease_ms / 8), [this, &worker] { WorkerWatchdog(worker); });
 }
 
-uint64_t SimCluster::HoldCall(Worker& worker, std::function<void()> reset) {
-  const uint64_t id = worker.next_call++;
-  worker.held[id] = std::move(reset);
-  return id;
-}
-
-void SimCluster::ReleaseCall(Worker& worker, uint64_t id) { worker.held.erase(id); }
-
 void SimCluster::HandleCreateActor(Worker& worker, const rpc::CreateActorRequest& request,
                                    std::function<void(StatusOr<rpc::CreateActorReply>)> reply) {
-  const uint64_t call = HoldCall(worker, [reply] { reply(UnavailableError("connection reset")); });
+  const uint64_t call = worker.held.Hold([reply] { reply(UnavailableError("connection reset")); });
   if (!LeaseHolds(worker)) return ExitWorker(worker, "its lease lapsed before a constructor (exit code 75)");
   worker.actor_id = request.actor().actor_id();
   worker.instance = request.actor().num_restarts();
@@ -259,22 +245,22 @@ void SimCluster::HandleCreateActor(Worker& worker, const rpc::CreateActorRequest
   CheckSingleInstance(worker);
   worker.process.RunAfter(sim_.Uniform(1, 30), [this, &worker, call, reply] {
     if (!LeaseHolds(worker)) return ExitWorker(worker, "its lease lapsed in a constructor (exit code 75)");
-    ReleaseCall(worker, call);
+    worker.held.Release(call);
     reply(rpc::CreateActorReply{});
   });
 }
 
 void SimCluster::HandleWatchActor(Worker& worker, const rpc::WatchActorRequest& request,
                                   std::function<void(StatusOr<rpc::WatchActorReply>)> reply) {
-  const uint64_t call = HoldCall(worker, [reply] { reply(UnavailableError("connection reset")); });
+  const uint64_t call = worker.held.Hold([reply] { reply(UnavailableError("connection reset")); });
   if (!LeaseHolds(worker)) return ExitWorker(worker, "its lease lapsed (exit code 75)");
   if (worker.actor_id != request.actor_id() || worker.instance != request.instance()) {
-    ReleaseCall(worker, call);
+    worker.held.Release(call);
     return reply(NotFoundError("this worker hosts no such instance"));
   }
   worker.process.RunAfter(request.wait_ms(), [this, &worker, call, reply] {
     if (!LeaseHolds(worker)) return ExitWorker(worker, "its lease lapsed (exit code 75)");
-    ReleaseCall(worker, call);
+    worker.held.Release(call);
     reply(rpc::WatchActorReply{});
   });
 }
@@ -282,7 +268,7 @@ void SimCluster::HandleWatchActor(Worker& worker, const rpc::WatchActorRequest& 
 void SimCluster::HandleActorCall(Worker& worker, const std::string& actor_id, int32_t instance,
                                  std::function<void(StatusOr<int32_t>)> reply) {
   if (!LeaseHolds(worker)) {
-    HoldCall(worker, [reply] { reply(UnavailableError("connection reset")); });
+    worker.held.Hold([reply] { reply(UnavailableError("connection reset")); });
     return ExitWorker(worker, "its lease lapsed before a call (exit code 75)");
   }
   if (worker.actor_id != actor_id || worker.instance != instance) {

@@ -419,10 +419,7 @@ void SimCluster::AgentExits(Node& node, const std::string& why) {
 }
 
 void SimCluster::ResetHeldCalls(Node& node) {
-  auto held = std::move(node.held);
-  node.held.clear();
-  if (network_.HostDown(node.process.host())) return;  // nobody is left to reset them
-  for (auto& [id, reset] : held) reset();
+  node.held.ProcessDied(!network_.HostDown(node.process.host()));
 }
 
 SimCluster::Node* SimCluster::PickNode(bool running_only) {

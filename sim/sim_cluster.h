@@ -120,9 +120,6 @@ class SimCluster {
   // Hosts an instance and may run calls now.
   bool CanServe(const Worker& worker) const;
   void WorkerWatchdog(Worker& worker);
-  // Holds a call's reply so that the worker's exit breaks it (connection reset), as a dead process' does.
-  uint64_t HoldCall(Worker& worker, std::function<void()> reset);
-  void ReleaseCall(Worker& worker, uint64_t id);
   void HandleCreateActor(Worker& worker, const rpc::CreateActorRequest& request,
                          std::function<void(StatusOr<rpc::CreateActorReply>)> reply);
   void HandleWatchActor(Worker& worker, const rpc::WatchActorRequest& request,

@@ -22,6 +22,29 @@
 
 namespace halo::sim {
 
+// Calls a simulated process holds open: when it dies while its host runs, the host's kernel resets their
+// connections, so each one's caller hears at once.
+class HeldCalls {
+ public:
+  // reset answers the call with a connection reset; returns an id for Release.
+  uint64_t Hold(std::function<void()> reset) {
+    resets_[next_] = std::move(reset);
+    return next_++;
+  }
+  void Release(uint64_t id) { resets_.erase(id); }
+  // The process died: host_up, every held call is reset; otherwise they are forgotten (nobody answers).
+  void ProcessDied(bool host_up) {
+    auto resets = std::move(resets_);
+    resets_.clear();
+    if (!host_up) return;
+    for (auto& [id, reset] : resets) reset();
+  }
+
+ private:
+  std::map<uint64_t, std::function<void()>> resets_;
+  uint64_t next_ = 1;
+};
+
 struct SimCluster::Node {
   Node(Simulation& sim, std::string name) : process(sim, name, name) {}
   SimProcess process;  // the node agent; its name is the node's address and its host's name
@@ -36,9 +59,7 @@ struct SimCluster::Node {
   // The workers' lease deadline on this host's clock: shared memory (the lease file) that outlives the agent.
   int64_t workers_deadline_ms = std::numeric_limits<int64_t>::max();
   int next_worker = 0;
-  // Calls the agent holds (worker-lease requests): its exit resets their connections.
-  std::map<uint64_t, std::function<void()>> held;
-  uint64_t next_call = 1;
+  HeldCalls held;  // worker-lease requests
   bool fenced = false;       // it stopped itself: its lease lapsed or the GCS refused it
   bool unregistering = false;  // it asked to leave (a graceful stop or a drained node leaving when idle)
   bool registered = false;   // its registration was acknowledged
@@ -59,8 +80,7 @@ struct SimCluster::Worker {
   int pid = 0;
   std::string actor_id;  // hosted instance, from the moment its constructor starts
   int32_t instance = -1;
-  std::map<uint64_t, std::function<void()>> held;  // calls in progress: each one's connection reset
-  uint64_t next_call = 1;
+  HeldCalls held;  // constructors and watches in progress
 };
 
 struct SimCluster::Gcs {

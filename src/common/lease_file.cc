@@ -1,7 +1,5 @@
 #include "common/lease_file.h"
 
-#include "common/check.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 
 namespace halo {
 namespace {

@@ -1,8 +1,7 @@
 #include "gcs/actor_manager.h"
 
-#include "common/check.h"
-
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 #include "gcs/node_manager.h"
 #include "gcs/table_names.h"

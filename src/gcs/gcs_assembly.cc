@@ -1,10 +1,9 @@
 #include "gcs/gcs_assembly.h"
 
-#include "common/check.h"
-
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "gcs/table_names.h"
 
 namespace halo::gcs {

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <future>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"

@@ -1,9 +1,9 @@
 #include "gcs/node_lease_table.h"
 
-#include "common/check.h"
-
 #include <algorithm>
 #include <cstdint>
+
+#include "common/check.h"
 
 namespace halo::gcs {
 

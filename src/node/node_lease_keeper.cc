@@ -1,10 +1,9 @@
 #include "node/node_lease_keeper.h"
 
-#include "common/check.h"
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 
 namespace halo::node {

@@ -1,8 +1,8 @@
 #include "node/worker_lease_renewer.h"
 
-#include "common/check.h"
-
 #include <algorithm>
+
+#include "common/check.h"
 
 namespace halo::node {
 
