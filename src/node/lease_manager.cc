@@ -103,8 +103,18 @@ bool LeaseManager::TryServe(Request& request) {
         request.reply(reply);
         return true;
       }
+      const int64_t now = clock_.MonotonicMs();
+      if (!request.unschedulable_since_ms) {
+        request.unschedulable_since_ms = now;
+        if (settings_.unschedulable_wait_ms > 0) {
+          executor_.RunAfter(settings_.unschedulable_wait_ms, [this] { Dispatch(); });
+        }
+      }
+      const int64_t waited_ms = now - *request.unschedulable_since_ms;
+      if (waited_ms < settings_.unschedulable_wait_ms) return false;  // a node that fits may join
       Refuse(request, absl::StrCat("no live node offers ", Describe(need), " (node ", settings_.node_id,
-                                   " offers ", Describe(settings_.resources), ")"));
+                                   " offers ", Describe(settings_.resources), "; waited ", waited_ms,
+                                   " ms for one to join, task_unschedulable_timeout_ms)"));
       return true;
     }
     if (draining_ || !Fits(need, available_)) {

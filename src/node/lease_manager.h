@@ -1,6 +1,8 @@
 // A node's workers and the leases on them. Owners ask for a worker with some resources; the manager grants a
 // worker of the owner's job when the resources are free here, redirects (spillback) to another live node that
-// could run it when this one is busy or too small, or holds the request until resources free up. Workers are
+// could run it when this one is busy or too small, or holds the request until resources free up. A request
+// that no live node could ever run waits up to unschedulable_wait_ms for a node that fits to join (a node that
+// died and is being replaced, an autoscaler), then is refused naming the resources. Workers are
 // started from the job's executable (fetched once per node), prestarted on a job's first request, reused
 // across leases, and killed when a lessee reports them failed. A worker that exits frees its lease; the exit
 // is remembered so owners can ask why their call failed.
@@ -34,6 +36,8 @@ struct LeaseManagerSettings {
   int64_t num_prestart_workers = 1;
   int64_t workers_max = 64;
   size_t waiting_requests_max = 10000;       // held at once; more are refused at once
+  // A request no live node could ever run waits this long for one to join, then is refused (unschedulable).
+  int64_t unschedulable_wait_ms = 30000;
   int64_t worker_start_timeout_ms = 30000;
   int64_t worker_idle_timeout_ms = 60000;
   int64_t worker_start_failures_max = 3;     // consecutive, per job: then waiting requests fail
@@ -111,6 +115,7 @@ class LeaseManager {
     rpc::RequestWorkerLeaseRequest request;
     ReplyFn reply;
     bool reserved = false;  // resources set aside; waiting for a worker
+    std::optional<int64_t> unschedulable_since_ms;  // no live node offered its resources since then
   };
   struct Job {
     std::string executable;  // local path once fetched

@@ -165,16 +165,39 @@ TEST_F(LeaseManagerTest, BusyNodeSpillsSomeRequestsToAPeer) {
   EXPECT_LT(spilled, 6);
 }
 
-TEST_F(LeaseManagerTest, InfeasibleHereGoesToAPeerThatFitsElseIsRefused) {
-  std::optional<rpc::RequestWorkerLeaseReply> refused, redirected;
-  Ask(8, &refused);
-  ASSERT_TRUE(refused.has_value());
-  EXPECT_FALSE(refused->granted());
-  EXPECT_NE(refused->error().find("CPU: 8"), std::string::npos) << refused->error();
+TEST_F(LeaseManagerTest, InfeasibleHereGoesToAPeerThatFits) {
   AddPeer("big", 16);
+  std::optional<rpc::RequestWorkerLeaseReply> redirected;
   Ask(8, &redirected, /*spilled=*/true);
   ASSERT_TRUE(redirected.has_value());
   EXPECT_EQ(redirected->spillback_address(), "big:1");
+}
+
+TEST_F(LeaseManagerTest, RequestNoNodeFitsWaitsForOneToJoin) {
+  std::optional<rpc::RequestWorkerLeaseReply> waiting;
+  Ask(8, &waiting);
+  executor_.AdvanceMs(settings_.unschedulable_wait_ms - 1);
+  EXPECT_FALSE(waiting.has_value()) << "refused before its wait for a fitting node ran out";
+  EXPECT_EQ(manager_->num_waiting(), 1u);
+  AddPeer("big", 16);  // joins in time
+  ASSERT_TRUE(waiting.has_value());
+  EXPECT_EQ(waiting->spillback_address(), "big:1");
+  EXPECT_EQ(manager_->num_waiting(), 0u);
+}
+
+TEST_F(LeaseManagerTest, RequestNoNodeFitsIsRefusedWhenItsWaitRunsOut) {
+  std::optional<rpc::RequestWorkerLeaseReply> refused;
+  Ask(32, &refused);
+  AddPeer("big", 16);  // a node that joins but is too small changes nothing
+  executor_.AdvanceMs(settings_.unschedulable_wait_ms - 1);
+  EXPECT_FALSE(refused.has_value());
+  executor_.AdvanceMs(1);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_FALSE(refused->granted());
+  EXPECT_TRUE(refused->spillback_address().empty());
+  EXPECT_NE(refused->error().find("CPU: 32"), std::string::npos) << refused->error();
+  EXPECT_NE(refused->error().find("task_unschedulable_timeout_ms"), std::string::npos) << refused->error();
+  EXPECT_EQ(manager_->num_waiting(), 0u);
 }
 
 TEST_F(LeaseManagerTest, LeasedWorkerExitFreesItsResourcesAndIsRemembered) {
