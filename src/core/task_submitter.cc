@@ -7,13 +7,6 @@
 #include "common/logging.h"
 
 namespace halo::core {
-namespace {
-
-// A batch should keep a worker busy about this long: many tiny tasks share one call, long ones go one by one
-// so that every leased worker gets some.
-constexpr double kTargetBatchUs = 2000;
-
-}  // namespace
 
 std::string ShapeKey(const std::map<std::string, double>& resources) {
   std::string key;
@@ -67,7 +60,8 @@ TaskSubmitter::TaskSubmitter(Executor& executor, Clock& clock, ObjectTable& obje
       objects_(objects),
       clients_(clients),
       settings_(std::move(settings)),
-      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms) {}
+      backoff_(settings_.retry_initial_ms, settings_.retry_max_ms),
+      pins_(objects) {}
 
 size_t TaskSubmitter::leases() const {
   size_t count = 0;
@@ -76,19 +70,12 @@ size_t TaskSubmitter::leases() const {
 }
 
 void TaskSubmitter::Submit(rpc::TaskSpec spec) {
-  std::vector<std::string> pins;
-  for (const auto& arg : spec.args()) {
-    if (arg.has_ref()) pins.push_back(arg.ref().object_id());
-  }
-  if (!pins.empty()) pinned_[spec.task_id()] = std::move(pins);
+  pins_.Adopt(spec);
   Resolve(std::move(spec));
 }
 
 void TaskSubmitter::Resolve(rpc::TaskSpec spec) {
-  std::vector<std::pair<int, std::string>> refs;
-  for (int i = 0; i < spec.args_size(); ++i) {
-    if (spec.args(i).has_ref()) refs.emplace_back(i, spec.args(i).ref().object_id());
-  }
+  const std::vector<std::pair<int, std::string>> refs = RefArguments(spec);
   if (refs.empty()) {
     Enqueue(std::move(spec));
     return;
@@ -98,35 +85,18 @@ void TaskSubmitter::Resolve(rpc::TaskSpec spec) {
   resolving.spec = std::move(spec);
   resolving.unresolved = static_cast<int>(refs.size());
   resolving.failed.reset();
-  for (const auto& [index, object_id] : refs) {
-    objects_.WhenComplete(object_id, [this, task_id, index = index](const ObjectLookup& lookup) {
-      executor_.Post([this, task_id, index, lookup] { OnArgumentReady(task_id, index, lookup); });
-    });
-  }
+  WatchArguments(objects_, executor_, refs, [this, task_id](int index, const ObjectLookup& lookup) {
+    OnArgumentReady(task_id, index, lookup);
+  });
 }
 
 void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const ObjectLookup& lookup) {
   auto it = resolving_.find(task_id);
   if (it == resolving_.end()) return;
   Resolving& resolving = it->second;
-  rpc::TaskArg* arg = resolving.spec.mutable_args(index);
-  if (lookup.result.error) {
-    if (!resolving.failed) resolving.failed = lookup.result.error;
-  } else if (!lookup.result.value && lookup.locations.empty()) {
-    if (!resolving.failed) {
-      resolving.failed = internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
-                                             "argument object " + arg->ref().object_id() + " has no copy left", ""};
-    }
-  } else if (lookup.result.value && static_cast<int64_t>(lookup.result.value->size()) <= settings_.inline_max_bytes) {
-    arg->set_value(*lookup.result.value);  // small, or a copy this process fetched: travels inside the task
-  } else if (!lookup.locations.empty()) {
-    // Stays a ref: the executing worker's node pulls it from one of these copies.
-    auto* locations = arg->mutable_ref()->mutable_locations();
-    locations->Clear();
-    for (const auto& location : lookup.locations) *locations->Add() = location;
-  } else {
-    arg->set_value(*lookup.result.value);  // large, but its copies are gone: the fetched value travels inline
-  }
+  std::optional<internal::ErrorInfo> argument_failed =
+      ResolveArgument(resolving.spec.mutable_args(index), lookup, settings_.inline_max_bytes);
+  if (argument_failed && !resolving.failed) resolving.failed = std::move(argument_failed);
   if (--resolving.unresolved > 0) return;
   rpc::TaskSpec spec = std::move(resolving.spec);
   std::optional<internal::ErrorInfo> failed = std::move(resolving.failed);
@@ -138,14 +108,6 @@ void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const
     return;
   }
   Enqueue(std::move(spec));
-}
-
-void TaskSubmitter::ReleasePins(const std::string& task_id) {
-  auto it = pinned_.find(task_id);
-  if (it == pinned_.end()) return;
-  std::vector<std::string> pins = std::move(it->second);
-  pinned_.erase(it);
-  for (const auto& id : pins) objects_.RemoveReference(id);
 }
 
 void TaskSubmitter::Rebuild(const std::string& object_id, const std::string& why) {
@@ -165,11 +127,7 @@ std::optional<rpc::TaskSpec> TaskSubmitter::ResetLost(const std::string& object_
 }
 
 void TaskSubmitter::Rerun(const std::string& object_id, rpc::TaskSpec spec, const std::string& why) {
-  std::vector<std::string> pins;
-  for (auto& arg : *spec.mutable_args()) {
-    if (arg.has_ref()) pins.push_back(arg.ref().object_id());
-  }
-  if (!pins.empty()) pinned_[spec.task_id()] = std::move(pins);  // the lineage's references pass to the rerun
+  pins_.Adopt(spec);  // the lineage's references pass to the rerun
   if (spec.max_retries() >= 0 && spec.attempt() >= spec.max_retries()) {
     objects_.Fail(object_id, internal::ErrorInfo{
                                  internal::ErrorInfo::Kind::kReconstructionFailed, "",
@@ -198,19 +156,13 @@ void TaskSubmitter::Enqueue(rpc::TaskSpec spec) {
   Pump(shape);
 }
 
-std::optional<double> TaskSubmitter::EstimateUs(const rpc::TaskSpec& spec) const {
-  auto it = run_us_by_function_.find(spec.function_name());
-  if (it == run_us_by_function_.end()) return std::nullopt;
-  return it->second;
-}
-
 void TaskSubmitter::Pump(Shape& shape) {
   for (auto& [lease_id, lease] : shape.leases) {
-    while (!shape.queue.empty()) {
+    while (!shape.queue.empty() && !lease.node_suspect) {
       // Long (or not yet measured) tasks go one call at a time per worker, so queued work stays free for
       // workers that finish first; short ones may have calls queued behind the running one.
-      const std::optional<double> next = EstimateUs(shape.queue.front());
-      const int64_t in_flight_max = next && *next < kTargetBatchUs ? settings_.batches_in_flight_max : 1;
+      const int64_t in_flight_max =
+          run_times_.InFlightMax(shape.queue.front().function_name(), settings_.batches_in_flight_max);
       if (lease.batches_in_flight >= in_flight_max) break;
       SendBatch(shape, lease);
     }
@@ -224,6 +176,10 @@ void TaskSubmitter::Pump(Shape& shape) {
   // Idle leases go back to their node after lease_idle_ms.
   std::vector<std::string> to_return;
   for (auto& [lease_id, lease] : shape.leases) {
+    if (lease.node_suspect && lease.batches_in_flight == 0) {
+      to_return.push_back(lease_id);
+      continue;
+    }
     if (lease.batches_in_flight > 0 || !shape.queue.empty() || lease.idle_timer) continue;
     if (settings_.lease_idle_ms == 0) {
       to_return.push_back(lease_id);
@@ -254,11 +210,11 @@ void TaskSubmitter::SendBatch(Shape& shape, Lease& lease) {
   batch.lease_id = lease.id;
   rpc::PushTasksRequest request;
   request.set_lease_id(lease.id);
-  // Fill the call up to about kTargetBatchUs of expected work; an unmeasured task counts as a full call.
+  // Fill the call up to about RunTimeEstimates::kTargetBatchUs of expected work.
   double expected_us = 0;
   while (!shape.queue.empty() && static_cast<int64_t>(batch.tasks.size()) < settings_.batch_max &&
-         expected_us < kTargetBatchUs) {
-    expected_us += EstimateUs(shape.queue.front()).value_or(kTargetBatchUs);
+         RunTimeEstimates::HasRoom(expected_us)) {
+    expected_us += run_times_.CostUs(shape.queue.front().function_name());
     *request.add_tasks() = shape.queue.front();
     batch.tasks.push_back(std::move(shape.queue.front()));
     shape.queue.pop_front();
@@ -276,7 +232,7 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
   auto lease_it = shape.leases.find(batch_it->second.lease_id);
   if (!reply.ok() || reply->results_size() != static_cast<int>(batch_it->second.tasks.size())) {
     if (lease_it == shape.leases.end()) {
-      FailBatch(batch_id, rpc::WORKER_CRASHED, "the worker's lease ended");
+      FailBatch(batch_id, rpc::WORKER_CRASHED, "the worker's lease ended", "");
       return;
     }
     // The worker (or its node) is gone or broken: ask its node which, then retry or fail its tasks.
@@ -291,14 +247,17 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
         [this, batch_id, lease, call_error](StatusOr<rpc::GetWorkerExitReply> exit) {
           clients_.ReturnWorker(lease.node_address, lease.id, /*worker_failed=*/true);
           if (!exit.ok()) {
+            SuspectNode(lease.node_id);
             FailBatch(batch_id, rpc::NODE_DIED,
                       absl::StrCat("node ", lease.node_id, " at ", lease.node_address, " is unreachable (",
-                                   exit.status().message(), ")"));
+                                   exit.status().message(), ")"),
+                      lease.node_id);
           } else {
             FailBatch(batch_id, rpc::WORKER_CRASHED,
                       absl::StrCat("worker ", lease.worker_id, " on node ", lease.node_id, " died",
                                    exit->exited() ? absl::StrCat(" (", exit->description(), ")")
-                                                  : absl::StrCat(" (its call failed: ", call_error, ")")));
+                                                  : absl::StrCat(" (its call failed: ", call_error, ")")),
+                      "");
           }
         });
     return;
@@ -307,9 +266,8 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
   batches_.erase(batch_it);
   if (lease_it != shape.leases.end()) lease_it->second.batches_in_flight -= 1;
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
-    const double run_us = static_cast<double>(reply->results(static_cast<int>(i)).run_us());
-    auto [it, added] = run_us_by_function_.try_emplace(batch.tasks[i].function_name(), run_us);
-    if (!added) it->second = 0.8 * it->second + 0.2 * run_us;
+    run_times_.Record(batch.tasks[i].function_name(),
+                      static_cast<double>(reply->results(static_cast<int>(i)).run_us()));
   }
   for (size_t i = 0; i < batch.tasks.size(); ++i) {
     const rpc::TaskResult& result = reply->results(static_cast<int>(i));
@@ -340,7 +298,16 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
   Pump(shape);
 }
 
-void TaskSubmitter::FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message) {
+void TaskSubmitter::SuspectNode(const std::string& node_id) {
+  for (auto& [key, shape] : shapes_) {
+    for (auto& [id, lease] : shape.leases) {
+      if (lease.node_id == node_id) lease.node_suspect = true;
+    }
+  }
+}
+
+void TaskSubmitter::FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message,
+                              const std::string& node_id) {
   auto batch_it = batches_.find(batch_id);
   if (batch_it == batches_.end()) return;
   Batch batch = std::move(batch_it->second);
@@ -352,13 +319,21 @@ void TaskSubmitter::FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std:
   failures_ += static_cast<int64_t>(batch.tasks.size());
   // Requeue in the original order, ahead of newer work.
   for (auto it = batch.tasks.rbegin(); it != batch.tasks.rend(); ++it) {
-    RetryOrFail(shape, std::move(*it), kind, message, "");
+    RetryOrFail(shape, std::move(*it), kind, message, "", node_id);
   }
   Pump(shape);
 }
 
 void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind kind, const std::string& message,
-                                const std::string& where) {
+                                const std::string& where, const std::string& lost_node_id) {
+  if (!lost_node_id.empty()) {
+    auto [charged, first] = charged_node_loss_.try_emplace(spec.task_id(), lost_node_id);
+    if (!first && charged->second == lost_node_id) {
+      shape.queue.push_front(std::move(spec));  // the same loss again: its retry is already spent
+      return;
+    }
+    charged->second = lost_node_id;
+  }
   if (spec.max_retries() < 0 || spec.attempt() < spec.max_retries()) {
     spec.set_attempt(spec.attempt() + 1);
     retries_ += 1;
@@ -380,18 +355,17 @@ void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind
 }
 
 void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result) {
+  charged_node_loss_.erase(spec.task_id());
   if (!result.failed() && result.stored()) {
     if (objects_.CompleteStored(spec.task_id(), result.location(), spec)) {
       // The lineage holds the references of arguments it still passes by reference (the free listener
       // releases those); the others, inlined into it, are released now.
-      auto pins = pinned_.find(spec.task_id());
-      if (pins != pinned_.end()) {
+      std::vector<std::string> held = pins_.Take(spec.task_id());
+      if (!held.empty()) {
         std::multiset<std::string> kept;
         for (const auto& arg : spec.args()) {
           if (arg.has_ref()) kept.insert(arg.ref().object_id());
         }
-        std::vector<std::string> held = std::move(pins->second);
-        pinned_.erase(pins);
         for (const auto& id : held) {
           auto it = kept.find(id);
           if (it != kept.end()) {
@@ -497,6 +471,7 @@ void TaskSubmitter::FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, con
   for (const auto& spec : queue) {
     objects_.Fail(spec.task_id(), internal::ErrorInfo{kind, "", message, ""});
     ReleasePins(spec.task_id());
+    charged_node_loss_.erase(spec.task_id());
   }
 }
 
@@ -524,7 +499,7 @@ void TaskSubmitter::OnNodeDead(const std::string& node_id) {
     }
   }
   for (uint64_t batch_id : doomed) {
-    FailBatch(batch_id, rpc::NODE_DIED, absl::StrCat("node ", node_id, " died"));
+    FailBatch(batch_id, rpc::NODE_DIED, absl::StrCat("node ", node_id, " died"), node_id);
   }
 }
 
@@ -547,9 +522,8 @@ void TaskSubmitter::FailAll(const std::string& why) {
     objects_.Fail(task_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "", why, ""});
   }
   resolving_.clear();
-  std::vector<std::string> pinned;
-  for (const auto& [task_id, pins] : pinned_) pinned.push_back(task_id);
-  for (const auto& task_id : pinned) ReleasePins(task_id);
+  charged_node_loss_.clear();
+  for (const auto& task_id : pins_.Tasks()) ReleasePins(task_id);
 }
 
 }  // namespace halo::core

@@ -20,6 +20,8 @@
 #include "common/executor.h"
 #include "core/core_rpc_clients.h"
 #include "core/object_table.h"
+#include "core/run_time_estimates.h"
+#include "core/task_arguments.h"
 #include "proto/core.pb.h"
 
 namespace halo::core {
@@ -54,6 +56,12 @@ class TaskSubmitter {
   // lost arguments). An object made by Put fails with OBJECT_LOST; one whose task has no retries left fails
   // with RECONSTRUCTION_FAILED.
   void Rebuild(const std::string& object_id, const std::string& why);
+  // The two halves of Rebuild. ResetLost is thread-safe (it touches only the object table): it makes a lost
+  // object pending again and returns its lineage (nullopt: nothing to rerun; an object that can never be
+  // rebuilt here has failed with OBJECT_LOST). Rerun, on the executor, reruns that lineage (or fails the
+  // object with RECONSTRUCTION_FAILED when its task has no retries left).
+  std::optional<rpc::TaskSpec> ResetLost(const std::string& object_id, const std::string& why);
+  void Rerun(const std::string& object_id, rpc::TaskSpec lineage, const std::string& why);
   // The GCS declared the node dead: tasks running there fail over now rather than wait for their calls.
   void OnNodeDead(const std::string& node_id);
   // Fails every task not yet finished (shutdown).
@@ -74,6 +82,7 @@ class TaskSubmitter {
     std::string node_id;
     int batches_in_flight = 0;
     std::optional<TimerId> idle_timer;
+    bool node_suspect = false;  // a call to its node failed: nothing more is sent; returned once idle
   };
   struct Shape {
     std::string key;
@@ -98,25 +107,23 @@ class TaskSubmitter {
   // Waits for the spec's ref arguments, inlining values and attaching the copies' locations of stored ones.
   void Resolve(rpc::TaskSpec spec);
   void OnArgumentReady(const std::string& task_id, int index, const ObjectLookup& lookup);
-  void ReleasePins(const std::string& task_id);
-  // Makes a lost object pending again and returns its lineage (nullopt: nothing to rerun; an object that can
-  // never be rebuilt here has failed with OBJECT_LOST).
-  std::optional<rpc::TaskSpec> ResetLost(const std::string& object_id, const std::string& why);
-  // Reruns a lineage (or fails the object with RECONSTRUCTION_FAILED when its task has no retries left).
-  void Rerun(const std::string& object_id, rpc::TaskSpec lineage, const std::string& why);
+  void ReleasePins(const std::string& task_id) { pins_.Release(task_id); }
   void Enqueue(rpc::TaskSpec spec);
   void Pump(Shape& shape);
-  // A task's expected run time: the running mean for its function, or nullopt before its first run.
-  std::optional<double> EstimateUs(const rpc::TaskSpec& spec) const;
   void SendBatch(Shape& shape, Lease& lease);
   void OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> reply);
-  void FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message);
+  // node_id: the node whose loss failed the batch ("" when the worker alone died).
+  void FailBatch(uint64_t batch_id, rpc::ErrorKind kind, const std::string& message, const std::string& node_id);
+  // A call to this node failed: its other leases get no more work (their workers are likely gone with it).
+  void SuspectNode(const std::string& node_id);
   void RequestLease(Shape& shape, const std::string& node_address, bool spilled);
   void OnLeaseReply(const std::string& shape_key, const std::string& node_address,
                     StatusOr<rpc::RequestWorkerLeaseReply> reply);
   void DropLease(Shape& shape, const std::string& lease_id, bool worker_failed);
+  // A task that already spent a retry on the loss of lost_node_id is requeued without spending another:
+  // one node death costs each task at most one retry.
   void RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind kind, const std::string& message,
-                   const std::string& where);
+                   const std::string& where, const std::string& lost_node_id = "");
   void Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result);
   void FailQueued(Shape& shape, internal::ErrorInfo::Kind kind, const std::string& message);
 
@@ -128,11 +135,12 @@ class TaskSubmitter {
   ExponentialBackoff backoff_;
   std::map<std::string, Shape> shapes_;
   std::unordered_map<std::string, Resolving> resolving_;
-  // Per unfinished task: the argument objects it holds references to.
-  std::unordered_map<std::string, std::vector<std::string>> pinned_;
+  ArgumentPins pins_;  // per unfinished task: the argument objects it holds references to
   std::set<std::string> dead_nodes_;
+  // Per unfinished task that failed with its node: that node (a later failure there costs no retry).
+  std::unordered_map<std::string, std::string> charged_node_loss_;
   std::unordered_map<uint64_t, Batch> batches_;
-  std::unordered_map<std::string, double> run_us_by_function_;
+  RunTimeEstimates run_times_;  // by function name
   uint64_t next_batch_id_ = 1;
   std::atomic<int64_t> retries_ = 0;
   std::atomic<int64_t> rebuilds_ = 0;
