@@ -2,25 +2,14 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
+#include "rpc/async_call.h"
 
 namespace halo::core {
 
 using Kind = internal::ErrorInfo::Kind;
-
-namespace {
-// A batch of calls should keep the actor busy about this long (as for tasks).
-constexpr double kTargetBatchUs = 2000;
-}  // namespace
-
-std::optional<double> ActorSubmitter::EstimateUs(const rpc::TaskSpec& call) const {
-  auto it = run_us_by_method_.find(call.function_name());
-  if (it == run_us_by_method_.end()) return std::nullopt;
-  return it->second;
-}
 
 ActorSubmitter::ActorSubmitter(Executor& executor, ObjectTable& objects, CoreRpcClients& clients,
                                ActorSubmitterSettings settings)
@@ -30,7 +19,8 @@ ActorSubmitter::ActorSubmitter(Executor& executor, ObjectTable& objects, CoreRpc
       settings_(std::move(settings)),
       backoff_(settings_.retry_initial_ms, settings_.retry_max_ms),
       gcs_(settings_.gcs_address,
-           [](const std::string& address) { return std::make_shared<GcsAddress>(GcsAddress{address}); }) {
+           [](const std::string& address) { return std::make_shared<GcsAddress>(GcsAddress{address}); }),
+      pins_(objects) {
   if (gcs_.empty()) gcs_.Redirect(settings_.gcs_address);  // as given: its calls then fail and say why
 }
 
@@ -92,14 +82,8 @@ void ActorSubmitter::Submit(rpc::TaskSpec call) {
   Actor& actor = actors_[actor_id];
   const uint64_t sequence = actor.next_sequence++;
   call.set_sequence(sequence);
-  std::vector<std::pair<int, std::string>> refs;
-  for (int i = 0; i < call.args_size(); ++i) {
-    if (call.args(i).has_ref()) refs.emplace_back(i, call.args(i).ref().object_id());
-  }
-  if (!refs.empty()) {
-    std::vector<std::string>& pins = pins_[call.task_id()];
-    for (const auto& ref : refs) pins.push_back(ref.second);
-  }
+  const std::vector<std::pair<int, std::string>> refs = RefArguments(call);
+  pins_.Adopt(call);
   if (actor.info.state() == rpc::ACTOR_DEAD) {
     FailCall(call, Kind::kActorDied, actor.death_message);  // releases the pins
     return;
@@ -107,11 +91,9 @@ void ActorSubmitter::Submit(rpc::TaskSpec call) {
   Call& entry = actor.unsent[sequence];
   entry.spec = std::move(call);
   entry.unresolved = static_cast<int>(refs.size());
-  for (const auto& [index, object_id] : refs) {
-    objects_.WhenComplete(object_id, [this, actor_id, sequence, index = index](const ObjectLookup& lookup) {
-      executor_.Post([this, actor_id, sequence, index, lookup] { OnArgumentReady(actor_id, sequence, index, lookup); });
-    });
-  }
+  WatchArguments(objects_, executor_, refs, [this, actor_id, sequence](int index, const ObjectLookup& lookup) {
+    OnArgumentReady(actor_id, sequence, index, lookup);
+  });
   Pump(actor_id);
 }
 
@@ -122,21 +104,9 @@ void ActorSubmitter::OnArgumentReady(const std::string& actor_id, uint64_t seque
   auto it = actor_it->second.unsent.find(sequence);
   if (it == actor_it->second.unsent.end()) return;
   Call& call = it->second;
-  rpc::TaskArg* arg = call.spec.mutable_args(index);
-  const std::string object_id = arg->ref().object_id();
-  if (lookup.result.error) {
-    if (!call.failed) call.failed = lookup.result.error;
-  } else if (lookup.result.value && static_cast<int64_t>(lookup.result.value->size()) <= settings_.inline_max_bytes) {
-    arg->set_value(*lookup.result.value);
-  } else if (!lookup.locations.empty()) {
-    auto* locations = arg->mutable_ref()->mutable_locations();
-    locations->Clear();
-    for (const auto& location : lookup.locations) *locations->Add() = location;
-  } else if (lookup.result.value) {
-    arg->set_value(*lookup.result.value);
-  } else if (!call.failed) {
-    call.failed = internal::ErrorInfo{Kind::kObjectLost, "", "argument object " + object_id + " has no copy left", ""};
-  }
+  std::optional<internal::ErrorInfo> failed =
+      ResolveArgument(call.spec.mutable_args(index), lookup, settings_.inline_max_bytes);
+  if (failed && !call.failed) call.failed = std::move(failed);
   if (--call.unresolved > 0) return;
   if (call.failed) {
     // The call fails with its argument's error, but still goes out as a placeholder (not run) so the actor's
@@ -170,8 +140,8 @@ void ActorSubmitter::Pump(const std::string& actor_id) {
   }
   while (!actor.unsent.empty() && actor.unsent.begin()->second.unresolved == 0) {
     // Slow (or unmeasured) calls go one call at a time, so each is answered as soon as it finishes.
-    const std::optional<double> next = EstimateUs(actor.unsent.begin()->second.spec);
-    const int64_t in_flight_max = next && *next < kTargetBatchUs ? settings_.batches_in_flight_max : 1;
+    const int64_t in_flight_max = run_times_.InFlightMax(actor.unsent.begin()->second.spec.function_name(),
+                                                         settings_.batches_in_flight_max);
     if (actor.batches_in_flight >= in_flight_max) break;
     SendBatch(actor_id, actor);
   }
@@ -186,9 +156,9 @@ void ActorSubmitter::SendBatch(const std::string& actor_id, Actor& actor) {
   std::vector<uint64_t> sequences;
   double expected_us = 0;
   while (!actor.unsent.empty() && actor.unsent.begin()->second.unresolved == 0 &&
-         static_cast<int64_t>(sequences.size()) < settings_.batch_max && expected_us < kTargetBatchUs) {
+         static_cast<int64_t>(sequences.size()) < settings_.batch_max && RunTimeEstimates::HasRoom(expected_us)) {
     auto first = actor.unsent.begin();
-    expected_us += EstimateUs(first->second.spec).value_or(kTargetBatchUs);
+    expected_us += run_times_.CostUs(first->second.spec.function_name());
     *request.add_calls() = first->second.spec;
     sequences.push_back(first->first);
     actor.sent.emplace(first->first, std::make_pair(actor.info.num_restarts(), std::move(first->second.spec)));
@@ -216,9 +186,7 @@ void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std
       const rpc::TaskResult& result = reply->results(static_cast<int>(i));
       auto sent = actor.sent.find(sequences[i]);
       if (sent == actor.sent.end()) continue;
-      const double run_us = static_cast<double>(result.run_us());
-      auto [estimate, added] = run_us_by_method_.try_emplace(sent->second.second.function_name(), run_us);
-      if (!added) estimate->second = 0.8 * estimate->second + 0.2 * run_us;
+      run_times_.Record(sent->second.second.function_name(), static_cast<double>(result.run_us()));
     }
     for (size_t i = 0; i < sequences.size(); ++i) {
       auto sent = actor.sent.find(sequences[i]);
@@ -234,13 +202,10 @@ void ActorSubmitter::OnPushed(const std::string& actor_id, int32_t instance, std
                                       : (reply->refused().empty() ? "malformed reply" : reply->refused());
   actor.broken_instance = std::max(actor.broken_instance.value_or(instance), instance);
   const int32_t max_retries = actor.info.max_task_retries();
-  // No connection could be made (the instance was already gone, say): the calls never left this process, so
-  // they wait for the next instance whatever their retries.
   // Refused by the worker (not that instance), or no connection could be made (the instance was gone before
   // they were sent): the calls never ran, so they wait for the next instance whatever their retries.
   const bool never_sent = (reply.ok() && !reply->refused().empty()) ||
-                          (!reply.ok() && reply.status().code() == absl::StatusCode::kUnavailable &&
-                           absl::StrContains(reply.status().message(), "failed to connect"));
+                          (!reply.ok() && rpc_util::NotDelivered(reply.status()));
   for (uint64_t sequence : sequences) {
     auto sent = actor.sent.find(sequence);
     if (sent == actor.sent.end()) continue;
@@ -389,14 +354,6 @@ void ActorSubmitter::FailCall(const rpc::TaskSpec& call, internal::ErrorInfo::Ki
   }
   ReleasePins(call.task_id());
   CallDone(call.actor_id());
-}
-
-void ActorSubmitter::ReleasePins(const std::string& task_id) {
-  auto it = pins_.find(task_id);
-  if (it == pins_.end()) return;
-  std::vector<std::string> pins = std::move(it->second);
-  pins_.erase(it);
-  for (const auto& id : pins) objects_.RemoveReference(id);
 }
 
 void ActorSubmitter::Finish(const rpc::TaskSpec& call, const rpc::TaskResult& result) {

@@ -26,6 +26,8 @@
 #include "common/executor.h"
 #include "core/core_rpc_clients.h"
 #include "core/object_table.h"
+#include "core/run_time_estimates.h"
+#include "core/task_arguments.h"
 #include "proto/core.pb.h"
 #include "rpc/head_endpoints.h"
 
@@ -104,10 +106,8 @@ class ActorSubmitter {
   void Publish(const std::string& actor_id, const Actor& actor);
   void CallDone(const std::string& actor_id);
   // Argument objects a call holds references to, released when it finishes or fails.
-  void ReleasePins(const std::string& task_id);
+  void ReleasePins(const std::string& task_id) { pins_.Release(task_id); }
   static uint64_t FirstUnfinished(const Actor& actor);
-  // A method's expected run time: the running mean of its runs, or nullopt before its first.
-  std::optional<double> EstimateUs(const rpc::TaskSpec& call) const;
 
   Executor& executor_;
   ObjectTable& objects_;
@@ -119,8 +119,8 @@ class ActorSubmitter {
   };
   HeadEndpoints<GcsAddress> gcs_;  // head candidates: polls go to the current one
   std::unordered_map<std::string, Actor> actors_;
-  std::unordered_map<std::string, std::vector<std::string>> pins_;  // by task id
-  std::unordered_map<std::string, double> run_us_by_method_;
+  ArgumentPins pins_;
+  RunTimeEstimates run_times_;  // by method name
   // Calls whose argument failed, by task id: sent as placeholders, then failed with this error.
   std::unordered_map<std::string, internal::ErrorInfo> skipped_;
   mutable std::mutex mutex_;

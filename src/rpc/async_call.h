@@ -18,13 +18,37 @@
 
 namespace halo::rpc_util {
 
+// Marks a failed call that never reached its server: no connection to it could be made.
+inline constexpr char kNotDeliveredPayload[] = "type.halo.dev/not-delivered";
+
+// True when the call failed before any connection to its server existed, so the server cannot have seen it.
+// gRPC reports this only in words ("failed to connect to all addresses", UNAVAILABLE); this is the one place
+// that reads them (tests/unit/rpc_status_test.cc pins the wording against a real refused connection), and
+// callers test the payload that FromGrpc attaches.
+inline bool GrpcFailedToConnect(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         status.error_message().rfind("failed to connect", 0) == 0;
+}
+
+// An UNAVAILABLE status marked as never delivered (what FromGrpc makes of a refused connection; fakes use it).
+inline Status NotDeliveredError(const std::string& message) {
+  Status out(absl::StatusCode::kUnavailable, message);
+  out.SetPayload(kNotDeliveredPayload, absl::Cord("1"));
+  return out;
+}
+
+inline bool NotDelivered(const Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable && status.GetPayload(kNotDeliveredPayload).has_value();
+}
+
 // The call's status as a Status; a standby's redirect (its error details: the leader's address) becomes the
-// payload common/leader_redirect.h reads.
+// payload common/leader_redirect.h reads, and a call that could not connect carries kNotDeliveredPayload.
 inline Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return OkStatus();
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !status.error_details().empty()) {
     return LeaderRedirect(status.error_message(), status.error_details());
   }
+  if (GrpcFailedToConnect(status)) return NotDeliveredError(status.error_message());
   return Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
