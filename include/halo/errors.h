@@ -69,6 +69,11 @@ class ActorUnavailable : public Error {
 class PendingCallsLimitExceeded : public Error {
   using Error::Error;
 };
+// This process already has task_pending_per_shape_max unfinished tasks of this resource shape; this one was
+// not submitted. Wait for some of them (Get/Wait) and submit again.
+class PendingTasksLimitExceeded : public Error {
+  using Error::Error;
+};
 // No live actor has that name in that namespace.
 class ActorNotFound : public Error {
   using Error::Error;
