@@ -36,6 +36,8 @@ class AsioExecutor : public Executor {
   void RunInThread();
   // Stops the loop and joins the thread started by RunInThread (if any). Idempotent.
   void Stop();
+  // True on the thread that runs the loop (code there must never wait for the loop).
+  bool InLoopThread() { return io_.get_executor().running_in_this_thread(); }
 
  private:
   boost::asio::io_context io_;

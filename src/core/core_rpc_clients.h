@@ -38,6 +38,19 @@ class CoreRpcClients {
   // Held by the GCS up to request.wait_ms while the actor is as the caller knows it.
   virtual void WaitActor(const std::string& gcs_address, const rpc::WaitActorRequest& request,
                          std::function<void(StatusOr<rpc::WaitActorReply>)> done) = 0;
+  // The GCS's actor directory at one head candidate, each call with a deadline of timeout_ms
+  // (core/gcs_actor_client picks the candidate and retries).
+  virtual void RegisterActor(const std::string& gcs_address, const rpc::RegisterActorRequest& request,
+                             int64_t timeout_ms, std::function<void(StatusOr<rpc::RegisterActorReply>)> done) = 0;
+  virtual void ResolveActor(const std::string& gcs_address, const rpc::ResolveActorRequest& request,
+                            int64_t timeout_ms, std::function<void(StatusOr<rpc::ResolveActorReply>)> done) = 0;
+  virtual void GetNamedActor(const std::string& gcs_address, const rpc::GetNamedActorRequest& request,
+                             int64_t timeout_ms, std::function<void(StatusOr<rpc::GetNamedActorReply>)> done) = 0;
+  virtual void KillActor(const std::string& gcs_address, const rpc::KillActorRequest& request, int64_t timeout_ms,
+                         std::function<void(StatusOr<rpc::KillActorReply>)> done) = 0;
+  virtual void ReportActorExit(const std::string& gcs_address, const rpc::ReportActorExitRequest& request,
+                               int64_t timeout_ms,
+                               std::function<void(StatusOr<rpc::ReportActorExitReply>)> done) = 0;
 };
 
 std::unique_ptr<CoreRpcClients> MakeGrpcCoreRpcClients(Executor& executor);

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <future>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -49,13 +48,21 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
     ActorHost::Hooks hooks;
     CoreWorker* raw = worker.get();
     hooks.report_exit = [raw](const rpc::ActorInfo& actor, const std::string& message) {
-      GcsClient gcs(raw->options_.gcs_address, raw->options_.settings.rpc_timeout_ms);
-      Status reported = gcs.ReportActorExit(actor.actor_id(), actor.num_restarts(), message);
-      if (!reported.ok()) HALO_LOG_WARN("could not tell the GCS that actor {} exits: {}", actor.actor_id(), std::string(reported.message()));
+      Status reported = raw->AwaitGcs([&actor, &message](GcsActorClient& gcs, std::function<void(Status)> done) {
+        gcs.ReportActorExit(actor.actor_id(), actor.num_restarts(), message, std::move(done));
+      });
+      if (!reported.ok()) {
+        HALO_LOG_WARN("could not tell the GCS that actor {} exits: {}", actor.actor_id(),
+                      std::string(reported.message()));
+      }
     };
     hooks.exit_process = [raw] { raw->ExitProcess(); };
     hooks.on_created = [raw](const rpc::ActorInfo& actor) {
-      if (actor.detached()) raw->hosts_detached_actor_ = true;
+      if (!actor.detached()) return;
+      raw->hosts_detached_actor_ = true;
+      raw->executor_.Post([raw] {
+        if (raw->driver_watch_) raw->driver_watch_->RemoveNode("driver");
+      });
     };
     worker->actor_host_ = std::make_unique<ActorHost>(*worker->task_executor_, worker->executor_,
                                                       worker->object_access_.get(), where, std::move(hooks));
@@ -71,6 +78,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   worker->objects_.SetFreeListener(
       [raw = worker.get()](const std::string& id, const std::vector<rpc::ObjectLocation>& copies,
                            const std::optional<rpc::TaskSpec>& lineage) { raw->OnFreed(id, copies, lineage); });
+  worker->pending_tasks_ = std::make_unique<PendingTaskLimit>(s.task_pending_per_shape_max);
   SubmitterSettings submitter;
   submitter.local_node_address = worker->options_.node_address;
   submitter.job_id = worker->options_.job_id;
@@ -99,6 +107,14 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   actor_calls.inline_max_bytes = s.object_inline_max_bytes;
   worker->actor_submitter_ =
       std::make_unique<ActorSubmitter>(worker->executor_, worker->objects_, *worker->clients_, actor_calls);
+  GcsActorClientSettings directory;
+  directory.gcs_address = worker->options_.gcs_address;
+  directory.wait_timeout_ms = s.gcs_wait_timeout_ms;
+  directory.rpc_timeout_ms = s.rpc_timeout_ms;
+  directory.retry_initial_ms = s.gcs_retry_initial_ms;
+  directory.retry_max_ms = s.gcs_retry_max_ms;
+  worker->gcs_actors_ =
+      std::make_unique<GcsActorClient>(worker->executor_, worker->clock_, *worker->clients_, directory);
   worker->executor_.RunInThread();
   worker->gcs_events_ = MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
   worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
@@ -213,9 +229,25 @@ std::string CoreWorker::NewObjectId() {
 
 std::string CoreWorker::SubmitTask(const std::string& function_name, std::vector<internal::TaskArgument> args,
                                    const internal::TaskOptions& options) {
+  std::map<std::string, double> resources;
+  if (options.resources.empty()) {
+    resources["CPU"] = 1;
+  } else {
+    for (const auto& [name, amount] : options.resources) {
+      if (amount > 0) resources[name] = amount;
+    }
+  }
+  const std::string shape = ShapeKey(resources);
+  if (!pending_tasks_->TryTake(shape)) {
+    throw PendingTasksLimitExceeded(absl::StrCat("this process already has ", pending_tasks_->per_shape_max(),
+                                                 " unfinished tasks needing {", shape,
+                                                 "} (task_pending_per_shape_max); ", function_name,
+                                                 " was not submitted"));
+  }
   const std::string id = NewObjectId();
   tasks_submitted_.fetch_add(1);
   objects_.AddPending(id);
+  objects_.WhenComplete(id, [limit = pending_tasks_.get(), shape](const ObjectLookup&) { limit->Give(shape); });
   rpc::TaskSpec spec;
   spec.set_task_id(id);
   spec.set_job_id(options_.job_id);
@@ -224,13 +256,7 @@ std::string CoreWorker::SubmitTask(const std::string& function_name, std::vector
   spec.set_max_retries(options.max_retries);
   spec.set_retry_exceptions(options.retry_exceptions);
   spec.set_name(options.name);
-  if (options.resources.empty()) {
-    (*spec.mutable_resources())["CPU"] = 1;
-  } else {
-    for (const auto& [name, amount] : options.resources) {
-      if (amount > 0) (*spec.mutable_resources())[name] = amount;
-    }
-  }
+  for (const auto& [name, amount] : resources) (*spec.mutable_resources())[name] = amount;
   for (auto& arg : args) {
     rpc::TaskArg* out = spec.add_args();
     if (arg.is_ref) {
@@ -330,15 +356,13 @@ std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::strin
                                                      "halo::Shutdown was called", ""};
         continue;
       }
-      // Rebuild before looking again, so the next round waits for the rerun rather than refetching.
-      auto rebuilt = std::make_shared<std::promise<void>>();
-      std::future<void> done = rebuilt->get_future();
-      executor_.Post([this, rebuilt, id = ids[k], why = std::string(value.status().message())] {
-        submitter_->Rebuild(id, why);
-        rebuilt->set_value();
-      });
-      // Bounded by Shutdown: a stopped executor never runs the rebuild.
-      while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready && !shut_down_) {
+      // Pending again before the next round looks (so it waits for the rerun rather than refetching); the
+      // rerun itself runs on the executor. Shutdown fails whatever is still pending.
+      const std::string why(value.status().message());
+      if (std::optional<rpc::TaskSpec> lineage = submitter_->ResetLost(ids[k], why)) {
+        executor_.Post([this, id = ids[k], why, lineage = std::move(*lineage)]() mutable {
+          submitter_->Rerun(id, std::move(lineage), why);
+        });
       }
       again.push_back(open[k]);
     }
@@ -446,34 +470,40 @@ internal::RuntimeCounters CoreWorker::Counters() const {
 }
 
 void CoreWorker::RunTasks() {
-  if (!options_.driver_address.empty()) {
-    std::thread([this] { WatchDriver(); }).detach();
-  }
+  if (!options_.driver_address.empty()) executor_.Post([this] { WatchDriver(); });
   task_executor_->Run();
 }
 
-void CoreWorker::WatchDriver() {
-  // A worker belongs to its job: once the driver is gone for good, the worker leaves (its node frees its lease).
-  constexpr int kFailuresToLeave = 3;
-  constexpr auto kPeriod = std::chrono::seconds(1);
-  auto channel = grpc::CreateChannel(options_.driver_address, grpc::InsecureChannelCredentials());
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  int failures = 0;
-  // A worker hosting a detached actor outlives its job: it stops watching.
-  while (!shut_down_ && !hosts_detached_actor_) {
-    grpc::ClientContext context;
-    rpc_util::SetDeadline(context, 1000);
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    failures = stub->Check(&context, request, &response).ok() ? 0 : failures + 1;
-    if (failures >= kFailuresToLeave) {
-      HALO_LOG_INFO("the driver of job {} at {} is gone; this worker exits", options_.job_id,
-                    options_.driver_address);
-      spdlog::default_logger()->flush();
-      _exit(0);
-    }
-    std::this_thread::sleep_for(kPeriod);
+// A worker belongs to its job: once the driver is gone for good, the worker leaves (its node frees its lease).
+// A worker hosting a detached actor outlives its job.
+class CoreWorker::DriverGone : public health::HealthCheckListener {
+ public:
+  explicit DriverGone(CoreWorker& worker) : worker_(worker) {}
+  void OnNodeSuspected(const std::string&) override {}
+  void OnNodeRecovered(const std::string&) override {}
+  void OnNodeFailed(const std::string&) override {
+    if (worker_.shut_down_ || worker_.hosts_detached_actor_) return;
+    HALO_LOG_INFO("the driver of job {} at {} is gone; this worker exits", worker_.options_.job_id,
+                  worker_.options_.driver_address);
+    spdlog::default_logger()->flush();
+    _exit(0);
   }
+
+ private:
+  CoreWorker& worker_;
+};
+
+void CoreWorker::WatchDriver() {
+  const Settings& s = options_.settings;
+  health::HealthCheckSettings checks;
+  checks.initial_delay_ms = s.worker_driver_check_period_ms;
+  checks.period_ms = s.worker_driver_check_period_ms;
+  checks.timeout_ms = s.worker_driver_check_period_ms;
+  checks.failure_threshold = s.health_check_failure_threshold;
+  driver_prober_ = std::make_unique<health::GrpcHealthProber>(executor_);
+  driver_gone_ = std::make_unique<DriverGone>(*this);
+  driver_watch_ = std::make_unique<health::HealthCheckManager>(executor_, *driver_prober_, *driver_gone_, checks);
+  driver_watch_->AddNode("driver", options_.driver_address);
 }
 
 void CoreWorker::Shutdown() {
@@ -492,6 +522,8 @@ void CoreWorker::Shutdown() {
   }
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   executor_.Stop();
+  // Whatever became pending after the submitters failed their work (a rebuild racing Shutdown) fails too.
+  objects_.FailIncomplete(internal::ErrorInfo{internal::ErrorInfo::Kind::kRuntime, "", "halo::Shutdown was called", ""});
   gcs_events_.reset();
 }
 

@@ -7,23 +7,31 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/strings/str_cat.h"
 #include "common/asio_executor.h"
+#include "common/check.h"
 #include "common/settings.h"
 #include "core/actor_host.h"
 #include "core/actor_submitter.h"
 #include "core/core_rpc_clients.h"
+#include "core/gcs_actor_client.h"
 #include "core/object_table.h"
+#include "core/pending_task_limit.h"
 #include "core/task_executor.h"
 #include "core/task_submitter.h"
 #include "core/worker_lease_guard.h"
 #include "halo/internal/runtime.h"
+#include "health/grpc_health_prober.h"
+#include "health/health_check_manager.h"
 #include "rpc/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/gcs_client.h"
@@ -119,7 +127,9 @@ class CoreWorker : public internal::Runtime {
   Status RegisterWorker();
   Status ChooseNode();
   void FollowNodeEvents();
+  // Workers: health-checks the job's driver on the executor; once it is gone for good the worker exits.
   void WatchDriver();
+  class DriverGone;
   // In a worker, while a Get or Wait waits: tells the node agent so the task's CPUs run other work meanwhile
   // (the tasks it waits for, say). Nested waits notify once.
   class BlockedScope;
@@ -127,9 +137,12 @@ class CoreWorker : public internal::Runtime {
   // Borrowed objects: asks the owner until it answers with the object, an error, or turns out to be gone.
   void PollOwner(const std::string& object_id, const std::string& owner_address, int failures);
   std::string NewObjectId();
-  // Runs call against the GCS, retrying while it is unreachable, up to gcs_wait_timeout_ms (then
-  // DeadlineExceeded naming the GCS and the wait).
-  Status CallGcs(const std::function<Status(GcsClient&)>& call);
+  // From a user thread: starts work on the executor (which calls done once) and waits for its result, at
+  // most bound_ms (then DeadlineExceeded). After Shutdown: an error at once.
+  template <typename T>
+  StatusOr<T> AwaitOnExecutor(std::function<void(std::function<void(StatusOr<T>)>)> start, int64_t bound_ms);
+  // A call to the GCS's actor directory through gcs_actors_ (which retries up to gcs_wait_timeout_ms), awaited.
+  Status AwaitGcs(std::function<void(GcsActorClient&, std::function<void(Status)>)> call);
   // Resolves a new actor's ObjectRef constructor arguments (on a thread of its own), then tells the GCS.
   void ResolveActorArguments(rpc::ActorInfo actor);
   void ExitProcess();
@@ -143,6 +156,10 @@ class CoreWorker : public internal::Runtime {
   std::unique_ptr<CoreRpcClients> clients_;
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<ActorSubmitter> actor_submitter_;
+  std::unique_ptr<GcsActorClient> gcs_actors_;
+  std::unique_ptr<health::GrpcHealthProber> driver_prober_;
+  std::unique_ptr<DriverGone> driver_gone_;
+  std::unique_ptr<health::HealthCheckManager> driver_watch_;
   std::unique_ptr<ActorHost> actor_host_;  // workers
   std::atomic<bool> hosts_detached_actor_ = false;
   std::unique_ptr<NodeObjectAccess> object_access_;
@@ -158,6 +175,7 @@ class CoreWorker : public internal::Runtime {
   std::string id_prefix_;
   std::atomic<uint64_t> next_object_ = 1;
   std::atomic<int64_t> tasks_submitted_ = 0;
+  std::unique_ptr<PendingTaskLimit> pending_tasks_;
   std::mutex blocked_mutex_;
   int blocked_waits_ = 0;
   std::unique_ptr<rpc::NodeAgentService::Stub> node_stub_;  // workers: their node agent
@@ -169,5 +187,27 @@ class CoreWorker : public internal::Runtime {
   std::unordered_set<std::string> collectable_actors_;       // created here, unnamed, non-detached, not escaped
   std::atomic<bool> shut_down_ = false;
 };
+
+template <typename T>
+StatusOr<T> CoreWorker::AwaitOnExecutor(std::function<void(std::function<void(StatusOr<T>)>)> start,
+                                        int64_t bound_ms) {
+  HALO_CHECK(!executor_.InLoopThread()) << "the runtime's executor thread waited for itself";
+  if (shut_down_) return UnavailableError("halo::Shutdown was called");
+  auto result = std::make_shared<std::promise<StatusOr<T>>>();
+  std::future<StatusOr<T>> future = result->get_future();
+  executor_.Post([start = std::move(start), result]() mutable {
+    start([result](StatusOr<T> value) { result->set_value(std::move(value)); });
+  });
+  // Bounded: the work has deadlines of its own; this only guards against an executor stopped under it.
+  if (future.wait_for(std::chrono::milliseconds(bound_ms)) != std::future_status::ready) {
+    return DeadlineExceededError(absl::StrCat("no answer within ", bound_ms, " ms",
+                                              shut_down_ ? " (halo::Shutdown was called)" : ""));
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {  // the executor dropped the work (shutdown)
+    return UnavailableError("halo::Shutdown was called");
+  }
+}
 
 }  // namespace halo::core

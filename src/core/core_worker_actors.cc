@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/backoff.h"
 #include "common/logging.h"
 #include "core/core_worker.h"
 #include "halo/errors.h"
@@ -38,30 +37,18 @@ std::string Demangle(const std::string& name) {
   return out;
 }
 
-bool Retriable(const Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kDeadlineExceeded;
-}
-
 }  // namespace
 
-Status CoreWorker::CallGcs(const std::function<Status(GcsClient&)>& call) {
+Status CoreWorker::AwaitGcs(std::function<void(GcsActorClient&, std::function<void(Status)>)> call) {
   const Settings& s = options_.settings;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.gcs_wait_timeout_ms);
-  GcsClient gcs(options_.gcs_address, std::min(s.rpc_timeout_ms, s.gcs_wait_timeout_ms));
-  ExponentialBackoff backoff(s.gcs_retry_initial_ms, s.gcs_retry_max_ms);
-  constexpr int kAttemptsMax = 100000;  // the deadline ends the loop first
-  Status status;
-  for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
-    status = call(gcs);
-    if (status.ok() || !Retriable(status)) return status;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) break;
-    const auto pause = std::min(std::chrono::milliseconds(backoff.NextDelayMs()),
-                                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-    std::this_thread::sleep_for(pause);
-  }
-  return DeadlineExceededError(absl::StrCat("the GCS at ", options_.gcs_address, " did not answer within ",
-                                            s.gcs_wait_timeout_ms, " ms (gcs_wait_timeout_ms): ", status.message()));
+  StatusOr<bool> result = AwaitOnExecutor<bool>(
+      [this, call = std::move(call)](std::function<void(StatusOr<bool>)> done) {
+        call(*gcs_actors_, [done = std::move(done)](Status status) {
+          done(status.ok() ? StatusOr<bool>(true) : StatusOr<bool>(std::move(status)));
+        });
+      },
+      s.gcs_wait_timeout_ms + 2 * s.rpc_timeout_ms);
+  return result.status();
 }
 
 std::string CoreWorker::CreateActor(const std::string& factory_name, std::vector<internal::TaskArgument> args,
@@ -98,7 +85,9 @@ std::string CoreWorker::CreateActor(const std::string& factory_name, std::vector
       out->set_value(std::move(arg.value));
     }
   }
-  Status registered = CallGcs([&](GcsClient& gcs) { return gcs.RegisterActor(actor, ready); });
+  Status registered = AwaitGcs([&actor, ready](GcsActorClient& gcs, std::function<void(Status)> done) {
+    gcs.RegisterActor(actor, ready, std::move(done));
+  });
   if (!registered.ok()) {
     for (const auto& arg : creation->args()) {
       if (arg.has_ref()) objects_.RemoveReference(arg.ref().object_id());
@@ -142,10 +131,14 @@ void CoreWorker::ResolveActorArguments(rpc::ActorInfo actor) {
     if (shut_down_) return;
     if (!failure.empty()) {
       HALO_LOG_WARN("actor {} cannot be created: {}", actor.actor_id(), failure);
-      (void)CallGcs([&](GcsClient& gcs) { return gcs.KillActor(actor.actor_id(), true, false); });
+      (void)AwaitGcs([&actor](GcsActorClient& gcs, std::function<void(Status)> done) {
+        gcs.KillActor(actor.actor_id(), true, false, std::move(done));
+      });
       return;
     }
-    Status resolved = CallGcs([&](GcsClient& gcs) { return gcs.ResolveActor(actor.actor_id(), creation); });
+    Status resolved = AwaitGcs([&actor, &creation](GcsActorClient& gcs, std::function<void(Status)> done) {
+      gcs.ResolveActor(actor.actor_id(), creation, std::move(done));
+    });
     if (!resolved.ok()) {
       HALO_LOG_WARN("actor {}: could not hand its constructor arguments to the GCS: {}", actor.actor_id(),
                     std::string(resolved.message()));
@@ -194,16 +187,18 @@ std::string CoreWorker::SubmitActorTask(const std::string& actor_id, const std::
 std::string CoreWorker::GetActor(const std::string& name, const std::string& name_space,
                                  const std::string& class_name) {
   const std::string ns = name_space.empty() ? kDefaultNamespace : name_space;
-  rpc::ActorInfo actor;
-  Status found = CallGcs([&](GcsClient& gcs) {
-    auto reply = gcs.GetNamedActor(name, ns);
-    if (reply.ok()) actor = *reply;
-    return reply.status();
-  });
+  const Settings& s = options_.settings;
+  StatusOr<rpc::ActorInfo> lookup = AwaitOnExecutor<rpc::ActorInfo>(
+      [this, name, ns](std::function<void(StatusOr<rpc::ActorInfo>)> done) {
+        gcs_actors_->GetNamedActor(name, ns, std::move(done));
+      },
+      s.gcs_wait_timeout_ms + 2 * s.rpc_timeout_ms);
+  const Status found = lookup.status();
   const std::string what = absl::StrCat("halo::GetActor('", name, "', namespace '", ns, "'): ");
   if (found.code() == absl::StatusCode::kNotFound) throw ActorNotFound(what + std::string(found.message()));
   if (found.code() == absl::StatusCode::kDeadlineExceeded) throw GcsUnavailable(what + std::string(found.message()));
   if (!found.ok()) throw RuntimeError(what + std::string(found.message()));
+  const rpc::ActorInfo& actor = *lookup;
   if (!class_name.empty() && actor.class_name() != Demangle(class_name)) {
     throw RuntimeError(absl::StrCat(what, "the actor is a ", actor.class_name(), ", not a ", Demangle(class_name)));
   }
@@ -216,7 +211,9 @@ std::string CoreWorker::GetActor(const std::string& name, const std::string& nam
 }
 
 void CoreWorker::KillActor(const std::string& actor_id, bool no_restart) {
-  Status killed = CallGcs([&](GcsClient& gcs) { return gcs.KillActor(actor_id, no_restart, false); });
+  Status killed = AwaitGcs([&actor_id, no_restart](GcsActorClient& gcs, std::function<void(Status)> done) {
+    gcs.KillActor(actor_id, no_restart, false, std::move(done));
+  });
   const std::string what = absl::StrCat("halo::Kill(actor ", actor_id, "): ");
   if (killed.code() == absl::StatusCode::kDeadlineExceeded) throw GcsUnavailable(what + std::string(killed.message()));
   if (!killed.ok()) throw RuntimeError(what + std::string(killed.message()));
@@ -239,12 +236,15 @@ void CoreWorker::RemoveActorHandle(const std::string& actor_id) {
   if (shut_down_) return;
   executor_.Post([this, actor_id] { actor_submitter_->ForgetActor(actor_id); });
   if (!collect) return;
-  // The last handle of an actor that never left this process: nobody can call it any more.
-  std::thread([gcs_address = options_.gcs_address, timeout = options_.settings.rpc_timeout_ms, actor_id] {
-    GcsClient gcs(gcs_address, timeout);
-    Status killed = gcs.KillActor(actor_id, true, /*out_of_scope=*/true);
-    if (!killed.ok()) HALO_LOG_WARN("actor {} is out of scope but could not be stopped: {}", actor_id, std::string(killed.message()));
-  }).detach();
+  // The last handle of an actor that never left this process: nobody can call it any more. Not waited for.
+  executor_.Post([this, actor_id] {
+    gcs_actors_->KillActor(actor_id, true, /*out_of_scope=*/true, [actor_id](Status killed) {
+      if (!killed.ok()) {
+        HALO_LOG_WARN("actor {} is out of scope but could not be stopped: {}", actor_id,
+                      std::string(killed.message()));
+      }
+    });
+  });
 }
 
 std::string CoreWorker::EscapeActorHandle(const std::string& actor_id) {

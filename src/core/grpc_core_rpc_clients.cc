@@ -97,6 +97,46 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void RegisterActor(const std::string& gcs_address, const rpc::RegisterActorRequest& request, int64_t timeout_ms,
+                     std::function<void(StatusOr<rpc::RegisterActorReply>)> done) override {
+    Send<rpc::RegisterActorReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->RegisterActor(std::move(call)...); },
+        std::move(done));
+  }
+
+  void ResolveActor(const std::string& gcs_address, const rpc::ResolveActorRequest& request, int64_t timeout_ms,
+                    std::function<void(StatusOr<rpc::ResolveActorReply>)> done) override {
+    Send<rpc::ResolveActorReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->ResolveActor(std::move(call)...); },
+        std::move(done));
+  }
+
+  void GetNamedActor(const std::string& gcs_address, const rpc::GetNamedActorRequest& request, int64_t timeout_ms,
+                     std::function<void(StatusOr<rpc::GetNamedActorReply>)> done) override {
+    Send<rpc::GetNamedActorReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->GetNamedActor(std::move(call)...); },
+        std::move(done));
+  }
+
+  void KillActor(const std::string& gcs_address, const rpc::KillActorRequest& request, int64_t timeout_ms,
+                 std::function<void(StatusOr<rpc::KillActorReply>)> done) override {
+    Send<rpc::KillActorReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->KillActor(std::move(call)...); },
+        std::move(done));
+  }
+
+  void ReportActorExit(const std::string& gcs_address, const rpc::ReportActorExitRequest& request,
+                       int64_t timeout_ms, std::function<void(StatusOr<rpc::ReportActorExitReply>)> done) override {
+    Send<rpc::ReportActorExitReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.actors->async()->ReportActorExit(std::move(call)...); },
+        std::move(done));
+  }
+
  private:
   struct PeerStubs {
     std::shared_ptr<grpc::Channel> channel;

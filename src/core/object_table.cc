@@ -77,6 +77,17 @@ void ObjectTable::Fail(const std::string& id, ErrorInfo error) {
   Finish(id, std::move(lookup), std::nullopt, nullptr);
 }
 
+void ObjectTable::FailIncomplete(const ErrorInfo& error) {
+  std::vector<std::string> incomplete;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, entry] : entries_) {
+      if (!entry.complete) incomplete.push_back(id);
+    }
+  }
+  for (const auto& id : incomplete) Fail(id, error);
+}
+
 void ObjectTable::Finish(const std::string& id, ObjectLookup lookup, std::optional<rpc::TaskSpec> lineage,
                          bool* kept) {
   std::map<uint64_t, std::function<void(const ObjectLookup&)>> watchers;

@@ -52,6 +52,8 @@ class ObjectTable {
   // False if the object was forgotten meanwhile (the caller then releases what lineage refers to).
   bool CompleteStored(const std::string& id, rpc::ObjectLocation location, rpc::TaskSpec lineage);
   void Fail(const std::string& id, ErrorInfo error);
+  // Fails every object not complete yet (shutdown: nothing will complete them now), waking every Get.
+  void FailIncomplete(const ErrorInfo& error);
   // Completes a borrowed object with the copies its owner named (no lineage here: the owner rebuilds).
   void CompleteWithCopies(const std::string& id, std::vector<rpc::ObjectLocation> copies);
   // Completes an actor call's result whose value stays in a node's store: it has no lineage (an actor call is
