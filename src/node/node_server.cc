@@ -1,0 +1,217 @@
+#include "node/node_server.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/process.h"
+#include "common/settings_loader.h"
+#include "node/grpc_vouch_peers.h"
+
+namespace halo::node {
+namespace {
+
+// A driver or lessee is declared gone after this many failed checks in a row (about 10 check periods):
+// ending a job cannot be undone.
+constexpr int64_t kPeerFailureThreshold = 10;
+
+}  // namespace
+
+NodeServer::NodeServer(NodeServerOptions options)
+    : options_(std::move(options)),
+      settings_(options_.settings),
+      session_dir_(settings_.session_dir.empty() ? settings_.session_root : settings_.session_dir) {}
+
+NodeServer::~NodeServer() { Shutdown(); }
+
+StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(NodeServerOptions options) {
+  std::unique_ptr<NodeServer> server(new NodeServer(std::move(options)));
+  HALO_RETURN_IF_ERROR(server->Build());
+  return server;
+}
+
+Status NodeServer::Build() {
+  auto resources = ParseResources(settings_.resources);
+  if (!resources.ok()) return resources.status();
+  auto labels = ParseLabels(settings_.labels);
+  if (!labels.ok()) return labels.status();
+  self_.set_node_id(random_.HexId(14));
+  self_.set_is_head(options_.is_head);
+  self_.set_pid(getpid());
+  const int64_t cpus = settings_.num_cpus >= 0 ? settings_.num_cpus : std::thread::hardware_concurrency();
+  (*self_.mutable_resources())["CPU"] = static_cast<double>(cpus);
+  for (const auto& [name, amount] : *resources) (*self_.mutable_resources())[name] = amount;
+  for (const auto& [key, value] : *labels) (*self_.mutable_labels())[key] = value;
+
+  gcs_ = MakeGrpcGcsNodeClient(options_.gcs_address, executor_);
+  auto on_exit = [this](int code, const std::string& why) { OnExit(code, why); };
+  agent_ = std::make_unique<NodeAgent>(
+      executor_, clock_, *gcs_, self_,
+      NodeAgentSettings{settings_.gcs_reconnect_timeout_ms, settings_.gcs_retry_initial_ms,
+                        settings_.gcs_retry_max_ms, settings_.pubsub_poll_wait_ms, settings_.rpc_timeout_ms},
+      on_exit);
+
+  // Workers: started from the job's executable, on a lease file this agent renews.
+  launcher_ = std::make_unique<ProcessWorkerLauncher>(session_dir_ + "/logs");
+  executables_ = std::make_unique<GrpcExecutableStore>(executor_, session_dir_ + "/executables",
+                                                       std::max<int64_t>(settings_.worker_start_timeout_ms, 1));
+  LeaseManagerSettings lease_settings;
+  lease_settings.node_id = self_.node_id();
+  lease_settings.gcs_address = options_.gcs_address;
+  for (const SettingInfo& info : AllSettings()) {
+    if (info.name == "session_dir") continue;  // workers keep no session of their own
+    lease_settings.worker_env[EnvName(info.name)] = info.format(settings_);
+  }
+  lease_settings.resources = std::map<std::string, double>(self_.resources().begin(), self_.resources().end());
+  lease_settings.num_prestart_workers = settings_.num_prestart_workers >= 0 ? settings_.num_prestart_workers : cpus;
+  lease_settings.workers_max =
+      settings_.node_workers_max > 0 ? settings_.node_workers_max : std::max<int64_t>(64, 4 * cpus);
+  lease_settings.unschedulable_wait_ms = settings_.task_unschedulable_timeout_ms;
+  lease_settings.worker_start_timeout_ms = settings_.worker_start_timeout_ms;
+  lease_settings.worker_idle_timeout_ms = settings_.worker_idle_timeout_ms;
+  lease_settings.waiting_requests_max = static_cast<size_t>(settings_.node_lease_requests_max);
+  std::error_code lease_dir_error;
+  std::filesystem::create_directories(session_dir_ + "/leases", lease_dir_error);
+  lease_settings.worker_lease_file = absl::StrCat(session_dir_, "/leases/node-", self_.node_id());
+  auto lease_file = LeaseFile::Create(lease_settings.worker_lease_file);
+  if (!lease_file.ok()) return lease_file.status();
+  lease_file_ = *std::move(lease_file);
+  leases_ = std::make_unique<LeaseManager>(executor_, clock_, random_, *launcher_, *executables_, lease_settings);
+  status_service_ = std::make_unique<NodeAgentServiceImpl>(executor_, *agent_, *leases_);
+
+  // The node's own lease bounds its workers'; losing it ends the node agent (its workers first).
+  vouch_peers_ = MakeGrpcVouchPeers(executor_);
+  lease_chain_ = std::make_unique<NodeLeaseChain>(
+      executor_, clock_, *gcs_, *vouch_peers_, self_.node_id(),
+      NodeLeaseChainSettings{NodeLeaseKeeperSettings{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
+                                                     settings_.node_vouch_after_ms, /*clock_margin_percent=*/10,
+                                                     /*vouch_limit_ms=*/settings_.gcs_reconnect_timeout_ms},
+                             settings_.worker_lease_ms},
+      [file = lease_file_.get()](int64_t deadline_ms) { file->SetDeadlineMs(deadline_ms); }, on_exit);
+  executor_.Post([this] { lease_chain_->Start(); });  // no worker serves before the node holds its own lease
+  status_service_->SetVouchHandler(
+      [this](const rpc::VouchRequest& request) { return lease_chain_->HandleVouch(request); });
+  // Leaving (stopped, or drained and idle): its workers end, and it stops vouching, before the GCS hears of
+  // it, because the GCS restarts their actors at once.
+  agent_->SetBeforeLeaving([this] {
+    lease_chain_->Leave();
+    leases_->Shutdown();
+  });
+
+  object_store_ = std::make_unique<ObjectStore>(
+      static_cast<uint64_t>(settings_.object_store_memory_bytes),
+      std::make_unique<FileSpillStorage>(session_dir_ + "/spill/" + self_.node_id()));
+  object_service_ = std::make_unique<ObjectStoreServiceImpl>(*object_store_, self_.node_id(),
+                                                             settings_.object_chunk_bytes, settings_.rpc_timeout_ms);
+  object_service_->SetJobListener([this](uint32_t job_id, const std::string& driver_address) {
+    executor_.Post([this, job_id, driver_address] { leases_->NoteJob(job_id, driver_address); });
+  });
+  leases_->SetJobEndedListener([this](uint32_t job_id) {
+    const size_t freed = object_store_->FreeJob(job_id);
+    if (freed > 0) SPDLOG_INFO("freed {} objects of job {}", freed, job_id);
+  });
+
+  // Serve first: the GCS probes the address the node registers with.
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(absl::StrCat(settings_.host, ":", settings_.node_port), grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.RegisterService(&health_);
+  builder.RegisterService(status_service_.get());
+  builder.RegisterService(object_service_.get());
+  // Owners ping held lease calls every 10 s (keepalive); allow it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  server_ = builder.BuildAndStart();
+  if (!server_ || selected_port == 0) {
+    return UnavailableError(
+        absl::StrCat("cannot serve on ", settings_.host, ":", settings_.node_port, " (port in use?)"));
+  }
+  self_.set_address(absl::StrCat(settings_.advertise_host, ":", selected_port));
+  agent_->SetAddress(self_.address());  // known only once the server listens
+  leases_->SetNodeAddress(self_.address());
+  agent_->SetIdleCheck([this] { return leases_->Idle(); });
+  leases_->SetIdleListener([this] { agent_->OnIdle(); });
+  agent_->SetClusterListener([this](const rpc::PollNodeEventsReply& reply) { OnClusterUpdate(reply); });
+
+  // The drivers and lessees this node's work depends on; one that stops answering ends its job or leases here.
+  peer_prober_ = std::make_unique<health::GrpcHealthProber>(executor_);
+  peer_watch_ = std::make_unique<PeerWatch>(
+      executor_, *peer_prober_,
+      PeerWatchSettings{health::HealthCheckSettings{settings_.health_check_initial_delay_ms,
+                                                    settings_.health_check_period_ms,
+                                                    settings_.health_check_timeout_ms, kPeerFailureThreshold},
+                        /*sync_interval_ms=*/1000},
+      [this] { return leases_->PeersToWatch(); },
+      [this](const std::string& address) { leases_->OnPeerGone(address); });
+  executor_.Post([this] { peer_watch_->Start(); });
+  reaper_ = std::make_unique<WorkerReaper>(
+      executor_, [this](int pid, const std::string& description) { leases_->OnWorkerExited(pid, description); });
+  reaper_->Start();
+
+  if (!settings_.session_dir.empty()) {
+    HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/node.pid", std::to_string(getpid()) + "\n"));
+  }
+  executor_.RunInThread();
+  executor_.Post([this] {
+    agent_->Start([this] {
+      lease_chain_->StartRenewing();
+      if (settings_.session_dir.empty()) return;
+      (void)WriteFileAtomically(settings_.session_dir + "/node.address", self_.address() + "\n");
+      (void)WriteFileAtomically(settings_.session_dir + "/node.id", self_.node_id() + "\n");
+    });
+  });
+  SPDLOG_INFO("node {} serving at {}, joining the GCS at {}", self_.node_id(), self_.address(),
+              options_.gcs_address);
+  return OkStatus();
+}
+
+void NodeServer::OnClusterUpdate(const rpc::PollNodeEventsReply& reply) {
+  leases_->OnClusterUpdate(reply);
+  auto own = [this](const rpc::NodeInfo& node) {
+    if (node.node_id() == self_.node_id()) leases_->SetDraining(node.state() == rpc::DRAINING);
+  };
+  for (const auto& node : reply.nodes()) own(node);
+  for (const auto& event : reply.events()) own(event.node());
+}
+
+void NodeServer::OnExit(int code, const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!exit_) exit_ = NodeExit{code, why};
+  exited_.notify_all();
+}
+
+void NodeServer::Stop() {
+  health_.SetServing(false);
+  executor_.Post([this] { agent_->Stop(); });
+}
+
+NodeExit NodeServer::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  exited_.wait(lock, [this] { return exit_.has_value(); });
+  return *exit_;
+}
+
+void NodeServer::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (lease_chain_ && leases_) {
+    executor_.Post([this] {
+      lease_chain_->RevokeWorkers();
+      leases_->Shutdown();
+    });
+  }
+  health_.SetServing(false);
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  executor_.Stop();
+}
+
+}  // namespace halo::node
