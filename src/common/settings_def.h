@@ -99,6 +99,11 @@ HALO_INT_SETTING(worker_idle_timeout_ms, 60000, 1, kNoMaximum,
              "an idle worker beyond the prestarted ones is stopped after this long")
 HALO_INT_SETTING(node_lease_requests_max, 10000, 1, kNoMaximum,
              "worker-lease requests a node agent holds waiting at once; one more is refused at once, saying so")
+HALO_INT_SETTING(task_unschedulable_timeout_ms, 30000, 0, kNoMaximum,
+             "a task (or a rebuild) whose resources no live node offers waits this long for a node that fits to "
+             "join, then fails with TaskUnschedulable")
+HALO_INT_SETTING(node_workers_max, 0, 0, kNoMaximum,
+             "worker processes a node agent runs at once; 0: four per CPU, at least 64")
 HALO_INT_SETTING(num_prestart_workers, -1, -1, kNoMaximum,
              "workers a node starts for a job on its first lease request; -1: one per CPU")
 HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
@@ -106,8 +111,14 @@ HALO_INT_SETTING(worker_lease_idle_ms, 100, 0, kNoMaximum,
 HALO_INT_SETTING(worker_lease_ms, 500, 10, kNoMaximum,
              "a worker stops serving and exits when its node agent has not renewed its lease for this long (the "
              "agent paused, hung or gone); the agent renews it four times as often")
+HALO_INT_SETTING(worker_driver_check_period_ms, 1000, 1, kNoMaximum,
+             "a worker health-checks its job's driver this often (each check may take as long); after "
+             "health_check_failure_threshold failed checks in a row it exits, unless it hosts a detached actor")
 HALO_INT_SETTING(task_batch_max, 200, 1, kNoMaximum, "tasks a submitter pushes to a leased worker in one call")
 HALO_INT_SETTING(task_batches_in_flight_max, 2, 1, kNoMaximum, "calls of pushed tasks outstanding per leased worker")
+HALO_INT_SETTING(task_pending_per_shape_max, 1000000, 1, kNoMaximum,
+             "unfinished tasks one driver or worker may have submitted per resource shape; past it Remote() "
+             "throws PendingTasksLimitExceeded and submits nothing")
 HALO_INT_SETTING(lease_requests_in_flight_max, 8, 1, kNoMaximum,
              "worker lease requests one submitter has outstanding per resource shape")
 HALO_INT_SETTING(node_unreachable_timeout_ms, 10000, 1, kNoMaximum,

@@ -14,6 +14,7 @@
 
 #include "common/process.h"
 #include "halo/halo.h"
+#include "integration/driver_cluster.h"
 #include "integration/driver_helpers.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
@@ -128,23 +129,21 @@ void KillAndWait(pid_t pid) {
 class ActorsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    head_ = new Head({"--num-cpus", "2"});
-    auto started = head_->Start();
-    ASSERT_EQ(started.exit_code, 0) << started.output;
-    node_ = new Node;
-    auto joined = node_->Start(head_->address(), {"--num-cpus", "2"});
-    ASSERT_EQ(joined.exit_code, 0) << joined.output;
-    halo::testing::InitDriver(head_->address());
+    cluster_ = new halo::testing::DriverCluster({"--num-cpus", "2"}, 1, {"--num-cpus", "2"});
+    cluster_->Start();
+    head_ = &cluster_->head();
+    node_ = &cluster_->node(0);
   }
   static void TearDownTestSuite() {
-    halo::Shutdown();
-    delete node_;
-    delete head_;
+    delete cluster_;
+    cluster_ = nullptr;
   }
+  static halo::testing::DriverCluster* cluster_;
   static Head* head_;
   static Node* node_;
   halo::testing::TempDir dir_;
 };
+halo::testing::DriverCluster* ActorsTest::cluster_ = nullptr;
 Head* ActorsTest::head_ = nullptr;
 Node* ActorsTest::node_ = nullptr;
 
@@ -338,23 +337,22 @@ TEST_F(ActorsTest, DroppingTheLastHandleEndsAnUnnamedActor) {
 class ActorNodeFailureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    head_ = new Head({"--num-cpus", "0"});
-    ASSERT_EQ(head_->Start().exit_code, 0);
-    for (auto*& node : nodes_) {
-      node = new Node;
-      ASSERT_EQ(node->Start(head_->address(), {"--num-cpus", "1"}).exit_code, 0);
-    }
-    halo::testing::InitDriver(head_->address());
+    cluster_ = new halo::testing::DriverCluster({"--num-cpus", "0"}, 2, {"--num-cpus", "1"});
+    cluster_->Start();
+    head_ = &cluster_->head();
+    nodes_[0] = &cluster_->node(0);
+    nodes_[1] = &cluster_->node(1);
   }
   static void TearDownTestSuite() {
-    halo::Shutdown();
-    for (auto*& node : nodes_) delete node;
-    delete head_;
+    delete cluster_;
+    cluster_ = nullptr;
   }
+  static halo::testing::DriverCluster* cluster_;
   static Head* head_;
   static Node* nodes_[2];
   halo::testing::TempDir dir_;
 };
+halo::testing::DriverCluster* ActorNodeFailureTest::cluster_ = nullptr;
 Head* ActorNodeFailureTest::head_ = nullptr;
 Node* ActorNodeFailureTest::nodes_[2] = {nullptr, nullptr};
 

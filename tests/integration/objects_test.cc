@@ -13,6 +13,7 @@
 #include "halo/halo.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
+#include "integration/driver_cluster.h"
 #include "integration/driver_helpers.h"
 
 namespace {
@@ -46,19 +47,11 @@ using halo::testing::StoreStats;
 // The head offers no CPUs: tasks run on the two node agents; the driver's local node is the head's.
 class ObjectsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto started = head_.Start();
-    ASSERT_EQ(started.exit_code, 0) << started.output;
-    for (auto& node : nodes_) {
-      auto joined = node.Start(head_.address(), {"--num-cpus", "2"});
-      ASSERT_EQ(joined.exit_code, 0) << joined.output;
-    }
-    InitDriver(head_.address());
-  }
-  void TearDown() override { halo::Shutdown(); }
+  void SetUp() override { cluster_.Start(); }
 
-  Head head_{{"--num-cpus", "0", "--object-store-memory-bytes", "1500000"}};
-  Node nodes_[2];
+  halo::testing::DriverCluster cluster_{{"--num-cpus", "0", "--object-store-memory-bytes", "1500000"}, 2,
+                                        {"--num-cpus", "2"}};
+  Head& head_ = cluster_.head();
 };
 
 TEST_F(ObjectsTest, LargeValuesTravelBetweenNodesAndBack) {
@@ -97,7 +90,7 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   auto held = [&](const Node& node) {
     return StoreStats(halo::ReadTrimmedFile(node.session_dir() + "/node.address")).objects();
   };
-  const Node& victim = held(nodes_[0]) >= held(nodes_[1]) ? nodes_[0] : nodes_[1];
+  const Node& victim = held(cluster_.node(0)) >= held(cluster_.node(1)) ? cluster_.node(0) : cluster_.node(1);
   ASSERT_GT(held(victim), 0u);
 
   ASSERT_EQ(kill(victim.pid(), SIGKILL), 0);
@@ -110,6 +103,28 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   auto values = halo::Get(totals, std::chrono::seconds(120));
   for (int i = 0; i < 100; ++i) EXPECT_EQ(*values[i], ExpectedTotal(i)) << i;
   EXPECT_EQ(*halo::Get(chain_total, std::chrono::seconds(120)), ExpectedTotal(19));
+}
+
+TEST_F(ObjectsTest, LostObjectWhoseTaskFitsNoLiveNodeWaitsForOneToJoin) {
+  // Only one node offers a GPU; the object made there is lost with it, and its rebuild must wait for the
+  // replacement node rather than fail at once as unschedulable.
+  Node gpu_node;
+  auto joined = gpu_node.Start(head_.address(), {"--num-cpus", "1", "--resources", "GPU=1"});
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  auto big = halo::Task(MakeBig).SetResources({{"GPU", 1}}).Remote(3);
+  auto [ready, pending] = halo::Wait(std::vector{big}, 1, std::chrono::seconds(60));
+  ASSERT_TRUE(pending.empty());
+
+  ASSERT_EQ(kill(gpu_node.pid(), SIGKILL), 0);
+  ASSERT_TRUE(halo::WaitForProcessExit(gpu_node.pid(), 10000));
+  ASSERT_TRUE(halo::testing::WaitForNodeState(head_.address(), gpu_node.id(), halo::rpc::DEAD,
+                                              std::chrono::seconds(20)));
+  // Now no live node offers a GPU; the driver has heard of the death and its rebuild waits.
+  Node replacement;
+  joined = replacement.Start(head_.address(), {"--num-cpus", "1", "--resources", "GPU=1"});
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  EXPECT_EQ(*halo::Get(halo::Task(Total).Remote(big), std::chrono::seconds(60)), ExpectedTotal(3));
+  EXPECT_EQ(halo::Get(big, std::chrono::seconds(60))->at(0), 3);
 }
 
 TEST_F(ObjectsTest, BorrowersLeaveTheOwnersCopiesAlone) {

@@ -16,6 +16,7 @@
 #include "halo/halo.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
+#include "integration/driver_cluster.h"
 #include "integration/driver_helpers.h"
 
 namespace {
@@ -96,25 +97,24 @@ using halo::testing::Node;
 class TasksTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    head_ = new Head({"--num-cpus", "2"});
-    auto started = head_->Start();
-    ASSERT_EQ(started.exit_code, 0) << started.output;
-    for (auto*& node : nodes_) {
-      node = new Node;
-      auto joined = node->Start(head_->address(), {"--num-cpus", "2"});
-      ASSERT_EQ(joined.exit_code, 0) << joined.output;
-    }
-    halo::testing::InitDriver(head_->address());
+    // A task no node fits waits this long for one to join before it is unschedulable.
+    cluster_ = new halo::testing::DriverCluster({"--num-cpus", "2", "--task-unschedulable-timeout-ms", "2000"}, 2,
+                                                {"--num-cpus", "2", "--task-unschedulable-timeout-ms", "2000"});
+    cluster_->Start();
+    head_ = &cluster_->head();
+    nodes_[0] = &cluster_->node(0);
+    nodes_[1] = &cluster_->node(1);
   }
   static void TearDownTestSuite() {
-    halo::Shutdown();
-    for (auto*& node : nodes_) delete node;
-    delete head_;
+    delete cluster_;
+    cluster_ = nullptr;
   }
+  static halo::testing::DriverCluster* cluster_;
   static Head* head_;
   static Node* nodes_[2];
   halo::testing::TempDir dir_;
 };
+halo::testing::DriverCluster* TasksTest::cluster_ = nullptr;
 Head* TasksTest::head_ = nullptr;
 Node* TasksTest::nodes_[2] = {nullptr, nullptr};
 
@@ -305,16 +305,7 @@ TEST(ApiMisuseTest, InitWithNoClusterAtTheAddressThrowsNamingIt) {
 // A cluster whose head offers no CPUs, so tasks run on the two node agents, one of which the test kills.
 class NodeFailureTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto started = head_.Start();
-    ASSERT_EQ(started.exit_code, 0) << started.output;
-    for (auto& node : nodes_) {
-      auto joined = node.Start(head_.address(), {"--num-cpus", "2"});
-      ASSERT_EQ(joined.exit_code, 0) << joined.output;
-    }
-    halo::testing::InitDriver(head_.address());
-  }
-  void TearDown() override { halo::Shutdown(); }
+  void SetUp() override { cluster_.Start(); }
 
   // Waits for the task to record its worker's pid, then SIGKILLs that worker's node agent.
   void KillNodeRunning(const std::string& pid_file) {
@@ -326,12 +317,11 @@ class NodeFailureTest : public ::testing::Test {
     // /proc/PID/stat: "pid (comm) state ppid ..."
     const std::string after_comm = stat->substr(stat->rfind(')') + 2);
     const int node_pid = std::stoi(after_comm.substr(after_comm.find(' ') + 1));
-    ASSERT_TRUE(node_pid == nodes_[0].pid() || node_pid == nodes_[1].pid()) << node_pid;
+    ASSERT_TRUE(node_pid == cluster_.node(0).pid() || node_pid == cluster_.node(1).pid()) << node_pid;
     ASSERT_EQ(kill(node_pid, SIGKILL), 0);
   }
 
-  Head head_{{"--num-cpus", "0"}};
-  Node nodes_[2];
+  halo::testing::DriverCluster cluster_{{"--num-cpus", "0"}, 2, {"--num-cpus", "2"}};
   halo::testing::TempDir dir_;
 };
 

@@ -2,100 +2,16 @@
 // lineage rebuilds, and an unreachable node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/task_submitter.h"
+#include "support/fake_core_rpc_clients.h"
 #include "support/fake_executor.h"
 
 namespace halo::core {
 namespace {
 
-class FakeClients : public CoreRpcClients {
- public:
-  struct LeaseCall {
-    std::string node;
-    rpc::RequestWorkerLeaseRequest request;
-    std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done;
-  };
-  struct PushCall {
-    std::string worker;
-    rpc::PushTasksRequest request;
-    std::function<void(StatusOr<rpc::PushTasksReply>)> done;
-  };
-  void RequestWorkerLease(const std::string& node_address, const rpc::RequestWorkerLeaseRequest& request,
-                          std::function<void(StatusOr<rpc::RequestWorkerLeaseReply>)> done) override {
-    leases.push_back({node_address, request, std::move(done)});
-  }
-  void ReturnWorker(const std::string& node_address, const std::string& lease_id, bool worker_failed) override {
-    returned.push_back(lease_id + (worker_failed ? ":failed" : ""));
-  }
-  void GetWorkerExit(const std::string& node_address, const std::string& worker_id, int64_t timeout_ms,
-                     std::function<void(StatusOr<rpc::GetWorkerExitReply>)> done) override {
-    if (node_reachable) {
-      rpc::GetWorkerExitReply reply;
-      reply.set_exited(true);
-      reply.set_description("killed by signal 9 (Killed)");
-      done(reply);
-    } else {
-      done(UnavailableError("connection refused"));
-    }
-  }
-  void FreeObjects(const std::string&, const std::vector<std::string>&) override {}
-  void GetObject(const std::string&, const std::string&, int64_t, int64_t,
-                 std::function<void(StatusOr<rpc::GetObjectReply>)> done) override {
-    done(UnavailableError("not used here"));
-  }
-  void PushTasks(const std::string& worker_address, rpc::PushTasksRequest request,
-                 std::function<void(StatusOr<rpc::PushTasksReply>)> done) override {
-    pushes.push_back({worker_address, std::move(request), std::move(done)});
-  }
-  void PushActorTasks(const std::string&, rpc::PushActorTasksRequest,
-                      std::function<void(StatusOr<rpc::PushActorTasksReply>)> done) override {
-    done(UnavailableError("not used here"));
-  }
-  void WaitActor(const std::string&, const rpc::WaitActorRequest&,
-                 std::function<void(StatusOr<rpc::WaitActorReply>)> done) override {
-    done(UnavailableError("not used here"));
-  }
-
-  // Grants the oldest outstanding lease request with a worker named worker.
-  void Grant(const std::string& worker) {
-    LeaseCall call = std::move(leases.front());
-    leases.erase(leases.begin());
-    rpc::RequestWorkerLeaseReply reply;
-    reply.set_granted(true);
-    reply.set_lease_id("lease-" + worker);
-    reply.set_worker_id(worker);
-    reply.set_worker_address(worker + ":1");
-    reply.set_node_id("node-" + call.node);
-    call.done(reply);
-  }
-  // Answers the oldest push with one result per task, as fill writes it; returns what was pushed.
-  rpc::PushTasksRequest AnswerPushWith(const std::function<void(rpc::TaskResult*)>& fill) {
-    PushCall call = std::move(pushes.front());
-    pushes.erase(pushes.begin());
-    rpc::PushTasksReply reply;
-    for (const auto& task : call.request.tasks()) {
-      rpc::TaskResult* result = reply.add_results();
-      result->set_task_id(task.task_id());
-      fill(result);
-    }
-    call.done(reply);
-    return call.request;
-  }
-  // Answers the oldest push: every task returns value, or the call fails with error.
-  void AnswerPush(const std::string& value, std::optional<Status> error = std::nullopt) {
-    if (error) {
-      PushCall call = std::move(pushes.front());
-      pushes.erase(pushes.begin());
-      return call.done(*error);
-    }
-    AnswerPushWith([&](rpc::TaskResult* result) { result->set_value(value); });
-  }
-
-  std::vector<LeaseCall> leases;
-  std::vector<PushCall> pushes;
-  std::vector<std::string> returned;
-  bool node_reachable = true;
-};
+using testing::FakeClients;
 
 class TaskSubmitterTest : public ::testing::Test {
  protected:
@@ -175,6 +91,47 @@ TEST_F(TaskSubmitterTest, UnreachableNodeOfTheWorkerIsNodeDied) {
   auto lookup = Lookup("t1");
   ASSERT_TRUE(lookup.result.error.has_value());
   EXPECT_EQ(lookup.result.error->kind, internal::ErrorInfo::Kind::kNodeDied);
+}
+
+TEST_F(TaskSubmitterTest, OneNodeDeathCostsEachTaskAtMostOneRetry) {
+  for (const char* id : {"t1", "t2", "t3"}) submitter_->Submit(Spec(id, /*max_retries=*/1));
+  ASSERT_EQ(clients_.leases.size(), 3u);
+  for (const char* worker : {"w1", "w2", "w3"}) clients_.Grant(worker);  // all on node-local
+  ASSERT_EQ(clients_.pushes.size(), 3u);
+  clients_.AnswerPush("v1");  // t1 done: w1 stays leased, idle, on the node about to die
+  EXPECT_EQ(*Lookup("t1").result.value, "v1");
+  clients_.node_reachable = false;
+  clients_.AnswerPush("", UnavailableError("connection refused"));  // t2's worker, and its node, are gone
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->retries(), 1);
+  EXPECT_TRUE(clients_.pushes.size() == 1u && clients_.pushes[0].worker == "w3:1")
+      << "the retry went to another worker of the node that just failed";
+  EXPECT_NE(std::find(clients_.returned.begin(), clients_.returned.end(), "lease-w1"), clients_.returned.end())
+      << "the idle lease on the failed node was kept";
+  // A stale spillback grants the retry a worker on the same dead node: its second failure there is free.
+  ASSERT_FALSE(clients_.leases.empty());
+  clients_.Grant("w4", "node-local");
+  ASSERT_EQ(clients_.pushes.back().worker, "w4:1");
+  auto stale = std::move(clients_.pushes.back());
+  clients_.pushes.pop_back();
+  stale.done(UnavailableError("connection refused"));
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->retries(), 1) << "one node death was charged twice";
+  ASSERT_FALSE(clients_.leases.empty());
+  clients_.node_reachable = true;
+  clients_.Grant("w5", "node-b");
+  ASSERT_EQ(clients_.pushes.back().worker, "w5:1");
+  auto good = std::move(clients_.pushes.back());
+  clients_.pushes.pop_back();
+  rpc::PushTasksReply reply;
+  reply.add_results()->set_value("v2");
+  good.done(reply);
+  EXPECT_EQ(*Lookup("t2").result.value, "v2");
+  // t3, on the dead node all along, spends its one retry there too.
+  clients_.node_reachable = false;
+  clients_.AnswerPush("", UnavailableError("connection refused"));
+  executor_.RunUntilIdle();
+  EXPECT_EQ(submitter_->retries(), 2);
 }
 
 TEST_F(TaskSubmitterTest, SpillbackIsFollowedOnce) {
