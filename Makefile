@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test demo bench install clean
+.PHONY: all deps build test demo bench install package clean
 
 all: build
 
@@ -24,6 +24,10 @@ test: build
 # The binaries, public headers, libraries, CMake package and halo.pc under PREFIX (default /usr/local).
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# A Debian package of the same (build/halo_VERSION_ARCH.deb), dependencies computed by dpkg-shlibdeps.
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 demo: build
 	./examples/demo.sh

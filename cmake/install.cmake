@@ -23,12 +23,8 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/haloConfigVersion.cmake COM
 install(FILES ${CMAKE_BINARY_DIR}/haloConfig.cmake ${CMAKE_BINARY_DIR}/haloConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/halo)
 
-# Evaluated at install time, so `cmake --install --prefix P` writes P into it.
-install(CODE "
-  set(CMAKE_INSTALL_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-  set(CMAKE_INSTALL_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
-  set(CMAKE_INSTALL_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
-  set(PROJECT_VERSION \"${PROJECT_VERSION}\")
-  configure_file(\"${CMAKE_SOURCE_DIR}/cmake/halo.pc.in\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/halo.pc\" @ONLY)
-  message(STATUS \"Installing: \${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/halo.pc\")
-")
+# Relocatable: the prefix is found from where halo.pc lies (pkg-config's pcfiledir), so the same file serves
+# `cmake --install --prefix P`, `make install` and the Debian package.
+file(RELATIVE_PATH HALO_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+configure_file(${CMAKE_SOURCE_DIR}/cmake/halo.pc.in ${CMAKE_BINARY_DIR}/halo.pc @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/halo.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

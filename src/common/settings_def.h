@@ -66,6 +66,9 @@ HALO_INT_SETTING(health_check_period_ms, 300, 1, kNoMaximum, "pause between the 
 HALO_INT_SETTING(health_check_timeout_ms, 700, 1, kNoMaximum, "a health probe not answered within this fails")
 HALO_INT_SETTING(health_check_failure_threshold, 3, 1, kNoMaximum,
              "consecutive failed probes that make a node DEAD (the first makes it SUSPECTED)")
+HALO_INT_SETTING(driver_failure_threshold, 10, 1, kNoMaximum,
+             "consecutive failed health checks after which the GCS finishes a driver's job, and a node agent ends "
+             "the job or leases of a driver or lessee it depends on (more than a node's: it cannot be undone)")
 HALO_INT_SETTING(dead_nodes_max, 1000, 0, kNoMaximum, "dead nodes kept for `halo list nodes`; the oldest are forgotten")
 HALO_INT_SETTING(gcs_reconnect_timeout_ms, 60000, 1, kNoMaximum, "a node agent exits if the GCS stays unreachable this long")
 HALO_INT_SETTING(gcs_retry_initial_ms, 100, 1, kNoMaximum, "first delay before a node agent retries the GCS; doubles")

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 #include "core/task_submitter.h"
 #include "rpc/async_call.h"
@@ -78,6 +79,7 @@ void ActorSubmitter::Publish(const std::string& actor_id, const Actor& actor) {
 }
 
 void ActorSubmitter::Submit(rpc::TaskSpec call) {
+  HALO_DCHECK(!objects_.AllComplete({call.task_id()})) << "call " << call.task_id() << "'s result is not pending";
   const std::string actor_id = call.actor_id();
   Actor& actor = actors_[actor_id];
   const uint64_t sequence = actor.next_sequence++;
@@ -161,7 +163,11 @@ void ActorSubmitter::SendBatch(const std::string& actor_id, Actor& actor) {
     expected_us += run_times_.CostUs(first->second.spec.function_name());
     *request.add_calls() = first->second.spec;
     sequences.push_back(first->first);
-    actor.sent.emplace(first->first, std::make_pair(actor.info.num_restarts(), std::move(first->second.spec)));
+    const bool first_send = actor.sent
+                                .emplace(first->first, std::make_pair(actor.info.num_restarts(),
+                                                                      std::move(first->second.spec)))
+                                .second;
+    HALO_CHECK(first_send) << "call " << first->first << " to actor " << actor_id << " sent while still out";
     actor.unsent.erase(first);
   }
   actor.batches_in_flight += 1;

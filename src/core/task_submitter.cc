@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 
 namespace halo::core {
@@ -70,6 +71,7 @@ size_t TaskSubmitter::leases() const {
 }
 
 void TaskSubmitter::Submit(rpc::TaskSpec spec) {
+  HALO_DCHECK(!objects_.AllComplete({spec.task_id()})) << "task " << spec.task_id() << "'s result is not pending";
   pins_.Adopt(spec);
   Resolve(std::move(spec));
 }
@@ -228,6 +230,7 @@ void TaskSubmitter::OnPushed(uint64_t batch_id, StatusOr<rpc::PushTasksReply> re
   auto batch_it = batches_.find(batch_id);
   if (batch_it == batches_.end()) return;  // already failed over (its node died)
   auto shape_it = shapes_.find(batch_it->second.shape_key);
+  HALO_CHECK(shape_it != shapes_.end()) << "a batch of unknown shape " << batch_it->second.shape_key;
   Shape& shape = shape_it->second;
   auto lease_it = shape.leases.find(batch_it->second.lease_id);
   if (!reply.ok() || reply->results_size() != static_cast<int>(batch_it->second.tasks.size())) {

@@ -1,7 +1,8 @@
 // Finishes the jobs whose drivers die without calling Shutdown: each running job's driver is health-checked
 // (the standard gRPC health service every driver serves), and one that fails the checks has its job marked
 // finished with the reason. Jobs loaded at startup are checked again, so a driver that died while the GCS was
-// down is found. Event-driven on the GCS executor.
+// down is found. Finishing a job cannot be undone, so settings.failure_threshold is higher than a node's (a
+// busy driver may miss a few checks): driver_failure_threshold. Event-driven on the GCS executor.
 #pragma once
 
 #include <memory>
@@ -14,10 +15,6 @@ namespace halo::gcs {
 
 class DriverMonitor : public health::HealthCheckListener {
  public:
-  // Finishing a job cannot be undone, so it takes more failed checks than a node's death (a busy driver may
-  // miss a few): about 10 health-check periods.
-  static constexpr int64_t kFailureThreshold = 10;
-
   DriverMonitor(Executor& executor, health::HealthProber& prober, JobManager& jobs, health::HealthCheckSettings settings);
 
   // What the job manager hears: running jobs are watched, finished ones no longer.

@@ -98,7 +98,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   });
 
   const health::HealthCheckSettings owner_checks{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
-                                         settings_.health_check_timeout_ms, DriverMonitor::kFailureThreshold};
+                                         settings_.health_check_timeout_ms, settings_.driver_failure_threshold};
   drivers_ = std::make_unique<DriverMonitor>(executor, *deps_.prober, *jobs_, owner_checks);
   ActorManagerSettings actor_settings;
   actor_settings.watch_wait_ms = settings_.pubsub_poll_wait_ms;

@@ -12,14 +12,6 @@
 #include "node/grpc_vouch_peers.h"
 
 namespace halo::node {
-namespace {
-
-// A driver or lessee is declared gone after this many failed checks in a row (about 10 check periods):
-// ending a job cannot be undone.
-constexpr int64_t kPeerFailureThreshold = 10;
-
-}  // namespace
-
 NodeServer::NodeServer(NodeServerOptions options)
     : options_(std::move(options)),
       settings_(options_.settings),
@@ -145,7 +137,8 @@ Status NodeServer::Build() {
       executor_, *peer_prober_,
       PeerWatchSettings{health::HealthCheckSettings{settings_.health_check_initial_delay_ms,
                                                     settings_.health_check_period_ms,
-                                                    settings_.health_check_timeout_ms, kPeerFailureThreshold},
+                                                    settings_.health_check_timeout_ms,
+                                                    settings_.driver_failure_threshold},
                         /*sync_interval_ms=*/1000},
       [this] { return leases_->PeersToWatch(); },
       [this](const std::string& address) { leases_->OnPeerGone(address); });

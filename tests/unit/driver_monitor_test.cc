@@ -51,12 +51,13 @@ class DriverMonitorTest : public ::testing::Test {
   }
 
   static constexpr int64_t kPeriodMs = 100;
+  static constexpr int64_t kFailureThreshold = 10;  // driver_failure_threshold's default
   testing::FakeExecutor executor_;
   MemoryStore store_{executor_};
   AddressProber prober_{executor_};
   JobManager jobs_{store_, executor_};
   DriverMonitor monitor_{executor_, prober_, jobs_,
-                         health::HealthCheckSettings{0, kPeriodMs, 50, DriverMonitor::kFailureThreshold}};
+                         health::HealthCheckSettings{0, kPeriodMs, 50, kFailureThreshold}};
 };
 
 TEST_F(DriverMonitorTest, ADriverThatStopsAnsweringFinishesItsJobWithTheReason) {
@@ -65,7 +66,7 @@ TEST_F(DriverMonitorTest, ADriverThatStopsAnsweringFinishesItsJobWithTheReason) 
   executor_.AdvanceMs(20 * kPeriodMs);
   EXPECT_FALSE(Job(job).is_finished()) << "an answering driver keeps its job";
   prober_.down.insert("driver-a:1");
-  executor_.AdvanceMs(DriverMonitor::kFailureThreshold * kPeriodMs * 3);
+  executor_.AdvanceMs(kFailureThreshold * kPeriodMs * 3);
   const rpc::JobInfo finished = Job(job);
   EXPECT_TRUE(finished.is_finished());
   EXPECT_NE(finished.end_reason().find("stopped answering health checks"), std::string::npos) << finished.end_reason();
@@ -76,7 +77,7 @@ TEST_F(DriverMonitorTest, AFewMissedChecksDoNotEndAJob) {
   const uint32_t job = AddJob("driver-b:1");
   executor_.AdvanceMs(5 * kPeriodMs);
   prober_.down.insert("driver-b:1");
-  executor_.AdvanceMs((DriverMonitor::kFailureThreshold / 2) * kPeriodMs);
+  executor_.AdvanceMs((kFailureThreshold / 2) * kPeriodMs);
   prober_.down.clear();
   executor_.AdvanceMs(20 * kPeriodMs);
   EXPECT_FALSE(Job(job).is_finished());
