@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools procps
   iproute2 iptables
+  dpkg-dev
 )
 if [[ "${1:-}" == "bench" ]]; then
   PACKAGES+=(python3-distributed python3-dask)
