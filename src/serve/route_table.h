@@ -23,6 +23,7 @@ struct ReplicaInfo {
   std::string replica_id;  // the actor's id
   std::string address;     // its worker's address
   bool healthy = true;
+  int32_t instance = 0;    // the actor's num_restarts: its worker refuses calls meant for another instance
 };
 
 struct DeploymentRoute {

@@ -1,0 +1,115 @@
+#include "serve/actor_replica_caller.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/check.h"
+#include "halo/serve.h"
+#include "proto/core.grpc.pb.h"
+
+namespace halo::serve {
+
+// Results are handled on the gRPC thread that completes the call: the ingress posts them to its own loop.
+class ActorReplicaCaller::DirectExecutor : public Executor {
+ public:
+  void Post(std::function<void()> fn) override { fn(); }
+  TimerId RunAfter(int64_t, std::function<void()>) override {
+    HALO_CHECK(false) << "ActorReplicaCaller runs no timers";
+    return 0;
+  }
+  void Cancel(TimerId) override {}
+};
+
+struct ActorReplicaCaller::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
+};
+
+ActorReplicaCaller::ActorReplicaCaller(std::string handler, std::string caller_prefix)
+    : handler_(std::move(handler)),
+      caller_prefix_(std::move(caller_prefix)),
+      in_flight_(std::make_shared<rpc_util::InFlight>()),
+      peers_(std::make_unique<rpc_util::PeerCache<Stubs>>(
+          512, [](Stubs& stubs) { stubs.worker = rpc::CoreWorkerService::NewStub(stubs.channel); })),
+      direct_(std::make_unique<DirectExecutor>()) {
+  in_flight_->executor = direct_.get();
+}
+
+ActorReplicaCaller::~ActorReplicaCaller() { in_flight_->CancelAll(); }
+
+uint64_t ActorReplicaCaller::TakeSequence(const ReplicaInfo& replica, uint64_t* start) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Order& order = orders_[replica.replica_id];
+  if (order.instance != replica.instance) order = Order{replica.instance, 0, {}};  // a new instance starts over
+  const uint64_t sequence = order.next++;
+  order.unfinished.insert(sequence);
+  *start = *order.unfinished.begin();
+  return sequence;
+}
+
+void ActorReplicaCaller::Finished(const ReplicaInfo& replica, uint64_t sequence) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = orders_.find(replica.replica_id);
+  if (it != orders_.end() && it->second.instance == replica.instance) it->second.unfinished.erase(sequence);
+}
+
+void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request, int64_t timeout_ms,
+                              std::function<void(Result)> done) {
+  const uint64_t number = next_call_.fetch_add(1);
+  uint64_t start = 0;
+  const uint64_t sequence = TakeSequence(replica, &start);
+  rpc::PushActorTasksRequest push;
+  push.set_actor_id(replica.replica_id);
+  push.set_instance(replica.instance);
+  push.set_caller_id(caller_prefix_);
+  push.set_start_sequence(start);
+  rpc::TaskSpec* call = push.add_calls();
+  call->set_task_id(absl::StrCat(caller_prefix_, "-req-", number));
+  call->set_actor_id(replica.replica_id);
+  call->set_function_name(handler_);
+  call->set_sequence(sequence);
+  call->add_args()->set_value(::halo::internal::Pack(request));
+  rpc_util::SendTo<rpc::PushActorTasksReply>(
+      in_flight_, peers_->Get(replica.address), std::move(push), timeout_ms,
+      [](Stubs& stubs, auto... call) { stubs.worker->async()->PushActorTasks(std::move(call)...); },
+      [this, done = std::move(done), replica, sequence](StatusOr<rpc::PushActorTasksReply> reply) {
+        Finished(replica, sequence);  // answered or given up: later calls need not wait for it
+        Result result;
+        if (!reply.ok()) {
+          result.failure = rpc_util::NotDelivered(reply.status()) ? Failure::kNotDelivered : Failure::kLost;
+          result.error = std::string(reply.status().message());
+          return done(std::move(result));
+        }
+        if (!reply->refused().empty() || reply->results_size() != 1) {
+          result.failure = Failure::kNotDelivered;  // not that instance: the request never ran
+          result.error = reply->refused().empty() ? "malformed reply" : reply->refused();
+          return done(std::move(result));
+        }
+        const rpc::TaskResult& answer = reply->results(0);
+        if (answer.failed()) {
+          const rpc::TaskError& error = answer.error();
+          if (error.kind() == rpc::TASK_EXCEPTION) {
+            result.failure = Failure::kHandlerThrew;
+            result.error = absl::StrCat(error.type_name(), ": ", error.message());
+          } else {
+            result.failure = Failure::kLost;  // the actor died or exited during the call
+            result.error = error.message();
+          }
+          return done(std::move(result));
+        }
+        if (answer.stored()) {
+          result.failure = Failure::kHandlerThrew;
+          result.error = "the response is larger than object_inline_max_bytes, which the ingress cannot relay yet";
+          return done(std::move(result));
+        }
+        try {
+          result.response = ::halo::internal::Unpack<Response>(answer.value());
+        } catch (const std::exception& error) {
+          result.failure = Failure::kHandlerThrew;
+          result.error = absl::StrCat("the handler's reply is not a halo::serve::Response: ", error.what());
+        }
+        done(std::move(result));
+      });
+}
+
+}  // namespace halo::serve

@@ -1,0 +1,185 @@
+// The ingress in front of real replicas: actors of a HALO_DEPLOYMENT class on a real cluster (head and node
+// agent on loopback, this test process as driver and, started by the node agents, as the workers), reached
+// through ActorReplicaCaller over their workers' gRPC. Requests keep succeeding when a replica's worker is
+// SIGKILLed; a handler's exception is a 500 naming it; config arguments convert to the factory's types.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <set>
+#include <stdexcept>
+
+#include "common/process.h"
+#include "halo/serve.h"
+#include "integration/driver_cluster.h"
+#include "rpc/gcs_client.h"
+#include "serve/actor_replica_caller.h"
+#include "serve/http_ingress.h"
+#include "support/test_env.h"
+
+namespace {
+
+class Greeter {
+ public:
+  explicit Greeter(std::string greeting) : greeting_(std::move(greeting)) {}
+  halo::serve::Response Handle(const halo::serve::Request& request) {
+    if (request.path == "/hello/throw") throw std::invalid_argument("no greeting for you");
+    if (request.path == "/hello/pid") return halo::serve::Response::Text(std::to_string(getpid()));
+    return halo::serve::Response::Text(greeting_ + ", " + request.Query("name"));
+  }
+  bool CheckHealth() { return true; }
+
+ private:
+  std::string greeting_;
+};
+Greeter* MakeGreeter(std::string greeting) { return new Greeter(std::move(greeting)); }
+HALO_DEPLOYMENT(MakeGreeter, &Greeter::Handle, &Greeter::CheckHealth);
+
+// A factory with typed parameters, for the argument conversion.
+Greeter* MakeCounted(std::string greeting, int times, double ratio, bool loud) {
+  return new Greeter(greeting + std::to_string(times) + std::to_string(ratio) + (loud ? "!" : ""));
+}
+HALO_DEPLOYMENT(MakeCounted, &Greeter::Handle);
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+http::response<http::string_body> Get(int port, const std::string& target) {
+  net::io_context context;
+  tcp::socket socket(context);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+  timeval bound{30, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+  http::request<http::string_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "localhost");
+  http::write(socket, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  return response;
+}
+
+TEST(ServeArgsTest, ConfigArgumentsConvertToTheFactorysTypesOrSayWhichDoesNot) {
+  const auto& deployments = halo::serve::internal::Deployments();
+  ASSERT_EQ(deployments.count("MakeCounted"), 1u);
+  const auto& counted = deployments.at("MakeCounted");
+  EXPECT_EQ(counted.handler, "&Greeter::Handle");
+  EXPECT_EQ(counted.health, "");
+  EXPECT_EQ(deployments.at("MakeGreeter").health, "&Greeter::CheckHealth");
+  std::string error;
+  auto packed = counted.convert_args({"hi", "3", "0.5", "true"}, &error);
+  ASSERT_TRUE(packed.has_value()) << error;
+  ASSERT_EQ(packed->size(), 4u);
+  EXPECT_EQ(halo::internal::Unpack<int>((*packed)[1]), 3);
+  EXPECT_EQ(halo::internal::Unpack<double>((*packed)[2]), 0.5);
+  EXPECT_FALSE(counted.convert_args({"hi", "three", "0.5", "true"}, &error).has_value());
+  EXPECT_EQ(error, "argument 1 ('three') is not a whole number");
+  EXPECT_FALSE(counted.convert_args({"hi"}, &error).has_value());
+  EXPECT_EQ(error, "takes 4 argument(s), the config gives 1");
+  EXPECT_FALSE(counted.convert_args({"hi", "3", "0.5", "yes"}, &error).has_value());
+  EXPECT_EQ(error, "argument 3 ('yes') is not true or false");
+}
+
+class ServeReplicaTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new halo::testing::DriverCluster({"--num-cpus", "2"}, 1, {"--num-cpus", "2"});
+    cluster_->Start();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  // The actor's directory entry once it is ALIVE with an address.
+  static halo::rpc::ActorInfo WaitAlive(const std::string& actor_id) {
+    halo::GcsClient gcs(cluster_->head().address(), 5000);
+    halo::rpc::ActorInfo found;
+    halo::testing::WaitUntil(
+        [&] {
+          auto actors = gcs.ListActors();
+          if (!actors.ok()) return false;
+          for (const auto& actor : *actors) {
+            if (actor.actor_id() == actor_id && actor.state() == halo::rpc::ACTOR_ALIVE && !actor.address().empty()) {
+              found = actor;
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(30));
+    return found;
+  }
+  static halo::testing::DriverCluster* cluster_;
+};
+halo::testing::DriverCluster* ServeReplicaTest::cluster_ = nullptr;
+
+TEST_F(ServeReplicaTest, RequestsReachRealReplicasAndSurviveOneBeingKilled) {
+  auto first = halo::Actor(MakeGreeter).Remote(std::string("hello"));
+  auto second = halo::Actor(MakeGreeter).Remote(std::string("hello"));
+  halo::serve::DeploymentRoute route;
+  route.deployment = "Greeter";
+  route.route_prefix = "/hello";
+  for (const auto& id : {first.ID(), second.ID()}) {
+    halo::rpc::ActorInfo actor = WaitAlive(id);
+    ASSERT_FALSE(actor.address().empty()) << "actor " << id << " never came up";
+    route.replicas.push_back(halo::serve::ReplicaInfo{id, actor.address(), true, actor.num_restarts()});
+  }
+  halo::SeededRandom random(9);
+  halo::serve::RouteTable routes(random);
+  routes.Replace({route});
+  halo::serve::ActorReplicaCaller caller(halo::serve::internal::Deployments().at("MakeGreeter").handler,
+                                         "ingress-test");
+  halo::serve::IngressSettings settings;
+  settings.port = 0;
+  settings.request_timeout_ms = 20000;
+  halo::serve::HttpIngress ingress(routes, caller, settings);
+  ASSERT_TRUE(ingress.Start().ok());
+
+  auto greeted = Get(ingress.port(), "/hello?name=ada");
+  EXPECT_EQ(greeted.result_int(), 200u) << greeted.body();
+  EXPECT_EQ(greeted.body(), "hello, ada");
+  auto threw = Get(ingress.port(), "/hello/throw");
+  EXPECT_EQ(threw.result_int(), 500u);
+  EXPECT_NE(threw.body().find("no greeting for you"), std::string::npos) << threw.body();
+
+  // Both replicas answer (their worker pids differ); then one worker is SIGKILLed.
+  std::set<int> pids;
+  for (int i = 0; i < 200 && pids.size() < 2; ++i) {
+    auto response = Get(ingress.port(), "/hello/pid");
+    ASSERT_EQ(response.result_int(), 200u) << response.body();
+    pids.insert(std::stoi(response.body()));
+  }
+  ASSERT_EQ(pids.size(), 2u) << "requests never reached the second replica";
+  const int victim = *pids.begin();
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  ASSERT_TRUE(halo::WaitForProcessExit(victim, 10000));
+  int ok = 0;
+  std::set<int> after;
+  for (int i = 0; i < 50; ++i) {
+    auto response = Get(ingress.port(), "/hello/pid");
+    if (response.result_int() == 200) {
+      ok += 1;
+      after.insert(std::stoi(response.body()));
+    } else {
+      ADD_FAILURE() << "request " << i << " got " << response.result_int() << ": " << response.body();
+    }
+  }
+  EXPECT_EQ(ok, 50);
+  EXPECT_EQ(after.count(victim), 0u);
+  ingress.Stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A node agent starts this executable as a worker: Init then serves and never returns.
+  if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
