@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Halo builds and tests with. Idempotent: when every
 # package is already present it does nothing (and needs neither root nor network).
-# `install-deps.sh bench` also installs what the benchmark peers need (Dask distributed).
+# `install-deps.sh bench` also installs what the benchmarks need besides (Dask distributed, wrk).
 set -euo pipefail
 
 PACKAGES=(
@@ -15,7 +15,7 @@ PACKAGES=(
   dpkg-dev
 )
 if [[ "${1:-}" == "bench" ]]; then
-  PACKAGES+=(python3-distributed python3-dask)
+  PACKAGES+=(python3-distributed python3-dask wrk)
 fi
 
 missing=()
