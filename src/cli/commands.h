@@ -37,6 +37,9 @@ int RunDrain(const std::string& node_id, const std::string& reason, double deadl
              const SettingsInputs& inputs);
 int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs);
 
+// Prints what the service config at path would deploy, or the one line naming its mistake (exit 1).
+int RunServeValidate(const std::string& path, bool json);
+
 struct MicrobenchmarkOptions {
   std::string address;     // empty: start a local cluster for the run
   double duration_s = 2;   // per metric

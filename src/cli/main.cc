@@ -1,5 +1,5 @@
 // halo: the command line. Subcommands: start, stop, status, config, kv, jobs, list nodes|actors, drain, events,
-// storage cleanup, microbenchmark.
+// storage cleanup, serve validate, microbenchmark.
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -99,6 +99,13 @@ int main(int argc, char** argv) {
       "cleanup", "remove every key of one namespace (--storage-namespace) from Redis (--storage)");
   halo::SettingFlags cleanup_flags(cleanup);
 
+  auto* serve = app.add_subcommand("serve", "services: deployments of replicas behind HTTP");
+  serve->require_subcommand(1);
+  auto* serve_validate = serve->add_subcommand("validate", "check a service config and print what it deploys");
+  std::string serve_config;
+  serve_validate->add_option("config", serve_config, "the service config (service.yaml)")->required();
+  serve_validate->add_flag("--json", json, "print the parsed config as JSON");
+
   auto* micro = app.add_subcommand("microbenchmark",
                                    "measure task and object throughput (Ray's metric names); starts a local "
                                    "cluster unless --address is given");
@@ -134,6 +141,7 @@ int main(int argc, char** argv) {
   if (list_actors->parsed()) return RunListActors(address, json, list_actors_flags.Inputs());
   if (drain->parsed()) return RunDrain(drain_node, drain_reason, drain_deadline_s, address, drain_flags.Inputs());
   if (micro->parsed()) return RunMicrobenchmark(micro_options);
+  if (serve_validate->parsed()) return RunServeValidate(serve_config, json);
   if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());
   return Fail("no command given; see `halo --help`");
 }

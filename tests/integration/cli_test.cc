@@ -151,5 +151,35 @@ TEST(CliStartTest, StartingARunningSessionAgainIsRefused) {
   EXPECT_TRUE(Contains(again.output, "is already running (pid " + std::to_string(head.GcsPid()))) << again.output;
 }
 
+TEST(CliServeTest, ValidatePrintsWhatTheConfigDeploysOrTheOneLineNamingItsMistake) {
+  TempDir dir;
+  const std::string good = dir.path() + "/service.yaml";
+  std::ofstream(good) << "name: greeter\napplications:\n  - name: hello\n    route_prefix: /hello\n"
+                         "    deployments:\n      - {name: Greeter, factory: MakeGreeter, args: [hello], "
+                         "num_replicas: 3, resources: {CPU: 0.5}}\n";
+  auto ok = RunHalo({"serve", "validate", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(Contains(ok.output, "hello at /hello")) << ok.output;
+  EXPECT_TRUE(Contains(ok.output, "Greeter: MakeGreeter(hello), 3 replica(s), max_ongoing_requests 100, "
+                                  "resources CPU=0.5"))
+      << ok.output;
+  auto json = RunHalo({"serve", "validate", good, "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(nlohmann::json::parse(json.output)["applications"][0]["deployments"][0]["numReplicas"], 3);
+
+  const std::string bad = dir.path() + "/bad.yaml";
+  std::ofstream(bad) << "name: greeter\napplications:\n  - name: hello\n    deployments:\n"
+                        "      - {name: Greeter, factory: MakeGreeter, num_replica: 3}\n";
+  auto refused = RunHalo({"serve", "validate", bad});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.output, "halo: error: " + bad +
+                                ": applications[0].deployments[0].num_replica: unknown key (known: name, factory, "
+                                "args, num_replicas, autoscaling, max_ongoing_requests, health_check_period_ms, "
+                                "health_check_timeout_ms, resources)\n");
+  auto missing = RunHalo({"serve", "validate", dir.path() + "/none.yaml"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(Contains(missing.output, "none.yaml: cannot be read")) << missing.output;
+}
+
 }  // namespace
 }  // namespace halo::testing
