@@ -225,7 +225,7 @@ TEST_F(IngressTest, GarbageIs400AndSlowOrSilentClientsAreCut) {
   // A silent connection is cut too, and the ingress still serves.
   EXPECT_EQ(Raw(""), "");
   EXPECT_EQ(Send(http::verb::get, "/hello").result_int(), 200u);
-  for (int i = 0; i < 100 && ingress_->open_connections() > 0; ++i) {
+  for (int i = 0; i < 500 && ingress_->open_connections() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(ingress_->open_connections(), 0) << "closed connections were not counted out";
