@@ -66,7 +66,7 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
   rpc::TaskSpec* call = push.add_calls();
   call->set_task_id(absl::StrCat(caller_prefix_, "-req-", number));
   call->set_actor_id(replica.replica_id);
-  call->set_function_name(handler_);
+  call->set_function_name(replica.handler.empty() ? handler_ : replica.handler);
   call->set_sequence(sequence);
   call->add_args()->set_value(::halo::internal::Pack(request));
   rpc_util::SendTo<rpc::PushActorTasksReply>(

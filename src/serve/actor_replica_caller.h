@@ -22,7 +22,8 @@ namespace halo::serve {
 
 class ActorReplicaCaller : public ReplicaCaller {
  public:
-  // handler: the method name HALO_DEPLOYMENT registered ("&Greeter::Handle"); caller_prefix: unique per process.
+  // handler: the method HALO_DEPLOYMENT registered ("&Greeter::Handle"), for replicas that do not name theirs;
+  // caller_prefix: unique per process.
   ActorReplicaCaller(std::string handler, std::string caller_prefix);
   ~ActorReplicaCaller() override;
 

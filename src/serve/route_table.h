@@ -24,6 +24,7 @@ struct ReplicaInfo {
   std::string address;     // its worker's address
   bool healthy = true;
   int32_t instance = 0;    // the actor's num_restarts: its worker refuses calls meant for another instance
+  std::string handler;     // the deployment's handler method ("&Greeter::Handle"); "": the caller's default
 };
 
 struct DeploymentRoute {
