@@ -66,6 +66,8 @@ HALO_INT_SETTING(health_check_period_ms, 300, 1, kNoMaximum, "pause between the 
 HALO_INT_SETTING(health_check_timeout_ms, 700, 1, kNoMaximum, "a health probe not answered within this fails")
 HALO_INT_SETTING(health_check_failure_threshold, 3, 1, kNoMaximum,
              "consecutive failed probes that make a node DEAD (the first makes it SUSPECTED)")
+HALO_INT_SETTING(node_peer_sync_interval_ms, 1000, 1, kNoMaximum,
+             "how often a node agent updates the set of drivers and lessees it health-checks from its leases")
 HALO_INT_SETTING(driver_failure_threshold, 10, 1, kNoMaximum,
              "consecutive failed health checks after which the GCS finishes a driver's job, and a node agent ends "
              "the job or leases of a driver or lessee it depends on (more than a node's: it cannot be undone)")
@@ -147,3 +149,9 @@ HALO_INT_SETTING(object_inline_max_bytes, 100 * 1024, 0, kNoMaximum,
 HALO_INT_SETTING(object_store_memory_bytes, 2LL * 1024 * 1024 * 1024, 1, kNoMaximum,
              "memory a node's object store uses before it spills objects to local disk")
 HALO_INT_SETTING(object_chunk_bytes, 1024 * 1024, 1024, kNoMaximum, "objects move between processes in chunks of this size")
+HALO_INT_SETTING(object_get_rounds_max, 1000, 1, kNoMaximum,
+             "fetch-or-rebuild rounds one Get makes for an object whose copies keep failing, before ObjectLost "
+             "(each rebuild also spends one of its task's retries)")
+HALO_INT_SETTING(owner_unreachable_polls_max, 3, 1, kNoMaximum,
+             "failed polls in a row (with backoff) after which a borrower takes an object's owner for gone "
+             "(OwnerDied)")

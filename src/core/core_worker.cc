@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -320,11 +321,11 @@ std::vector<internal::ObjectResult> CoreWorker::Get(const std::vector<std::strin
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   // Each round fetches stored values; a copy that cannot be fetched is rebuilt and the next round waits for it.
   // Bounded: every rebuild spends one of its task's retries.
-  constexpr int kRoundsMax = 1000;
+  const int64_t rounds_max = options_.settings.object_get_rounds_max;
   std::vector<internal::ObjectResult> results(object_ids.size());
   std::vector<size_t> open(object_ids.size());
   for (size_t i = 0; i < open.size(); ++i) open[i] = i;
-  for (int round = 0; round < kRoundsMax && !open.empty(); ++round) {
+  for (int64_t round = 0; round < rounds_max && !open.empty(); ++round) {
     int64_t remaining = -1;
     if (timeout_ms >= 0) {
       remaining = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -413,16 +414,16 @@ void CoreWorker::AddBorrowedReference(const std::string& object_id, const std::s
 }
 
 void CoreWorker::PollOwner(const std::string& object_id, const std::string& owner_address, int failures) {
-  constexpr int kFailuresMax = 3;
+  const int64_t failures_max = options_.settings.owner_unreachable_polls_max;
   if (shut_down_) return;
   clients_->GetObject(
       owner_address, object_id, options_.settings.pubsub_poll_wait_ms, options_.settings.rpc_timeout_ms,
-      [this, object_id, owner_address, failures](StatusOr<rpc::GetObjectReply> reply) {
+      [this, object_id, owner_address, failures, failures_max](StatusOr<rpc::GetObjectReply> reply) {
         using Kind = internal::ErrorInfo::Kind;
         if (!reply.ok()) {
           // A few tries with backoff: one refused connection may be a blip, several mean the owner is gone.
-          if (failures + 1 < kFailuresMax) {
-            executor_.RunAfter(options_.settings.gcs_retry_initial_ms << failures,
+          if (failures + 1 < failures_max) {
+            executor_.RunAfter(options_.settings.gcs_retry_initial_ms << std::min(failures, 10),
                                [this, object_id, owner_address, failures] {
                                  PollOwner(object_id, owner_address, failures + 1);
                                });

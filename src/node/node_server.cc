@@ -139,7 +139,7 @@ Status NodeServer::Build() {
                                                     settings_.health_check_period_ms,
                                                     settings_.health_check_timeout_ms,
                                                     settings_.driver_failure_threshold},
-                        /*sync_interval_ms=*/1000},
+                        settings_.node_peer_sync_interval_ms},
       [this] { return leases_->PeersToWatch(); },
       [this](const std::string& address) { leases_->OnPeerGone(address); });
   executor_.Post([this] { peer_watch_->Start(); });
