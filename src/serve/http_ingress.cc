@@ -223,6 +223,7 @@ class HttpIngress::Session : public std::enable_shared_from_this<Session> {
     const bool close = close_after_ || !keep_alive_;
     message->keep_alive(!close);
     message->prepare_payload();
+    if (request_.method == "HEAD") message->body().clear();  // the length of what GET would send, no body
     stream_.expires_after(std::chrono::milliseconds(io_->settings.read_timeout_ms));
     http::async_write(stream_, *message,
                       [self = shared_from_this(), message, close](beast::error_code error, size_t) {

@@ -146,6 +146,16 @@ TEST_F(IngressTest, RoutesToAReplicaWithTheDecodedRequest) {
   EXPECT_EQ(Send(http::verb::get, "/nowhere").result_int(), 404u);
 }
 
+TEST_F(IngressTest, HeadGetsTheHeadersAndLengthButNoBody) {
+  const std::string answer = Raw("HEAD /hello?name=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  const size_t end = answer.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << answer;
+  EXPECT_EQ(answer.size(), end + 4) << "a body followed the headers of a HEAD answer: " << answer;
+  EXPECT_NE(answer.find("Content-Length: "), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("Content-Length: 0\r\n"), std::string::npos) << answer;
+}
+
 TEST_F(IngressTest, KeepAliveServesManyRequestsOnOneConnection) {
   tcp::socket socket = Connect();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(Send(http::verb::get, "/hello", "", &socket).result_int(), 200u) << i;
