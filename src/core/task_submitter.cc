@@ -107,6 +107,7 @@ void TaskSubmitter::OnArgumentReady(const std::string& task_id, int index, const
     // A failed dependency fails the task the same way, so Get names the root cause.
     objects_.Fail(spec.task_id(), *failed);
     ReleasePins(spec.task_id());
+    charged_node_loss_.erase(spec.task_id());
     return;
   }
   Enqueue(std::move(spec));

@@ -47,7 +47,7 @@ void DeploymentReconciler::Adopt(const std::string& service, const std::string& 
     directory_.Stop(actor_id);  // a replica of a deployment that no longer exists
     return;
   }
-  it->second.replicas.push_back(Replica{actor_id, version, 0, false});
+  it->second.replicas.push_back(Replica{actor_id, version, 0});
 }
 
 void DeploymentReconciler::Delete(const std::string& service) {
@@ -136,7 +136,7 @@ void DeploymentReconciler::StartOne(const std::string& key, Deployment& deployme
                                     std::string(actor_id.status().message()));
                         return;
                       }
-                      it->second.replicas.push_back(Replica{*actor_id, version, 0, false});
+                      it->second.replicas.push_back(Replica{*actor_id, version, 0});
                     });
 }
 

@@ -87,7 +87,6 @@ class DeploymentReconciler {
     std::string actor_id;
     int64_t version = 0;
     int64_t ongoing = 0;
-    bool stopping = false;
   };
   struct Deployment {
     std::string service;

@@ -114,10 +114,9 @@ class IngressTest : public ::testing::Test {
     return response;
   }
   // Sends raw bytes and returns whatever comes back before the ingress closes the connection.
-  std::string Raw(const std::string& bytes, std::chrono::milliseconds pause = std::chrono::milliseconds(0)) {
+  std::string Raw(const std::string& bytes) {
     tcp::socket socket = Connect();
     net::write(socket, net::buffer(bytes));
-    if (pause.count() > 0) std::this_thread::sleep_for(pause);
     std::string out;
     beast::error_code error;
     char chunk[4096];
