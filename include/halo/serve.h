@@ -61,6 +61,11 @@ inline std::string Request::Header(const std::string& name, const std::string& f
   return it == headers.end() ? fallback : it->second;
 }
 
+// The main function of a service's executable: `int main(int argc, char** argv) { return halo::serve::Main(argc,
+// argv); }`. Started by a node agent it serves its replicas; `halo serve deploy` runs it to check the config
+// against the deployments it defines; run by hand it lists them.
+int Main(int argc, char** argv);
+
 namespace internal {
 
 // One HALO_DEPLOYMENT: the names HALO_REMOTE registered its factory and methods under, and how the config's

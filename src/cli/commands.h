@@ -39,6 +39,11 @@ int RunEvents(bool follow, const std::string& address, const SettingsInputs& inp
 
 // Prints what the service config at path would deploy, or the one line naming its mistake (exit 1).
 int RunServeValidate(const std::string& path, bool json);
+// Checks the config against the executable, uploads it, deploys, and waits until the new version serves.
+int RunServeDeploy(const std::string& executable, const std::string& config_path, const std::string& address,
+                   const SettingsInputs& inputs);
+int RunServeStatus(const std::string& name, bool json, const std::string& address, const SettingsInputs& inputs);
+int RunServeDelete(const std::string& name, const std::string& address, const SettingsInputs& inputs);
 
 struct MicrobenchmarkOptions {
   std::string address;     // empty: start a local cluster for the run

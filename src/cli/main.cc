@@ -105,6 +105,27 @@ int main(int argc, char** argv) {
   std::string serve_config;
   serve_validate->add_option("config", serve_config, "the service config (service.yaml)")->required();
   serve_validate->add_flag("--json", json, "print the parsed config as JSON");
+  auto* serve_deploy = serve->add_subcommand(
+      "deploy", "deploy a service (or a new version: rolled out one replica at a time); waits until it serves");
+  std::string serve_executable, serve_name;
+  serve_deploy->add_option("executable", serve_executable, "the service's executable (main: halo::serve::Main)")
+      ->required();
+  serve_deploy->add_option("--config", serve_config, "the service config (service.yaml)")->required();
+  serve_deploy->add_option("--address", address, "GCS address");
+  // --config is the service's here, so settings come from the environment (and these flags) only.
+  double serve_timeout_s = 0;
+  serve_deploy->add_option("--timeout-s", serve_timeout_s,
+                           "how long to wait for the new version to serve (default: serve_deploy_timeout_ms)")
+      ->check(CLI::PositiveNumber);
+  auto* serve_status = serve->add_subcommand("status", "each service's deployments: target, healthy, nodes");
+  serve_status->add_option("name", serve_name, "one service (default: every one)");
+  serve_status->add_flag("--json", json, "print JSON");
+  serve_status->add_option("--address", address, "GCS address");
+  halo::SettingFlags serve_status_flags(serve_status);
+  auto* serve_delete = serve->add_subcommand("delete", "stop a service's replicas and forget it");
+  serve_delete->add_option("name", serve_name, "the service")->required();
+  serve_delete->add_option("--address", address, "GCS address");
+  halo::SettingFlags serve_delete_flags(serve_delete);
 
   auto* micro = app.add_subcommand("microbenchmark",
                                    "measure task and object throughput (Ray's metric names); starts a local "
@@ -142,6 +163,15 @@ int main(int argc, char** argv) {
   if (drain->parsed()) return RunDrain(drain_node, drain_reason, drain_deadline_s, address, drain_flags.Inputs());
   if (micro->parsed()) return RunMicrobenchmark(micro_options);
   if (serve_validate->parsed()) return RunServeValidate(serve_config, json);
+  if (serve_deploy->parsed()) {
+    halo::SettingsInputs deploy_inputs;
+    if (serve_timeout_s > 0) {
+      deploy_inputs.flags["serve_deploy_timeout_ms"] = std::to_string(static_cast<int64_t>(serve_timeout_s * 1000));
+    }
+    return RunServeDeploy(serve_executable, serve_config, address, deploy_inputs);
+  }
+  if (serve_status->parsed()) return RunServeStatus(serve_name, json, address, serve_status_flags.Inputs());
+  if (serve_delete->parsed()) return RunServeDelete(serve_name, address, serve_delete_flags.Inputs());
   if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());
   return Fail("no command given; see `halo --help`");
 }

@@ -155,3 +155,37 @@ HALO_INT_SETTING(object_get_rounds_max, 1000, 1, kNoMaximum,
 HALO_INT_SETTING(owner_unreachable_polls_max, 3, 1, kNoMaximum,
              "failed polls in a row (with backoff) after which a borrower takes an object's owner for gone "
              "(OwnerDied)")
+
+// --- services (the HTTP ingress on every node agent and the GCS's reconciler) ---
+HALO_INT_SETTING(serve_http_port, 8000, -1, 65535,
+             "TCP port every node agent's HTTP ingress serves services on (bound to the node's host); 0 picks a "
+             "free port, -1 runs no ingress")
+HALO_INT_SETTING(serve_io_threads, 1, 1, 64, "threads of a node's HTTP ingress")
+HALO_INT_SETTING(serve_request_timeout_ms, 60000, 1, kNoMaximum,
+             "an HTTP request no replica answered within this long gets 504")
+HALO_INT_SETTING(serve_read_timeout_ms, 10000, 1, kNoMaximum,
+             "an HTTP connection that takes longer to send its next whole request (idle or slow) is closed")
+HALO_INT_SETTING(serve_header_max_bytes, 16 * 1024, 256, kNoMaximum, "larger HTTP request headers get 431")
+HALO_INT_SETTING(serve_body_max_bytes, 10 * 1024 * 1024, 0, kNoMaximum, "larger HTTP request bodies get 413")
+HALO_INT_SETTING(serve_connections_max, 10000, 1, kNoMaximum,
+             "open HTTP connections one ingress keeps; more are closed at once")
+HALO_INT_SETTING(serve_attempts_max, 3, 1, 100, "replicas one HTTP request is tried on before it gets 503")
+HALO_INT_SETTING(serve_routes_wait_ms, 10000, 1, kNoMaximum,
+             "how long the GCS holds an ingress's poll for route changes")
+HALO_INT_SETTING(serve_reconcile_interval_ms, 500, 1, kNoMaximum,
+             "the GCS checks every deployment against its target this often")
+HALO_INT_SETTING(serve_downscale_delay_ms, 30000, 0, kNoMaximum,
+             "an autoscaled deployment shrinks only after it wanted fewer replicas for this long")
+HALO_INT_SETTING(serve_starts_per_round_max, 4, 1, kNoMaximum,
+             "replicas of one deployment being started at once")
+HALO_INT_SETTING(serve_ongoing_report_interval_ms, 1000, 1, kNoMaximum,
+             "how often an ingress tells the GCS its requests in flight per replica (autoscaling)")
+HALO_INT_SETTING(serve_deploy_timeout_ms, 300000, 1, kNoMaximum,
+             "how long `halo serve deploy` waits for every replica of the new version to be healthy")
+HALO_INT_SETTING(executable_chunk_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
+             "executables move to and from the GCS's executable store in chunks of this size")
+HALO_INT_SETTING(executable_max_bytes, 4LL * 1024 * 1024 * 1024, 1, kNoMaximum,
+             "largest executable the GCS's executable store takes")
+HALO_INT_SETTING(serve_health_failure_threshold, 3, 1, kNoMaximum,
+             "health checks in a row a replica fails (false, an exception, or no answer in its deployment's "
+             "health_check_timeout_ms) before it is replaced")

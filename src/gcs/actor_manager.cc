@@ -1,5 +1,7 @@
 #include "gcs/actor_manager.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/logging.h"
@@ -99,6 +101,7 @@ void ActorManager::Commit(Actor& actor, std::function<void(Status)> then) {
                       actor->published = row;
                       NotifyWaiters(*actor);
                     }
+                    if (on_change_) on_change_(row);
                     if (then) then(OkStatus());
                   });
 }
@@ -218,6 +221,11 @@ void ActorManager::HandleReportExit(const std::string& actor_id, int32_t instanc
   Die(*actor, rpc::CAUSE_EXITED, message, std::move(done));
 }
 
+const rpc::ActorInfo* ActorManager::Published(const std::string& actor_id) const {
+  auto it = actors_.find(actor_id);
+  return it == actors_.end() ? nullptr : &it->second.published;
+}
+
 std::vector<rpc::ActorInfo> ActorManager::All() const {
   std::vector<rpc::ActorInfo> all;
   all.reserve(actors_.size());
@@ -237,7 +245,8 @@ void ActorManager::ReleaseWaiters() {
   num_waiters_ = 0;
 }
 
-std::optional<rpc::NodeInfo> ActorManager::PickNode(const rpc::TaskSpec& creation) {
+std::optional<rpc::NodeInfo> ActorManager::PickNode(const rpc::TaskSpec& creation,
+                                                   const google::protobuf::RepeatedPtrField<std::string>& avoid) {
   std::vector<const rpc::NodeInfo*> fits;
   for (const auto& [id, node] : nodes_) {
     if (node.state() != rpc::ALIVE) continue;
@@ -249,6 +258,11 @@ std::optional<rpc::NodeInfo> ActorManager::PickNode(const rpc::TaskSpec& creatio
     if (ok) fits.push_back(&node);
   }
   if (fits.empty()) return std::nullopt;
+  std::vector<const rpc::NodeInfo*> preferred;
+  for (const rpc::NodeInfo* node : fits) {
+    if (std::find(avoid.begin(), avoid.end(), node->node_id()) == avoid.end()) preferred.push_back(node);
+  }
+  if (!preferred.empty()) return *preferred[place_cursor_++ % preferred.size()];
   return *fits[place_cursor_++ % fits.size()];
 }
 
@@ -258,7 +272,7 @@ void ActorManager::Schedule(const std::string& actor_id) {
   const rpc::ActorState state = actor->info.state();
   if (state != rpc::PENDING_CREATION && state != rpc::RESTARTING) return;
   const uint64_t attempt = ++actor->attempt;
-  std::optional<rpc::NodeInfo> node = PickNode(actor->info.creation());
+  std::optional<rpc::NodeInfo> node = PickNode(actor->info.creation(), actor->info.avoid_node_ids());
   if (!node) {
     // Waits for a node that fits to join (OnNodeChanged).
     if (!actor->waiting_for_node) {

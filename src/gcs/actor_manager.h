@@ -74,6 +74,10 @@ class ActorManager : public health::HealthCheckListener {
   void HandleReportExit(const std::string& actor_id, int32_t instance, const std::string& message,
                         std::function<void(Status)> done);
   std::vector<rpc::ActorInfo> All() const;
+  // The actor's durable state, or null when the directory does not know it (never, or forgotten).
+  const rpc::ActorInfo* Published(const std::string& actor_id) const;
+  // Hears of every durable actor row, after waiters did.
+  void SetChangeListener(std::function<void(const rpc::ActorInfo&)> listener) { on_change_ = std::move(listener); }
   // Answers every held WaitActor now, and later ones at once (the GCS is stopping).
   void ReleaseWaiters();
 
@@ -120,7 +124,9 @@ class ActorManager : public health::HealthCheckListener {
   void NotifyWaiters(Actor& actor);
 
   void Schedule(const std::string& actor_id);
-  std::optional<rpc::NodeInfo> PickNode(const rpc::TaskSpec& creation);
+  // A live node that fits creation, round robin; one outside avoid when there is one.
+  std::optional<rpc::NodeInfo> PickNode(const rpc::TaskSpec& creation,
+                                        const google::protobuf::RepeatedPtrField<std::string>& avoid);
   void RequestLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address, bool spilled);
   void OnLease(const std::string& actor_id, uint64_t attempt, const std::string& node_address,
                StatusOr<rpc::RequestWorkerLeaseReply> reply);
@@ -162,6 +168,7 @@ class ActorManager : public health::HealthCheckListener {
   size_t num_waiters_ = 0;
   bool waiters_released_ = false;  // the GCS is stopping: WaitActor is answered at once
   std::function<void(Status)> on_storage_failure_;
+  std::function<void(const rpc::ActorInfo&)> on_change_;
 };
 
 // The names (rpc/state_names.h), as gcs:: callers know them.

@@ -118,6 +118,20 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
     }
   });
   HALO_RETURN_IF_ERROR(actors_->Initialize(tables[kActorTable]));
+  executables_ = std::make_unique<ExecutableManager>(
+      *deps_.store, ExecutableLimits{settings_.executable_chunk_bytes, settings_.executable_max_bytes});
+  ServiceManagerSettings service_settings;
+  service_settings.reconciler = serve::ReconcilerSettings{
+      settings_.serve_reconcile_interval_ms, settings_.serve_downscale_delay_ms, settings_.serve_starts_per_round_max};
+  service_settings.routes_wait_max_ms = settings_.serve_routes_wait_ms;
+  service_settings.route_waiters_max = settings_.pubsub_subscribers_max;
+  service_settings.health_failure_threshold = settings_.serve_health_failure_threshold;
+  service_settings.ongoing_report_stale_ms = 5 * settings_.serve_ongoing_report_interval_ms;
+  ServiceManagerDeps service_deps{deps_.store, &executor, deps_.clock, deps_.random, actors_.get(), jobs_.get(),
+                                  nodes_.get(), executables_.get(), deps_.replica_prober};
+  services_ = std::make_unique<ServiceManager>(service_deps, service_settings);
+  HALO_RETURN_IF_ERROR(services_->Initialize(tables[kServiceTable]));
+  actors_->SetChangeListener([this](const rpc::ActorInfo& actor) { services_->OnActorChanged(actor); });
   jobs_->SetListener([this](const rpc::JobInfo& job) {
     drivers_->OnJobChanged(job);
     actors_->OnJobChanged(job);
@@ -132,12 +146,15 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   nodes_->Start();
   // Live actors are watched again (not restarted); creations under way start over.
   actors_->Start(nodes_->AllNodes());
+  // Services last: their replicas are actors, handed back to the reconciler as the directory knows them.
+  services_->Start();
   return OkStatus();
 }
 
 void GcsAssembly::ReleaseHeldCalls() {
   if (publisher_) publisher_->ReleaseAll();
   if (actors_) actors_->ReleaseWaiters();
+  if (services_) services_->ReleaseWaiters();
 }
 
 }  // namespace halo::gcs

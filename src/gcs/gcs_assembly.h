@@ -1,5 +1,5 @@
 // The GCS's managers, wired together: cluster identity, KV, jobs, nodes with their leases, node events,
-// health checks, driver monitoring and actors. Recover() loads every table from the store and initialises
+// health checks, driver monitoring, actors, the executable store and services. Recover() loads every table from the store and initialises
 // and starts the managers in the one order that is correct (jobs before actors, actors before nodes report
 // changes, nodes started before actors are resumed), on the executor. The same unit runs in halo-gcs
 // (gcs/gcs_server.h, over gRPC peers and a real store) and in the simulator (sim/sim_cluster.h, over
@@ -20,11 +20,14 @@
 #include "gcs/actor_peers.h"
 #include "gcs/cluster_manager.h"
 #include "gcs/driver_monitor.h"
+#include "gcs/executable_manager.h"
 #include "health/health_check_manager.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_manager.h"
+#include "gcs/replica_prober.h"
+#include "gcs/service_manager.h"
 #include "storage/store_client.h"
 
 namespace halo::gcs {
@@ -37,6 +40,7 @@ struct GcsAssemblyDeps {
   health::HealthProber* prober = nullptr;       // node and owner probes
   GoneProver* gone_prover = nullptr;    // proof that a node agent is gone; null: wait for its lease
   ActorPeers* actor_peers = nullptr;    // node agents' worker leases, actor workers
+  ReplicaProber* replica_prober = nullptr;  // service replicas' health checks; null: none (the simulator)
   // Node leases on (production). Off only in the simulator's scenario of the older model, where a node is
   // declared dead as soon as its health checks fail.
   bool node_leases = true;
@@ -72,6 +76,8 @@ class GcsAssembly {
   NodeEventPublisher& publisher() { return *publisher_; }
   health::HealthCheckManager& health() { return *health_; }
   ActorManager& actors() { return *actors_; }
+  ExecutableManager& executables() { return *executables_; }
+  ServiceManager& services() { return *services_; }
   const ClusterManager& cluster() const { return *cluster_; }
   const NodeManager& nodes() const { return *nodes_; }
   const ActorManager& actors() const { return *actors_; }
@@ -92,6 +98,8 @@ class GcsAssembly {
   std::unique_ptr<health::HealthCheckManager> health_;
   std::unique_ptr<DriverMonitor> drivers_;
   std::unique_ptr<ActorManager> actors_;
+  std::unique_ptr<ExecutableManager> executables_;
+  std::unique_ptr<ServiceManager> services_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // storage answers after destruction are dropped
 };
 

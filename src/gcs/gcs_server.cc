@@ -15,6 +15,7 @@
 #include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
 #include "gcs/node_grpc_services.h"
+#include "gcs/serve_grpc_service.h"
 #include "common/leader_redirect.h"
 #include "storage/store_factory.h"
 
@@ -97,7 +98,8 @@ std::unique_ptr<grpc::Server> GcsServer::BuildServer(const std::vector<grpc::Ser
                                                      grpc::CallbackGenericService* generic, int* selected_port) {
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  const int max_message = static_cast<int>(std::min<int64_t>(settings_.kv_value_max_bytes + (1 << 20), INT32_MAX));
+  const int max_message = static_cast<int>(std::min<int64_t>(
+      std::max(settings_.kv_value_max_bytes, settings_.executable_chunk_bytes) + (1 << 20), INT32_MAX));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), grpc::InsecureServerCredentials(),
@@ -223,6 +225,7 @@ Status GcsServer::Recover() {
   prober_ = std::make_unique<health::GrpcHealthProber>(executor_);
   gone_prover_ = std::make_unique<TcpGoneProver>(executor_, settings_.health_check_timeout_ms);
   actor_peers_ = MakeGrpcActorPeers(executor_, settings_.rpc_timeout_ms);
+  replica_prober_ = MakeGrpcReplicaProber(executor_, absl::StrCat("gcs-", random_.HexId(6)));
   GcsAssemblyDeps deps;
   deps.store = store_.get();
   deps.executor = &executor_;
@@ -231,6 +234,7 @@ Status GcsServer::Recover() {
   deps.prober = prober_.get();
   deps.gone_prover = gone_prover_.get();
   deps.actor_peers = actor_peers_.get();
+  deps.replica_prober = replica_prober_.get();
   deps.may_grant_leases = [this] { return election_ == nullptr || election_->LeadsNow(); };
   deps.on_storage_failure = [this](Status status) { RequestStop(status); };
   managers_ = std::make_unique<GcsAssembly>(settings_, std::move(deps));
@@ -257,10 +261,13 @@ Status GcsServer::Serve() {
   event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, managers_->publisher(), managers_->nodes(),
                                                           managers_->health());
   actor_service_ = std::make_unique<ActorServiceImpl>(executor_, managers_->actors());
+  serve_service_ = std::make_unique<ServeServiceImpl>(executor_, managers_->services());
+  executable_service_ = std::make_unique<ExecutableServiceImpl>(executor_, managers_->executables());
 
   int selected_port = 0;
   server_ = BuildServer({cluster_service_.get(), kv_service_.get(), job_service_.get(), node_service_.get(),
-                         event_service_.get(), actor_service_.get()},
+                         event_service_.get(), actor_service_.get(), serve_service_.get(),
+                         executable_service_.get()},
                         nullptr, &selected_port);
   if (!server_) {
     return FailedPreconditionError(
@@ -328,6 +335,7 @@ void GcsServer::Shutdown() {
   executor_.Stop();
   managers_.reset();
   actor_peers_.reset();
+  replica_prober_.reset();
   election_.reset();
   lease_.reset();
   prober_.reset();

@@ -35,6 +35,8 @@ class JobServiceImpl;
 class NodeInfoServiceImpl;
 class NodeEventServiceImpl;
 class ActorServiceImpl;
+class ServeServiceImpl;
+class ExecutableServiceImpl;
 
 class GcsServer {
  public:
@@ -92,6 +94,7 @@ class GcsServer {
   std::unique_ptr<health::HealthProber> prober_;
   std::unique_ptr<GoneProver> gone_prover_;
   std::unique_ptr<ActorPeers> actor_peers_;
+  std::unique_ptr<ReplicaProber> replica_prober_;
   std::unique_ptr<GcsAssembly> managers_;
   std::unique_ptr<ClusterInfoServiceImpl> cluster_service_;
   std::unique_ptr<KvServiceImpl> kv_service_;
@@ -99,6 +102,8 @@ class GcsServer {
   std::unique_ptr<NodeInfoServiceImpl> node_service_;
   std::unique_ptr<NodeEventServiceImpl> event_service_;
   std::unique_ptr<ActorServiceImpl> actor_service_;
+  std::unique_ptr<ServeServiceImpl> serve_service_;
+  std::unique_ptr<ExecutableServiceImpl> executable_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ClusterInfoServiceImpl> standby_info_service_;  // head_mode ha, until elected
   std::unique_ptr<StandbyRefusalService> standby_refusal_;

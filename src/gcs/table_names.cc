@@ -3,7 +3,8 @@
 namespace halo::gcs {
 
 const std::vector<std::string>& AllTables() {
-  static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable, kNodeTable, kActorTable};
+  static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable, kNodeTable, kActorTable,
+                                                  kServiceTable};
   return tables;
 }
 

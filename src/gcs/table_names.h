@@ -11,6 +11,9 @@ inline constexpr char kKvTable[] = "KV";
 inline constexpr char kJobTable[] = "JOBS";
 inline constexpr char kNodeTable[] = "NODES";
 inline constexpr char kActorTable[] = "ACTORS";
+inline constexpr char kServiceTable[] = "SERVICES";
+// Not loaded before serving (it holds whole programs): read chunk by chunk when asked.
+inline constexpr char kExecutableTable[] = "EXECUTABLES";
 
 // Every table the GCS loads before serving.
 const std::vector<std::string>& AllTables();

@@ -49,7 +49,8 @@ Status NodeServer::Build() {
   // Workers: started from the job's executable, on a lease file this agent renews.
   launcher_ = std::make_unique<ProcessWorkerLauncher>(session_dir_ + "/logs");
   executables_ = std::make_unique<GrpcExecutableStore>(executor_, session_dir_ + "/executables",
-                                                       std::max<int64_t>(settings_.worker_start_timeout_ms, 1));
+                                                       std::max<int64_t>(settings_.worker_start_timeout_ms, 1),
+                                                       [address = options_.gcs_address] { return address; });
   LeaseManagerSettings lease_settings;
   lease_settings.node_id = self_.node_id();
   lease_settings.gcs_address = options_.gcs_address;
@@ -105,6 +106,35 @@ Status NodeServer::Build() {
     const size_t freed = object_store_->FreeJob(job_id);
     if (freed > 0) SPDLOG_INFO("freed {} objects of job {}", freed, job_id);
   });
+
+  // Services' HTTP ingress: bound first, so a port that is taken stops the node before it joins.
+  if (settings_.serve_http_port >= 0) {
+    serve::NodeIngressOptions ingress;
+    ingress.node_id = self_.node_id();
+    ingress.gcs_addresses = options_.gcs_address;
+    ingress.http.host = settings_.host;
+    ingress.http.port = static_cast<int>(settings_.serve_http_port);
+    ingress.http.io_threads = static_cast<int>(settings_.serve_io_threads);
+    ingress.http.request_timeout_ms = settings_.serve_request_timeout_ms;
+    ingress.http.read_timeout_ms = settings_.serve_read_timeout_ms;
+    ingress.http.header_max_bytes = settings_.serve_header_max_bytes;
+    ingress.http.body_max_bytes = settings_.serve_body_max_bytes;
+    ingress.http.connections_max = settings_.serve_connections_max;
+    ingress.http.attempts_max = static_cast<int>(settings_.serve_attempts_max);
+    ingress.follower = serve::RouteFollowerSettings{settings_.serve_routes_wait_ms, settings_.gcs_retry_initial_ms,
+                                                    settings_.gcs_retry_max_ms};
+    ingress.report_interval_ms = settings_.serve_ongoing_report_interval_ms;
+    ingress.rpc_timeout_ms = settings_.rpc_timeout_ms;
+    ingress_ = std::make_unique<serve::NodeIngress>(executor_, std::move(ingress));
+    Status bound = ingress_->Start();
+    if (!bound.ok()) {
+      return Status(bound.code(), absl::StrCat("setting 'serve_http_port': ", bound.message()));
+    }
+    if (!settings_.session_dir.empty()) {
+      HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/node.http_port",
+                                               std::to_string(ingress_->port()) + "\n"));
+    }
+  }
 
   // Serve first: the GCS probes the address the node registers with.
   grpc::ServerBuilder builder;
@@ -203,6 +233,7 @@ void NodeServer::Shutdown() {
     });
   }
   health_.SetServing(false);
+  if (ingress_) ingress_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   executor_.Stop();
 }

@@ -1,6 +1,6 @@
 // The node agent daemon's composition root: builds the agent's parts (link to the GCS, worker leases, the
-// node's own lease chain, object store, peer watching, worker reaping), serves them on one gRPC port, and
-// runs them on one executor thread. halo-node's main parses settings and calls Start, Wait, Shutdown.
+// node's own lease chain, object store, peer watching, worker reaping, the services' HTTP ingress), serves
+// them on one gRPC port (HTTP on serve_http_port), and runs them on one executor thread. halo-node's main parses settings and calls Start, Wait, Shutdown.
 // The node exits (Wait returns) when its agent decides so: stopped, drained, declared dead, another
 // cluster answers, the GCS stayed unreachable too long, or its lease lapsed.
 #pragma once
@@ -32,6 +32,7 @@
 #include "node/worker_reaper.h"
 #include "proto/gcs.pb.h"
 #include "rpc/gcs_node_client.h"
+#include "serve/node_ingress.h"
 
 namespace halo::node {
 
@@ -91,6 +92,7 @@ class NodeServer {
   std::unique_ptr<health::GrpcHealthProber> peer_prober_;
   std::unique_ptr<PeerWatch> peer_watch_;
   std::unique_ptr<WorkerReaper> reaper_;
+  std::unique_ptr<serve::NodeIngress> ingress_;
   std::unique_ptr<grpc::Server> server_;
 
   std::mutex mutex_;

@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "rpc/async_call.h"
@@ -30,6 +32,8 @@ std::shared_ptr<GcsClient::Stubs> GcsClient::MakeStubs(const std::string& addres
   stubs->nodes = rpc::NodeInfoService::NewStub(stubs->channel);
   stubs->events = rpc::NodeEventService::NewStub(stubs->channel);
   stubs->actors = rpc::ActorService::NewStub(stubs->channel);
+  stubs->serve = rpc::ServeService::NewStub(stubs->channel);
+  stubs->executables = rpc::ExecutableService::NewStub(stubs->channel);
   return stubs;
 }
 
@@ -229,6 +233,77 @@ StatusOr<std::vector<rpc::ActorInfo>> GcsClient::ListActors() {
   rpc::ListActorsReply reply;
   HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.actors->ListActors(c, request, &reply); }));
   return std::vector<rpc::ActorInfo>(reply.actors().begin(), reply.actors().end());
+}
+
+StatusOr<rpc::GetExecutableInfoReply> GcsClient::GetExecutableInfo(const std::string& sha256) {
+  rpc::GetExecutableInfoRequest request;
+  request.set_sha256(sha256);
+  rpc::GetExecutableInfoReply reply;
+  HALO_RETURN_IF_ERROR(Invoke(
+      [&](grpc::ClientContext* c, Stubs& s) { return s.executables->GetExecutableInfo(c, request, &reply); }));
+  return reply;
+}
+
+Status GcsClient::UploadExecutable(const std::string& path, const std::string& sha256, int64_t chunk_bytes) {
+  StatusOr<rpc::GetExecutableInfoReply> known = GetExecutableInfo(sha256);
+  if (!known.ok()) return known.status();
+  if (known->present()) return OkStatus();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(absl::StrCat("cannot read ", path));
+  std::string buffer(static_cast<size_t>(chunk_bytes), '\0');
+  uint32_t index = 0;
+  uint64_t total = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    rpc::PutExecutableChunkRequest request;
+    request.set_sha256(sha256);
+    request.set_index(index);
+    request.set_data(buffer.data(), static_cast<size_t>(got));
+    rpc::PutExecutableChunkReply reply;
+    HALO_RETURN_IF_ERROR(Invoke(
+        [&](grpc::ClientContext* c, Stubs& s) { return s.executables->PutExecutableChunk(c, request, &reply); }));
+    index += 1;
+    total += static_cast<uint64_t>(got);
+  }
+  if (in.bad()) return InternalError(absl::StrCat("error reading ", path));
+  rpc::CommitExecutableRequest commit;
+  commit.set_sha256(sha256);
+  commit.set_chunks(index);
+  commit.set_total_bytes(total);
+  rpc::CommitExecutableReply reply;
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.executables->CommitExecutable(c, commit, &reply); });
+}
+
+StatusOr<int64_t> GcsClient::DeployService(const rpc::DeployServiceRequest& request) {
+  rpc::DeployServiceReply reply;
+  HALO_RETURN_IF_ERROR(
+      Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.serve->DeployService(c, request, &reply); }));
+  return reply.version();
+}
+
+Status GcsClient::DeleteService(const std::string& name) {
+  rpc::DeleteServiceRequest request;
+  request.set_name(name);
+  rpc::DeleteServiceReply reply;
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.serve->DeleteService(c, request, &reply); });
+}
+
+StatusOr<rpc::GetServiceStatusReply> GcsClient::GetServiceStatus(const std::string& name) {
+  rpc::GetServiceStatusRequest request;
+  request.set_name(name);
+  rpc::GetServiceStatusReply reply;
+  HALO_RETURN_IF_ERROR(
+      Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.serve->GetServiceStatus(c, request, &reply); }));
+  return reply;
+}
+
+StatusOr<rpc::GetRoutesReply> GcsClient::GetRoutes(const rpc::GetRoutesRequest& request) {
+  rpc::GetRoutesReply reply;
+  HALO_RETURN_IF_ERROR(Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.serve->GetRoutes(c, request, &reply); },
+                              request.wait_ms()));
+  return reply;
 }
 
 }  // namespace halo

@@ -12,6 +12,8 @@
 #include "common/status.h"
 #include "proto/gcs.grpc.pb.h"
 #include "proto/node.grpc.pb.h"
+#include "proto/executable.grpc.pb.h"
+#include "proto/serve.grpc.pb.h"
 #include "rpc/head_endpoints.h"
 
 namespace halo {
@@ -45,6 +47,15 @@ class GcsClient {
   Status ReportActorExit(const std::string& actor_id, int32_t instance, const std::string& message);
   StatusOr<std::vector<rpc::ActorInfo>> ListActors();
 
+  // Services and the executable store.
+  StatusOr<rpc::GetExecutableInfoReply> GetExecutableInfo(const std::string& sha256);
+  // Uploads the file in chunks of chunk_bytes and commits it, unless the store has it already.
+  Status UploadExecutable(const std::string& path, const std::string& sha256, int64_t chunk_bytes);
+  StatusOr<int64_t> DeployService(const rpc::DeployServiceRequest& request);
+  Status DeleteService(const std::string& name);
+  StatusOr<rpc::GetServiceStatusReply> GetServiceStatus(const std::string& name);
+  StatusOr<rpc::GetRoutesReply> GetRoutes(const rpc::GetRoutesRequest& request);
+
  private:
   struct Stubs {
     std::string address;
@@ -55,6 +66,8 @@ class GcsClient {
     std::unique_ptr<rpc::NodeInfoService::Stub> nodes;
     std::unique_ptr<rpc::NodeEventService::Stub> events;
     std::unique_ptr<rpc::ActorService::Stub> actors;
+    std::unique_ptr<rpc::ServeService::Stub> serve;
+    std::unique_ptr<rpc::ExecutableService::Stub> executables;
   };
   static std::shared_ptr<Stubs> MakeStubs(const std::string& address);
   // call(context, stubs) makes one attempt at one address.

@@ -260,4 +260,15 @@ std::vector<std::string> DeploymentReconciler::Replicas(const std::string& servi
   return alive;
 }
 
+std::vector<ReplicaMember> DeploymentReconciler::Members(const std::string& service) const {
+  std::vector<ReplicaMember> members;
+  for (const auto& [key, deployment] : deployments_) {
+    if (deployment.service != service) continue;
+    for (const auto& replica : deployment.replicas) {
+      members.push_back(ReplicaMember{deployment.config.name(), replica.actor_id, replica.version});
+    }
+  }
+  return members;
+}
+
 }  // namespace halo::serve

@@ -63,6 +63,13 @@ struct DeploymentStatus {
   std::set<std::string> nodes;
 };
 
+// One replica the reconciler keeps, as the GCS stores it to hand back with Adopt after a restart.
+struct ReplicaMember {
+  std::string deployment;
+  std::string actor_id;
+  int64_t version = 0;
+};
+
 class DeploymentReconciler {
  public:
   DeploymentReconciler(Executor& executor, Clock& clock, ReplicaDirectory& replicas, ReconcilerSettings settings);
@@ -81,6 +88,8 @@ class DeploymentReconciler {
   std::vector<DeploymentStatus> Status() const;
   // The replicas of every deployment (ALIVE ones first), for routes.
   std::vector<std::string> Replicas(const std::string& service, const std::string& deployment) const;
+  // Every replica the service's deployments keep (not those whose Create is unanswered).
+  std::vector<ReplicaMember> Members(const std::string& service) const;
 
  private:
   struct Replica {

@@ -88,6 +88,13 @@ int64_t RouteTable::ongoing(const std::string& replica_id) const {
   return it == replicas_.end() ? 0 : it->second.ongoing;
 }
 
+std::map<std::string, int64_t> RouteTable::AllOngoing() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::string, int64_t> all;
+  for (const auto& [id, replica] : replicas_) all[id] = replica.ongoing;
+  return all;
+}
+
 size_t RouteTable::routes() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return routes_.size();

@@ -59,6 +59,8 @@ class RouteTable {
   void Done(const std::string& replica_id);
 
   int64_t ongoing(const std::string& replica_id) const;
+  // Requests in flight to every replica of the table.
+  std::map<std::string, int64_t> AllOngoing() const;
   size_t routes() const;
 
  private:

@@ -19,6 +19,16 @@
 #include "common/process.h"
 
 namespace halo::testing {
+namespace {
+
+// Tests run several node agents on one host: unless a test says otherwise, each one's HTTP ingress takes a
+// free port (the default, 8000, fits one agent per host). Children inherit the environment.
+const bool kIngressOnFreePorts = [] {
+  setenv("HALO_SERVE_HTTP_PORT", "0", /*overwrite=*/0);
+  return true;
+}();
+
+}  // namespace
 
 std::string BinDir() { return HALO_TEST_BIN_DIR; }
 
