@@ -59,4 +59,6 @@ echo
 echo
 ./examples/storage_demo.sh
 echo
+./examples/service_demo.sh
+echo
 ./examples/ha_demo.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Halo builds and tests with. Idempotent: when every
 # package is already present it does nothing (and needs neither root nor network).
-# `install-deps.sh bench` also installs what the benchmarks need besides (Dask distributed, wrk).
+# `install-deps.sh bench` also installs what the benchmarks need besides (Dask distributed). wrk drives the
+# service demo.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,9 +14,10 @@ PACKAGES=(
   redis-server redis-tools procps
   iproute2 iptables
   dpkg-dev
+  wrk
 )
 if [[ "${1:-}" == "bench" ]]; then
-  PACKAGES+=(python3-distributed python3-dask wrk)
+  PACKAGES+=(python3-distributed python3-dask)
 fi
 
 missing=()

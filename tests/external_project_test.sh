@@ -44,6 +44,8 @@ c++ -O0 "$WORK/project/word_stats.cc" -o "$WORK/word_stats_pc" \
 [[ -x "$WORK/word_stats_pc" ]]
 
 echo "== a cluster from the installed binaries, and the program on it"
+# Two node agents on one host: their HTTP ingresses take free ports (the default, 8000, fits one per host).
+export HALO_SERVE_HTTP_PORT=0
 "$PREFIX/bin/halo" start --head --session-dir "$WORK/head" --port 0 >/dev/null
 ADDRESS=$(cat "$WORK/head/gcs.address")
 "$PREFIX/bin/halo" start --address "$ADDRESS" --session-dir "$WORK/node" --num-cpus 2 >/dev/null

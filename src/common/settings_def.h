@@ -160,7 +160,7 @@ HALO_INT_SETTING(owner_unreachable_polls_max, 3, 1, kNoMaximum,
 HALO_INT_SETTING(serve_http_port, 8000, -1, 65535,
              "TCP port every node agent's HTTP ingress serves services on (bound to the node's host); 0 picks a "
              "free port, -1 runs no ingress")
-HALO_INT_SETTING(serve_io_threads, 1, 1, 64, "threads of a node's HTTP ingress")
+HALO_INT_SETTING(num_serve_io_threads, 1, 1, 64, "threads of a node's HTTP ingress")
 HALO_INT_SETTING(serve_request_timeout_ms, 60000, 1, kNoMaximum,
              "an HTTP request no replica answered within this long gets 504")
 HALO_INT_SETTING(serve_read_timeout_ms, 10000, 1, kNoMaximum,

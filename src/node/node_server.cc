@@ -114,7 +114,7 @@ Status NodeServer::Build() {
     ingress.gcs_addresses = options_.gcs_address;
     ingress.http.host = settings_.host;
     ingress.http.port = static_cast<int>(settings_.serve_http_port);
-    ingress.http.io_threads = static_cast<int>(settings_.serve_io_threads);
+    ingress.http.io_threads = static_cast<int>(settings_.num_serve_io_threads);
     ingress.http.request_timeout_ms = settings_.serve_request_timeout_ms;
     ingress.http.read_timeout_ms = settings_.serve_read_timeout_ms;
     ingress.http.header_max_bytes = settings_.serve_header_max_bytes;

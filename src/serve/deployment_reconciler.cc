@@ -14,6 +14,8 @@ DeploymentReconciler::DeploymentReconciler(Executor& executor, Clock& clock, Rep
   HALO_CHECK(settings_.interval_ms > 0 && settings_.max_starts_per_round > 0);
 }
 
+DeploymentReconciler::~DeploymentReconciler() { *alive_ = false; }
+
 void DeploymentReconciler::Deploy(const rpc::ServiceConfig& config, int64_t version) {
   std::set<std::string> kept;
   for (const auto& application : config.applications()) {
@@ -37,7 +39,9 @@ void DeploymentReconciler::Deploy(const rpc::ServiceConfig& config, int64_t vers
       ++it;
     }
   }
-  executor_.Post([this] { ReconcileNow(); });
+  executor_.Post([this, alive = alive_] {
+    if (*alive) ReconcileNow();
+  });
 }
 
 void DeploymentReconciler::Adopt(const std::string& service, const std::string& deployment,
@@ -77,7 +81,8 @@ void DeploymentReconciler::Start() {
 }
 
 void DeploymentReconciler::Schedule() {
-  executor_.RunAfter(settings_.interval_ms, [this] {
+  executor_.RunAfter(settings_.interval_ms, [this, alive = alive_] {
+    if (!*alive) return;
     ReconcileNow();
     Schedule();
   });
@@ -123,7 +128,8 @@ void DeploymentReconciler::StartOne(const std::string& key, Deployment& deployme
   deployment.starting += 1;
   const int64_t version = deployment.version;
   directory_.Create(deployment.service, deployment.config, version, avoid,
-                    [this, key, version](StatusOr<std::string> actor_id) {
+                    [this, alive = alive_, key, version](StatusOr<std::string> actor_id) {
+                      if (!*alive) return;
                       auto it = deployments_.find(key);
                       if (it == deployments_.end()) {
                         if (actor_id.ok()) directory_.Stop(*actor_id);  // deleted meanwhile

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -73,6 +74,8 @@ struct ReplicaMember {
 class DeploymentReconciler {
  public:
   DeploymentReconciler(Executor& executor, Clock& clock, ReplicaDirectory& replicas, ReconcilerSettings settings);
+  // Rounds and answers still queued on the executor are dropped.
+  ~DeploymentReconciler();
 
   // Deploys (or redeploys, with a higher version) a service; its deployments absent from the new config are
   // stopped. Replicas it already has (recovered from storage) can be handed back with Adopt.
@@ -123,6 +126,7 @@ class DeploymentReconciler {
   ReconcilerSettings settings_;
   std::map<std::string, Deployment> deployments_;  // by service/deployment
   bool started_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace halo::serve

@@ -2,7 +2,7 @@
 // agents, each with its HTTP ingress on a port of its own; tests/programs/test_service.cc deployed with
 // `halo serve deploy`. Each failure scenario runs under a steady stream of HTTP GETs (tests/serve/http_load.h)
 // and counts every outcome: at least 99.9 % succeed and every failure got an HTTP status (none went unanswered).
-// The suite shares one cluster; its tests run in order, the node agent's death last.
+// The suite shares one cluster; its tests run in order, the drain and the node agent's death last.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -273,7 +273,38 @@ TEST_F(ServiceTest, F_ARollingUpdateServesThroughoutAndEndsOnTheNewVersion) {
   }
 }
 
-TEST_F(ServiceTest, G_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElsewhere) {
+TEST_F(ServiceTest, G_ADrainedNodesReplicasMoveBeforeItLeaves) {
+  ASSERT_TRUE(WaitSettled(3));
+  Node* drained = nullptr;
+  for (auto* node : nodes_) {
+    for (const auto& replica : Replicas()) {
+      if (replica.node_id() == node->id()) drained = node;
+    }
+  }
+  ASSERT_NE(drained, nullptr) << "no replica on a node agent other than the head's";
+  std::vector<int> ports = {HttpPort(head_->session_dir())};
+  for (auto* node : nodes_) {
+    if (node != drained) ports.push_back(HttpPort(node->session_dir()));
+  }
+  HttpLoad load(ports, "/hello?name=ada", 4, [](const std::string& body) { return body == "howdy, ada"; });
+  auto result = RunHalo({"drain", drained->id(), "--reason", "preemption", "--deadline-s", "60", "--address",
+                         head_->address()});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto deployment = Deployment();
+        const bool moved = std::none_of(deployment.replicas().begin(), deployment.replicas().end(),
+                                        [&](const auto& r) { return r.node_id() == drained->id(); });
+        return moved && deployment.healthy() == 3 && deployment.replicas_size() == 3;
+      },
+      std::chrono::seconds(60)))
+      << "the draining node's replicas were not moved";
+  // Once it holds no replica it is idle, and leaves.
+  EXPECT_TRUE(WaitForProcessExit(drained->pid(), 30000)) << "the drained node did not leave";
+  ExpectServedThrough(load.Stop(), "node drained");
+}
+
+TEST_F(ServiceTest, H_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElsewhere) {
   ASSERT_TRUE(WaitSettled(3));
   // Load through the head's ingress, which outlives the node.
   HttpLoad load({HttpPort(head_->session_dir())}, "/hello?name=ada", 4,
@@ -281,7 +312,7 @@ TEST_F(ServiceTest, G_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElse
   Node* victim = nullptr;
   for (auto* node : nodes_) {
     for (const auto& replica : Replicas()) {
-      if (replica.node_id() == node->id()) victim = node;
+      if (replica.node_id() == node->id() && ProcessAlive(node->pid())) victim = node;
     }
   }
   ASSERT_NE(victim, nullptr) << "no replica on a node agent other than the head's";
@@ -299,7 +330,7 @@ TEST_F(ServiceTest, G_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElse
   ExpectServedThrough(load.Stop(), "node agent SIGKILLed");
 }
 
-TEST_F(ServiceTest, H_DeleteStopsEveryReplicaAndTheRouteAnswers404) {
+TEST_F(ServiceTest, I_DeleteStopsEveryReplicaAndTheRouteAnswers404) {
   auto deleted = RunHalo({"serve", "delete", kService, "--address", head_->address()});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
   EXPECT_TRUE(WaitUntil([] { return Replicas().empty(); }, std::chrono::seconds(30)));
