@@ -1,6 +1,7 @@
 // The node agent daemon's composition root: builds the agent's parts (link to the GCS, worker leases, the
 // node's own lease chain, object store, peer watching, worker reaping, the services' HTTP ingress), serves
-// them on one gRPC port (HTTP on serve_http_port), and runs them on one executor thread. halo-node's main parses settings and calls Start, Wait, Shutdown.
+// them on one gRPC port (HTTP on serve_http_port), and runs them on one executor thread. halo-node's main
+// parses settings and calls Start, Wait, Shutdown.
 // The node exits (Wait returns) when its agent decides so: stopped, drained, declared dead, another
 // cluster answers, the GCS stayed unreachable too long, or its lease lapsed.
 #pragma once

@@ -3,6 +3,7 @@
 #include "rpc/gcs_node_client.h"
 #include "proto/node.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/head_call.h"
 #include "rpc/head_endpoints.h"
 
 namespace halo {
@@ -84,18 +85,7 @@ class GrpcGcsNodeClient : public GcsNodeClient {
 
   template <typename Reply, typename Request, typename Issue>
   void Send(Request request, int64_t timeout_ms, Issue issue, std::function<void(StatusOr<Reply>)> done) {
-    if (endpoints_.empty()) {
-      in_flight_->executor->Post([done = std::move(done)] { done(InvalidArgumentError("no GCS address given")); });
-      return;
-    }
-    auto [index, endpoint] = endpoints_.At(endpoints_.current());
-    auto moved_on = [this, index = index, endpoint = endpoint, done = std::move(done)](StatusOr<Reply> reply) {
-      // The agent's own retries then go where the policy points.
-      endpoints_.Report(index, endpoint, reply.status());
-      done(std::move(reply));
-    };
-    rpc_util::SendTo<Reply>(in_flight_, endpoint, std::move(request), timeout_ms, issue,
-                            std::function<void(StatusOr<Reply>)>(std::move(moved_on)));
+    rpc_util::SendToHead<Reply>(in_flight_, endpoints_, std::move(request), timeout_ms, issue, std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;

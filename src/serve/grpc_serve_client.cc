@@ -4,6 +4,7 @@
 
 #include "proto/serve.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/head_call.h"
 #include "rpc/head_endpoints.h"
 
 namespace halo::serve {
@@ -34,17 +35,7 @@ class GrpcServeClient::Impl {
 
   template <typename Reply, typename Request, typename Issue>
   void Send(Request request, int64_t timeout_ms, Issue issue, std::function<void(StatusOr<Reply>)> done) {
-    if (endpoints_.empty()) {
-      in_flight_->executor->Post([done = std::move(done)] { done(InvalidArgumentError("no GCS address given")); });
-      return;
-    }
-    auto [index, endpoint] = endpoints_.At(endpoints_.current());
-    auto reported = [this, index = index, endpoint = endpoint, done = std::move(done)](StatusOr<Reply> reply) {
-      endpoints_.Report(index, endpoint, reply.status());
-      done(std::move(reply));
-    };
-    rpc_util::SendTo<Reply>(in_flight_, endpoint, std::move(request), timeout_ms, issue,
-                            std::function<void(StatusOr<Reply>)>(std::move(reported)));
+    rpc_util::SendToHead<Reply>(in_flight_, endpoints_, std::move(request), timeout_ms, issue, std::move(done));
   }
 
   std::shared_ptr<rpc_util::InFlight> in_flight_;
