@@ -167,9 +167,14 @@ int RunMicrobenchmark(const MicrobenchmarkOptions& options) {
     local_root = pattern;
     StartOptions start;
     start.head = true;
-    start.passthrough = {"--session-root", local_root, "--session-dir", local_root + "/session", "--port", "0"};
+    // A throwaway cluster: no HTTP ingress, so it never competes for a running cluster's serve_http_port.
+    start.passthrough = {"--session-root", local_root, "--session-dir", local_root + "/session", "--port", "0",
+                         "--serve-http-port", "-1"};
     SettingsInputs inputs;
-    inputs.flags = {{"session_root", local_root}, {"session_dir", local_root + "/session"}, {"port", "0"}};
+    inputs.flags = {{"session_root", local_root},
+                    {"session_dir", local_root + "/session"},
+                    {"port", "0"},
+                    {"serve_http_port", "-1"}};
     std::cerr << "halo microbenchmark: starting a local cluster in " << local_root << std::endl;
     // Standard output carries only the metric lines.
     std::streambuf* out = std::cout.rdbuf(std::cerr.rdbuf());
