@@ -131,6 +131,11 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
                                   nodes_.get(), executables_.get(), deps_.replica_prober};
   services_ = std::make_unique<ServiceManager>(service_deps, service_settings);
   HALO_RETURN_IF_ERROR(services_->Initialize(tables[kServiceTable]));
+  services_->SetStorageFailureHandler([on_storage_failure](Status status) {
+    if (on_storage_failure) {
+      on_storage_failure(InternalError(absl::StrCat("cannot store the service table: ", status.message())));
+    }
+  });
   actors_->SetChangeListener([this](const rpc::ActorInfo& actor) { services_->OnActorChanged(actor); });
   jobs_->SetListener([this](const rpc::JobInfo& job) {
     drivers_->OnJobChanged(job);

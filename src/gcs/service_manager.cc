@@ -253,11 +253,13 @@ void ServiceManager::Persist(const std::string& name, std::function<void(Status)
   it->second.written = row;
   *it->second.record.mutable_replicas() = record.replicas();
   deps_.store->AsyncPut(kServiceTable, name, std::move(row), true,
-                        [name, then = std::move(then)](StatusOr<bool> written) {
+                        [this, alive = alive_, name, then = std::move(then)](StatusOr<bool> written) {
+                          if (!*alive) return;
                           if (!written.ok()) {
                             HALO_LOG_ERROR("cannot store service {}: {}", name, std::string(written.status().message()));
                           }
                           if (then) then(written.status());
+                          if (!written.ok() && on_storage_failure_) on_storage_failure_(written.status());
                         });
 }
 

@@ -60,6 +60,8 @@ class ServiceManager : public serve::ReplicaDirectory {
   Status Initialize(const KeyValueMap& rows);
   // After the actor directory started: hands the stored replicas back and starts reconciling.
   void Start();
+  // Called when a service row cannot be written (the owner must stop serving; a restart reloads).
+  void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
 
   // Deploys a new service or a new version of one (a changed config or executable rolls its replicas over
   // one at a time); the same config and executable again changes nothing. InvalidArgument (nothing changed)
@@ -136,6 +138,7 @@ class ServiceManager : public serve::ReplicaDirectory {
   uint64_t next_waiter_ = 1;
   bool waiters_released_ = false;
   bool started_ = false;
+  std::function<void(Status)> on_storage_failure_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
