@@ -26,6 +26,8 @@ class GrpcReplicaProber : public ReplicaProber {
   }
   ~GrpcReplicaProber() override { in_flight_->CancelAll(); }
 
+  void Forget(const std::string& actor_id) override { orders_.erase(actor_id); }
+
   void Probe(const std::string& worker_address, const std::string& actor_id, int32_t instance,
              const std::string& method, int64_t timeout_ms, std::function<void(StatusOr<bool>)> done) override {
     Order& order = orders_[actor_id];
@@ -74,7 +76,7 @@ class GrpcReplicaProber : public ReplicaProber {
   std::shared_ptr<rpc_util::InFlight> in_flight_;
   std::string caller_id_;
   rpc_util::PeerCache<Stubs> peers_;
-  std::map<std::string, Order> orders_;  // by actor id; touched on the executor only
+  std::map<std::string, Order> orders_;  // by actor id, until Forget; touched on the executor only
 };
 
 }  // namespace

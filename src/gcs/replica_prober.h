@@ -20,6 +20,8 @@ class ReplicaProber {
   // newer instance, worker unreachable), which says nothing of the replica's health.
   virtual void Probe(const std::string& worker_address, const std::string& actor_id, int32_t instance,
                      const std::string& method, int64_t timeout_ms, std::function<void(StatusOr<bool>)> done) = 0;
+  // The replica is gone: whatever the prober keeps for it can go.
+  virtual void Forget(const std::string& actor_id) = 0;
 };
 
 // caller_id: this GCS's name as the replicas' caller (unique per GCS incarnation).

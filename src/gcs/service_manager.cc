@@ -44,9 +44,9 @@ Status ServiceManager::Initialize(const KeyValueMap& rows) {
       return DataLossError(absl::StrCat("the stored service '", name, "' is corrupt"));
     }
     service.written = row;
-    for (const auto& replica : service.record.replicas()) replica_service_[replica.actor_id()] = name;
     services_[name] = std::move(service);
   }
+  IndexReplicas();
   return OkStatus();
 }
 
@@ -75,17 +75,28 @@ void ServiceManager::Tick() {
   ProbeDue(now_ms);
   for (const auto& [name, service] : services_) Persist(name);
   // Replicas the reconciler forgot (dead for good, stopped) leave the index with their rows.
-  replica_service_.clear();
-  for (const auto& [name, service] : services_) {
-    for (const auto& replica : service.record.replicas()) replica_service_[replica.actor_id()] = name;
-  }
-  for (auto it = health_.begin(); it != health_.end();) {
-    it = replica_service_.count(it->first) == 0 ? health_.erase(it) : std::next(it);
-  }
+  IndexReplicas();
   RefreshRoutes();
   deps_.executor->RunAfter(settings_.reconciler.interval_ms, [this, alive = alive_] {
     if (*alive) Tick();
   });
+}
+
+void ServiceManager::IndexReplicas() {
+  replica_service_.clear();
+  for (const auto& [name, service] : services_) {
+    for (const auto& replica : service.record.replicas()) {
+      replica_service_[replica.actor_id()] = ReplicaOf{name, replica.deployment()};
+    }
+  }
+  for (auto it = health_.begin(); it != health_.end();) {
+    if (replica_service_.count(it->first) > 0) {
+      ++it;
+      continue;
+    }
+    if (deps_.prober != nullptr) deps_.prober->Forget(it->first);
+    it = health_.erase(it);
+  }
 }
 
 const rpc::DeploymentConfig* ServiceManager::FindDeployment(const std::string& service,
@@ -196,7 +207,7 @@ void ServiceManager::HandleDelete(const std::string& name, std::function<void(St
   const uint32_t job_id = it->second.record.job_id();
   services_.erase(it);
   for (auto r = replica_service_.begin(); r != replica_service_.end();) {
-    r = r->second == name ? replica_service_.erase(r) : std::next(r);
+    r = r->second.service == name ? replica_service_.erase(r) : std::next(r);
   }
   RefreshRoutes();
   deps_.store->AsyncDelete(kServiceTable, name,
@@ -299,8 +310,9 @@ void ServiceManager::Create(const std::string& service_name, const rpc::Deployme
   replica->set_deployment(deployment.name());
   replica->set_actor_id(actor_id);
   replica->set_version(version);
+  HALO_CHECK(replica_service_.count(actor_id) == 0) << "replica id " << actor_id << " made twice";
   service.creating.insert(actor_id);
-  replica_service_[actor_id] = service_name;
+  replica_service_[actor_id] = ReplicaOf{service_name, deployment.name()};
   // The row names the replica before its actor exists.
   Persist(service_name, [this, alive = alive_, service_name, actor_id, info = std::move(info),
                          done = std::move(done)](Status stored) mutable {
@@ -325,6 +337,7 @@ void ServiceManager::Create(const std::string& service_name, const rpc::Deployme
 
 void ServiceManager::Stop(const std::string& actor_id) {
   health_.erase(actor_id);
+  if (deps_.prober != nullptr) deps_.prober->Forget(actor_id);
   deps_.actors->HandleKill(actor_id, /*no_restart=*/true, /*out_of_scope=*/false,
                            [actor_id](Status status) {
                              if (!status.ok() && status.code() != absl::StatusCode::kNotFound) {
@@ -354,16 +367,10 @@ std::optional<serve::ReplicaView> ServiceManager::Describe(const std::string& ac
 
 void ServiceManager::ProbeDue(int64_t now_ms) {
   if (deps_.prober == nullptr) return;
-  for (const auto& [actor_id, service_name] : replica_service_) {
+  for (const auto& [actor_id, replica] : replica_service_) {
     const rpc::ActorInfo* actor = deps_.actors->Published(actor_id);
     if (actor == nullptr || actor->state() != rpc::ACTOR_ALIVE || actor->address().empty()) continue;
-    auto service = services_.find(service_name);
-    if (service == services_.end()) continue;
-    std::string deployment_name;
-    for (const auto& replica : service->second.record.replicas()) {
-      if (replica.actor_id() == actor_id) deployment_name = replica.deployment();
-    }
-    const rpc::DeploymentConfig* config = FindDeployment(service_name, deployment_name);
+    const rpc::DeploymentConfig* config = FindDeployment(replica.service, replica.deployment);
     if (config == nullptr || config->health_method().empty()) continue;
     Health& health = health_[actor_id];
     if (health.instance != actor->num_restarts()) {
@@ -412,7 +419,7 @@ void ServiceManager::FeedOngoing(int64_t now_ms) {
     for (const auto& [actor_id, ongoing] : it->second.ongoing) total[actor_id] += ongoing;
     ++it;
   }
-  for (const auto& [actor_id, service] : replica_service_) {
+  for (const auto& [actor_id, replica] : replica_service_) {
     auto found = total.find(actor_id);
     reconciler_->ReportOngoing(actor_id, found == total.end() ? 0 : found->second);
   }

@@ -122,13 +122,19 @@ class ServiceManager : public serve::ReplicaDirectory {
   void FinishDeploy(rpc::DeployServiceRequest request, uint32_t job_id, std::function<void(StatusOr<int64_t>)> done);
   const rpc::DeploymentConfig* FindDeployment(const std::string& service, const std::string& deployment) const;
   void FeedOngoing(int64_t now_ms);
+  // Rebuilds replica_service_ from the rows; health state of replicas no longer listed is dropped.
+  void IndexReplicas();
 
   ServiceManagerDeps deps_;
   ServiceManagerSettings settings_;
   std::string incarnation_;
   std::unique_ptr<serve::DeploymentReconciler> reconciler_;
   std::map<std::string, Service> services_;
-  std::map<std::string, std::string> replica_service_;  // actor id -> service name
+  struct ReplicaOf {
+    std::string service;
+    std::string deployment;
+  };
+  std::map<std::string, ReplicaOf> replica_service_;    // by actor id: the service and deployment it serves
   std::map<std::string, Health> health_;                // by actor id
   std::map<std::string, LoadReport> loads_;             // by node id
   rpc::GetRoutesReply routes_;
