@@ -1,5 +1,6 @@
 #include "serve/actor_replica_caller.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -25,26 +26,107 @@ struct ActorReplicaCaller::Stubs {
   std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
 };
 
+namespace {
+
+// Cancels every call still running; unlike CancelAll their results (CANCELLED) are still delivered.
+void Interrupt(rpc_util::InFlight& calls) {
+  std::lock_guard<std::mutex> lock(calls.mutex);
+  for (auto* context : calls.contexts) context->TryCancel();
+}
+
+bool Idle(rpc_util::InFlight& calls) {
+  std::lock_guard<std::mutex> lock(calls.mutex);
+  return calls.contexts.empty();
+}
+
+}  // namespace
+
+// Lock order: a call's result arrives holding its InFlight's mutex and then takes mutex_ (Finished), so nothing
+// here touches an InFlight's mutex while holding mutex_.
+
 ActorReplicaCaller::ActorReplicaCaller(std::string handler, std::string caller_prefix)
     : handler_(std::move(handler)),
       caller_prefix_(std::move(caller_prefix)),
-      in_flight_(std::make_shared<rpc_util::InFlight>()),
       peers_(std::make_unique<rpc_util::PeerCache<Stubs>>(
           512, [](Stubs& stubs) { stubs.worker = rpc::CoreWorkerService::NewStub(stubs.channel); })),
-      direct_(std::make_unique<DirectExecutor>()) {
-  in_flight_->executor = direct_.get();
+      direct_(std::make_unique<DirectExecutor>()) {}
+
+ActorReplicaCaller::~ActorReplicaCaller() {
+  std::vector<std::shared_ptr<rpc_util::InFlight>> all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [id, order] : orders_) all.push_back(order.calls);
+    all.insert(all.end(), retired_.begin(), retired_.end());
+  }
+  for (auto& calls : all) calls->CancelAll();
 }
 
-ActorReplicaCaller::~ActorReplicaCaller() { in_flight_->CancelAll(); }
+std::shared_ptr<rpc_util::InFlight> ActorReplicaCaller::NewCalls() {
+  auto calls = std::make_shared<rpc_util::InFlight>();
+  calls->executor = direct_.get();
+  return calls;
+}
 
-uint64_t ActorReplicaCaller::TakeSequence(const ReplicaInfo& replica, uint64_t* start) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Order& order = orders_[replica.replica_id];
-  if (order.instance != replica.instance) order = Order{replica.instance, 0, {}};  // a new instance starts over
-  const uint64_t sequence = order.next++;
-  order.unfinished.insert(sequence);
-  *start = *order.unfinished.begin();
+uint64_t ActorReplicaCaller::TakeSequence(const ReplicaInfo& replica, uint64_t* start,
+                                          std::shared_ptr<rpc_util::InFlight>* calls) {
+  std::shared_ptr<rpc_util::InFlight> replaced;
+  uint64_t sequence = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, added] = orders_.try_emplace(replica.replica_id);
+    Order& order = it->second;
+    if (added || order.instance != replica.instance) {  // a new instance starts over
+      if (!added) {
+        replaced = order.calls;
+        retired_.push_back(order.calls);
+      }
+      order = Order{replica.instance, 0, {}, NewCalls()};
+    }
+    sequence = order.next++;
+    order.unfinished.insert(sequence);
+    starting_ += 1;  // until the call has registered in *calls (Call)
+    *start = *order.unfinished.begin();
+    *calls = order.calls;
+  }
+  if (replaced) Interrupt(*replaced);  // calls to the instance before it cannot be answered
   return sequence;
+}
+
+void ActorReplicaCaller::Retain(const std::vector<DeploymentRoute>& routes) {
+  std::unordered_map<std::string, int32_t> listed;
+  for (const auto& route : routes) {
+    for (const auto& replica : route.replicas) listed[replica.replica_id] = replica.instance;
+  }
+  std::vector<std::shared_ptr<rpc_util::InFlight>> let_go, retired;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = orders_.begin(); it != orders_.end();) {
+      auto found = listed.find(it->first);
+      if (found != listed.end() && found->second == it->second.instance) {
+        ++it;
+        continue;
+      }
+      let_go.push_back(it->second.calls);
+      it = orders_.erase(it);
+    }
+    retired.swap(retired_);
+  }
+  for (auto& calls : let_go) Interrupt(*calls);
+  retired.insert(retired.end(), let_go.begin(), let_go.end());
+  // Orders let go cannot be handed out again; once no call handed one out is still registering, an idle set
+  // of calls stays idle and can be dropped.
+  if (starting_.load() == 0) {
+    retired.erase(std::remove_if(retired.begin(), retired.end(),
+                                 [](const std::shared_ptr<rpc_util::InFlight>& calls) { return Idle(*calls); }),
+                  retired.end());
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  retired_.insert(retired_.end(), retired.begin(), retired.end());
+}
+
+size_t ActorReplicaCaller::known_replicas() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return orders_.size();
 }
 
 void ActorReplicaCaller::Finished(const ReplicaInfo& replica, uint64_t sequence) {
@@ -57,7 +139,8 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
                               std::function<void(Result)> done) {
   const uint64_t number = next_call_.fetch_add(1);
   uint64_t start = 0;
-  const uint64_t sequence = TakeSequence(replica, &start);
+  std::shared_ptr<rpc_util::InFlight> calls;
+  const uint64_t sequence = TakeSequence(replica, &start, &calls);
   rpc::PushActorTasksRequest push;
   push.set_actor_id(replica.replica_id);
   push.set_instance(replica.instance);
@@ -70,7 +153,7 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
   call->set_sequence(sequence);
   call->add_args()->set_value(::halo::internal::Pack(request));
   rpc_util::SendTo<rpc::PushActorTasksReply>(
-      in_flight_, peers_->Get(replica.address), std::move(push), timeout_ms,
+      calls, peers_->Get(replica.address), std::move(push), timeout_ms,
       [](Stubs& stubs, auto... call) { stubs.worker->async()->PushActorTasks(std::move(call)...); },
       [this, done = std::move(done), replica, sequence](StatusOr<rpc::PushActorTasksReply> reply) {
         Finished(replica, sequence);  // answered or given up: later calls need not wait for it
@@ -110,6 +193,7 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
         }
         done(std::move(result));
       });
+  starting_ -= 1;  // registered in calls (SendTo began it)
 }
 
 }  // namespace halo::serve

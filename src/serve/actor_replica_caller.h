@@ -4,6 +4,9 @@
 // so the replica keeps no state per request (it runs calls one at a time anyway). What the worker says maps to the
 // ingress's outcomes: refused (another instance lives there now) or unreachable -> not delivered; the call
 // broke after it was sent, or the actor died during it -> lost; the handler threw -> its type and message.
+// Retain(routes) is told each new set of routes: calls still waiting on a replica instance the routes no longer
+// list (its node died, it was replaced or stopped) are interrupted and end as lost at once, instead of hanging
+// until their deadline on a host that may never answer; what the caller kept for that instance is dropped.
 // Thread-safe; callbacks run on gRPC's threads.
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "rpc/async_call.h"
 #include "rpc/peer_cache.h"
@@ -29,28 +33,38 @@ class ActorReplicaCaller : public ReplicaCaller {
 
   void Call(const ReplicaInfo& replica, const Request& request, int64_t timeout_ms,
             std::function<void(Result)> done) override;
+  // The replica instances the routes list now; every other one is let go (see above).
+  void Retain(const std::vector<DeploymentRoute>& routes);
+
+  // Replica instances this caller keeps an order for (tests).
+  size_t known_replicas();
 
  private:
   struct Stubs;
-  // This caller's order of calls to one replica instance.
+  // This caller's order of calls to one replica instance, and those calls while they run.
   struct Order {
     int32_t instance = 0;
     uint64_t next = 0;
     std::set<uint64_t> unfinished;
+    std::shared_ptr<rpc_util::InFlight> calls;
   };
-  // Takes the next sequence number for the replica; *start is the lowest unfinished one.
-  uint64_t TakeSequence(const ReplicaInfo& replica, uint64_t* start);
+  // Takes the next sequence number for the replica; *start is the lowest unfinished one; *calls is where the
+  // call registers.
+  uint64_t TakeSequence(const ReplicaInfo& replica, uint64_t* start, std::shared_ptr<rpc_util::InFlight>* calls);
   void Finished(const ReplicaInfo& replica, uint64_t sequence);
+  // Order.calls of a fresh order: delivers on direct_.
+  std::shared_ptr<rpc_util::InFlight> NewCalls();
 
   std::string handler_;
   std::string caller_prefix_;
   std::atomic<uint64_t> next_call_{1};
-  std::shared_ptr<rpc_util::InFlight> in_flight_;
+  std::atomic<int> starting_{0};  // calls handed an order's InFlight that have not registered in it yet
   std::unique_ptr<rpc_util::PeerCache<Stubs>> peers_;
   class DirectExecutor;
   std::unique_ptr<DirectExecutor> direct_;
   std::mutex mutex_;
   std::unordered_map<std::string, Order> orders_;  // by replica (actor) id
+  std::vector<std::shared_ptr<rpc_util::InFlight>> retired_;  // calls of orders let go, until they end
 };
 
 }  // namespace halo::serve

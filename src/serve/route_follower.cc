@@ -53,7 +53,9 @@ void RouteFollower::Poll() {
     if (reply->incarnation() != incarnation_ || reply->version() != version_) {
       incarnation_ = reply->incarnation();
       version_ = reply->version();
-      table_.Replace(ToRoutes(*reply));
+      std::vector<DeploymentRoute> routes = ToRoutes(*reply);
+      table_.Replace(routes);
+      if (on_replaced_) on_replaced_(routes);
       Poll();
       return;
     }

@@ -3,6 +3,7 @@
 // down or failing over, polls are retried with backoff (retry_initial_ms doubling to retry_max_ms) and the
 // table is kept as it is, so the ingress keeps serving the replicas it knows (it skips dead ones by itself,
 // from broken calls). An answer that changes nothing is followed by the next poll after retry_initial_ms.
+// After each replacement the listener (if set) sees the new routes.
 // Event-driven on one executor; the GCS is reached through RoutesSource.
 #pragma once
 
@@ -35,6 +36,10 @@ class RouteFollower {
  public:
   RouteFollower(Executor& executor, RoutesSource& source, RouteTable& table, RouteFollowerSettings settings);
 
+  // Set before Start; runs on the executor after each table replacement.
+  void SetReplacedListener(std::function<void(const std::vector<DeploymentRoute>&)> listener) {
+    on_replaced_ = std::move(listener);
+  }
   void Start();
   void Stop();
 
@@ -52,6 +57,7 @@ class RouteFollower {
   RoutesSource& source_;
   RouteTable& table_;
   RouteFollowerSettings settings_;
+  std::function<void(const std::vector<DeploymentRoute>&)> on_replaced_;
   ExponentialBackoff backoff_;
   std::string incarnation_;
   uint64_t version_ = 0;

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <future>
 #include <set>
 #include <stdexcept>
 
@@ -173,6 +174,57 @@ TEST_F(ServeReplicaTest, RequestsReachRealReplicasAndSurviveOneBeingKilled) {
   EXPECT_EQ(ok, 50);
   EXPECT_EQ(after.count(victim), 0u);
   ingress.Stop();
+}
+
+// A replica whose worker stops answering (SIGSTOP: like a host cut off) holds a GET; once the routes no
+// longer list it, the caller lets its calls go and the GET is answered by the replica that is listed, long
+// before the request timeout would have given a 504.
+TEST_F(ServeReplicaTest, CallsToAReplicaTheRoutesDroppedEndAndGetIsTriedElsewhere) {
+  auto first = halo::Actor(MakeGreeter).Remote(std::string("hello"));
+  auto second = halo::Actor(MakeGreeter).Remote(std::string("hello"));
+  halo::rpc::ActorInfo stuck = WaitAlive(first.ID());
+  halo::rpc::ActorInfo listed = WaitAlive(second.ID());
+  ASSERT_FALSE(stuck.address().empty());
+  ASSERT_FALSE(listed.address().empty());
+  auto route_of = [](const halo::rpc::ActorInfo& actor) {
+    halo::serve::DeploymentRoute route;
+    route.deployment = "Greeter";
+    route.route_prefix = "/hello";
+    route.replicas.push_back(halo::serve::ReplicaInfo{actor.actor_id(), actor.address(), true, actor.num_restarts()});
+    return route;
+  };
+  halo::SeededRandom random(3);
+  halo::serve::RouteTable routes(random);
+  routes.Replace({route_of(stuck)});
+  halo::serve::ActorReplicaCaller caller(halo::serve::internal::Deployments().at("MakeGreeter").handler,
+                                         "ingress-retain-test");
+  halo::serve::IngressSettings settings;
+  settings.port = 0;
+  settings.request_timeout_ms = 60000;
+  halo::serve::HttpIngress ingress(routes, caller, settings);
+  ASSERT_TRUE(ingress.Start().ok());
+  const std::vector<halo::serve::DeploymentRoute> moved = {route_of(listed)};
+  routes.Replace(moved);
+  const int listed_pid = std::stoi(Get(ingress.port(), "/hello/pid").body());
+  routes.Replace({route_of(stuck)});
+  const int stuck_pid = std::stoi(Get(ingress.port(), "/hello/pid").body());
+  ASSERT_NE(stuck_pid, listed_pid);
+  EXPECT_EQ(caller.known_replicas(), 2u);
+
+  ASSERT_EQ(kill(stuck_pid, SIGSTOP), 0);
+  auto held = std::async(std::launch::async, [&] { return Get(ingress.port(), "/hello/pid"); });
+  EXPECT_EQ(held.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout) << "the stopped replica answered";
+  routes.Replace(moved);
+  caller.Retain(moved);
+  ASSERT_EQ(held.wait_for(std::chrono::seconds(30)), std::future_status::ready) << "the held GET was not let go";
+  auto answered = held.get();
+  EXPECT_EQ(answered.result_int(), 200u) << answered.body();
+  EXPECT_EQ(answered.body(), std::to_string(listed_pid));
+  EXPECT_EQ(caller.known_replicas(), 1u) << "the dropped replica's order was kept";
+  kill(stuck_pid, SIGCONT);
+  ingress.Stop();
+  halo::Kill(first);
+  halo::Kill(second);
 }
 
 }  // namespace
