@@ -33,6 +33,8 @@ class MultiHostCluster {
   static constexpr const char* kHead = "head";
   static constexpr const char* kDriver = "drv";
   static constexpr int kGcsPort = 6480;
+  // Every node agent's HTTP ingress, on its host's address (the default port: each host has its own).
+  static constexpr int kHttpPort = 8000;
 
   static constexpr const char* kStandbyHead = "head2";
   static constexpr const char* kStore = "store";
@@ -82,7 +84,8 @@ class MultiHostCluster {
   void StartHead(const std::string& host) {
     std::vector<std::string> head = {"start", "--head", "--host", net_.Address(host), "--port",
                                      std::to_string(kGcsPort), "--session-dir", SessionDir(host),
-                                     "--gcs-restarts-max", "0", "--num-cpus", "1"};
+                                     "--gcs-restarts-max", "0", "--num-cpus", "1",
+                                     "--serve-http-port", std::to_string(kHttpPort)};
     if (options_.ha) {
       head.insert(head.end(), {"--ha", "--storage", absl::StrCat("redis://", net_.Address(kStore), ":", kRedisPort)});
     }
@@ -96,7 +99,8 @@ class MultiHostCluster {
   void StartNode(const std::string& host, std::vector<std::string> extra = {}) {
     const std::string session = SessionDir(host) + "-" + std::to_string(++starts_[host]);
     std::vector<std::string> args = {"start", "--address", GcsAddress(), "--session-dir", session,
-                                     "--num-cpus", "2", "--resources", absl::StrCat("host_", host, "=1,beacon=1")};
+                                     "--num-cpus", "2", "--resources", absl::StrCat("host_", host, "=1,beacon=1"),
+                                     "--serve-http-port", std::to_string(kHttpPort)};
     args.insert(args.end(), extra.begin(), extra.end());
     Check(HaloIn(host, args), "the node agent on " + host);
     node_sessions_[host] = session;

@@ -46,14 +46,61 @@ struct LoadCounts {
   }
 };
 
+// An ingress to send requests to: an IPv4 address and a port.
+struct HttpEndpoint {
+  HttpEndpoint(std::string host_address, int port_number) : host(std::move(host_address)), port(port_number) {}
+  std::string host;
+  int port;
+};
+
+inline std::vector<HttpEndpoint> LoopbackEndpoints(const std::vector<int>& ports) {
+  std::vector<HttpEndpoint> endpoints;
+  for (int port : ports) endpoints.push_back(HttpEndpoint{"127.0.0.1", port});
+  return endpoints;
+}
+
+// One GET on a fresh connection: the status and body, or status 0 and the error when nothing came back
+// within timeout_s.
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+inline HttpAnswer HttpGet(const HttpEndpoint& endpoint, const std::string& target, int timeout_s = 30) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  namespace net = boost::asio;
+  using tcp = net::ip::tcp;
+  try {
+    net::io_context context;
+    tcp::socket socket(context);
+    socket.connect(tcp::endpoint(net::ip::make_address(endpoint.host), static_cast<uint16_t>(endpoint.port)));
+    timeval bound{timeout_s, 0};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+    http::request<http::empty_body> request(http::verb::get, target, 11);
+    request.set(http::field::host, endpoint.host);
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return HttpAnswer{static_cast<int>(response.result_int()), response.body()};
+  } catch (const std::exception& error) {
+    return HttpAnswer{0, error.what()};
+  }
+}
+
 class HttpLoad {
  public:
-  // ports: the ingresses to spread clients over (client i uses ports[i % size]); accept: whether a 200's body
-  // is right.
-  HttpLoad(std::vector<int> ports, std::string target, int clients, std::function<bool(const std::string&)> accept)
-      : ports_(std::move(ports)), target_(std::move(target)), accept_(std::move(accept)) {
-    for (int i = 0; i < clients; ++i) threads_.emplace_back([this, i] { Run(ports_[i % ports_.size()]); });
+  // endpoints: the ingresses to spread clients over (client i uses endpoints[i % size]); accept: whether a 200's
+  // body is right.
+  HttpLoad(std::vector<HttpEndpoint> endpoints, std::string target, int clients,
+           std::function<bool(const std::string&)> accept)
+      : endpoints_(std::move(endpoints)), target_(std::move(target)), accept_(std::move(accept)) {
+    for (int i = 0; i < clients; ++i) threads_.emplace_back([this, i] { Run(endpoints_[i % endpoints_.size()]); });
   }
+  // Ingresses on loopback.
+  HttpLoad(const std::vector<int>& ports, std::string target, int clients,
+           std::function<bool(const std::string&)> accept)
+      : HttpLoad(LoopbackEndpoints(ports), std::move(target), clients, std::move(accept)) {}
   ~HttpLoad() { Stop(); }
 
   LoadCounts Stop() {
@@ -70,7 +117,7 @@ class HttpLoad {
   }
 
  private:
-  void Run(int port) {
+  void Run(const HttpEndpoint& endpoint) {
     namespace beast = boost::beast;
     namespace http = beast::http;
     namespace net = boost::asio;
@@ -83,7 +130,7 @@ class HttpLoad {
       try {
         if (!socket) {
           socket.emplace(context);
-          socket->connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+          socket->connect(tcp::endpoint(net::ip::make_address(endpoint.host), static_cast<uint16_t>(endpoint.port)));
           timeval bound{30, 0};
           setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
           buffer.clear();
@@ -120,7 +167,7 @@ class HttpLoad {
     }
   }
 
-  std::vector<int> ports_;
+  std::vector<HttpEndpoint> endpoints_;
   std::string target_;
   std::function<bool(const std::string&)> accept_;
   std::atomic<bool> stop_{false};

@@ -151,7 +151,7 @@ TEST_F(ServiceTest, A_DeployReturnsWhenHealthyAndEveryIngressAnswers) {
     // An ingress learns the routes by its poll: allow it a moment.
     ASSERT_TRUE(WaitUntil(
         [&] {
-          HttpLoad one({port}, "/hello?name=ada", 1, [](const std::string& body) { return body == "hello, ada"; });
+          HttpLoad one(std::vector<int>{port}, "/hello?name=ada", 1, [](const std::string& body) { return body == "hello, ada"; });
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
           return one.Stop().ok > 0;
         },
@@ -263,7 +263,7 @@ TEST_F(ServiceTest, F_ARollingUpdateServesThroughoutAndEndsOnTheNewVersion) {
   for (int port : AllPorts()) {
     EXPECT_TRUE(WaitUntil(
         [&] {
-          HttpLoad after({port}, "/hello?name=ada", 1, [](const std::string& body) { return body == "howdy, ada"; });
+          HttpLoad after(std::vector<int>{port}, "/hello?name=ada", 1, [](const std::string& body) { return body == "howdy, ada"; });
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
           const LoadCounts counts = after.Stop();
           return counts.ok > 0 && counts.ok == counts.total();
@@ -307,7 +307,7 @@ TEST_F(ServiceTest, G_ADrainedNodesReplicasMoveBeforeItLeaves) {
 TEST_F(ServiceTest, H_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElsewhere) {
   ASSERT_TRUE(WaitSettled(3));
   // Load through the head's ingress, which outlives the node.
-  HttpLoad load({HttpPort(head_->session_dir())}, "/hello?name=ada", 4,
+  HttpLoad load(std::vector<int>{HttpPort(head_->session_dir())}, "/hello?name=ada", 4,
                 [](const std::string& body) { return body == "howdy, ada"; });
   Node* victim = nullptr;
   for (auto* node : nodes_) {
@@ -337,7 +337,7 @@ TEST_F(ServiceTest, I_DeleteStopsEveryReplicaAndTheRouteAnswers404) {
   const int port = HttpPort(head_->session_dir());
   EXPECT_TRUE(WaitUntil(
       [&] {
-        HttpLoad after({port}, "/hello?name=ada", 1, [](const std::string&) { return false; });
+        HttpLoad after(std::vector<int>{port}, "/hello?name=ada", 1, [](const std::string&) { return false; });
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         const LoadCounts counts = after.Stop();
         return counts.statuses.count(404) > 0 && counts.statuses.at(404) == counts.total();
