@@ -78,6 +78,15 @@ struct InFlight {
     contexts.erase(context);
     if (executor != nullptr) executor->Post(std::move(fn));
   }
+  // Cancels every call still running; unlike CancelAll, their results (CANCELLED) still reach the executor.
+  void Interrupt() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto* context : contexts) context->TryCancel();
+  }
+  bool idle() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return contexts.empty();
+  }
   // Called by the client's destructor.
   void CancelAll() {
     std::lock_guard<std::mutex> lock(mutex);

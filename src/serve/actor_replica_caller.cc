@@ -26,21 +26,6 @@ struct ActorReplicaCaller::Stubs {
   std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
 };
 
-namespace {
-
-// Cancels every call still running; unlike CancelAll their results (CANCELLED) are still delivered.
-void Interrupt(rpc_util::InFlight& calls) {
-  std::lock_guard<std::mutex> lock(calls.mutex);
-  for (auto* context : calls.contexts) context->TryCancel();
-}
-
-bool Idle(rpc_util::InFlight& calls) {
-  std::lock_guard<std::mutex> lock(calls.mutex);
-  return calls.contexts.empty();
-}
-
-}  // namespace
-
 // Lock order: a call's result arrives holding its InFlight's mutex and then takes mutex_ (Finished), so nothing
 // here touches an InFlight's mutex while holding mutex_.
 
@@ -88,7 +73,7 @@ uint64_t ActorReplicaCaller::TakeSequence(const ReplicaInfo& replica, uint64_t* 
     *start = *order.unfinished.begin();
     *calls = order.calls;
   }
-  if (replaced) Interrupt(*replaced);  // calls to the instance before it cannot be answered
+  if (replaced) replaced->Interrupt();  // calls to the instance before it cannot be answered
   return sequence;
 }
 
@@ -111,13 +96,13 @@ void ActorReplicaCaller::Retain(const std::vector<DeploymentRoute>& routes) {
     }
     retired.swap(retired_);
   }
-  for (auto& calls : let_go) Interrupt(*calls);
+  for (auto& calls : let_go) calls->Interrupt();
   retired.insert(retired.end(), let_go.begin(), let_go.end());
   // Orders let go cannot be handed out again; once no call handed one out is still registering, an idle set
   // of calls stays idle and can be dropped.
   if (starting_.load() == 0) {
     retired.erase(std::remove_if(retired.begin(), retired.end(),
-                                 [](const std::shared_ptr<rpc_util::InFlight>& calls) { return Idle(*calls); }),
+                                 [](const std::shared_ptr<rpc_util::InFlight>& calls) { return calls->idle(); }),
                   retired.end());
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -193,7 +178,8 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
         }
         done(std::move(result));
       });
-  starting_ -= 1;  // registered in calls (SendTo began it)
+  const int was_starting = starting_.fetch_sub(1);  // registered in calls (SendTo began it)
+  HALO_CHECK(was_starting > 0) << "a call registered that TakeSequence did not hand out";
 }
 
 }  // namespace halo::serve

@@ -302,7 +302,7 @@ TEST_F(HaFailoverTest, LeaderPausedPastItsLeaseIsReplacedAndResumedStepsDownWith
   EXPECT_FALSE(held.get().ok()) << "the deposed leader acknowledged a write";
   auto value = halo::GcsClient(leader->address(), 10000).KvGet("ha", "held");
   ASSERT_TRUE(value.ok()) << value.status();
-  // Seen once in CI (2026-12-02, not reproduced in 30 runs since): the logs say which process applied it.
+  // Seen once in CI (2026-12-02) and not reproduced here since: the logs say which process applied it.
   EXPECT_FALSE(value->has_value()) << "the deposed leader's write reached storage\n--- the deposed leader:\n"
                                    << old->Output() << "\n--- the new leader:\n" << leader->Output();
   CheckAfterFailover(stream, *leader);

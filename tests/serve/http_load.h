@@ -4,6 +4,7 @@
 // failure. Bounded: it runs until Stop, and every read has a deadline.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,6 +59,16 @@ inline std::vector<HttpEndpoint> LoopbackEndpoints(const std::vector<int>& ports
   std::vector<HttpEndpoint> endpoints;
   for (int port : ports) endpoints.push_back(HttpEndpoint{"127.0.0.1", port});
   return endpoints;
+}
+
+// What every service test asks of the load a scenario ran under: enough of it to judge, at least 99.9 %
+// answered 200 with the right body, none unanswered, none with a wrong body. Prints the counts.
+inline void ExpectServedThrough(const LoadCounts& counts, const std::string& scenario) {
+  std::cout << "  " << scenario << ": " << counts.Describe() << std::endl;
+  EXPECT_GT(counts.total(), 50) << scenario << ": too little load to judge: " << counts.Describe();
+  EXPECT_GE(counts.success_ratio(), 0.999) << scenario << ": " << counts.Describe();
+  EXPECT_EQ(counts.no_answer, 0) << scenario << ": " << counts.Describe();
+  EXPECT_EQ(counts.unexpected_body, 0) << scenario << ": " << counts.Describe();
 }
 
 // One GET on a fresh connection: the status and body, or status 0 and the error when nothing came back

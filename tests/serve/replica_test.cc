@@ -87,6 +87,26 @@ TEST(ServeArgsTest, ConfigArgumentsConvertToTheFactorysTypesOrSayWhichDoesNot) {
   EXPECT_EQ(error, "argument 3 ('yes') is not true or false");
 }
 
+// The ingress under test: a RouteTable, an ActorReplicaCaller for MakeGreeter's replicas and an HttpIngress
+// over them on a free loopback port (started by the test).
+struct TestIngress {
+  TestIngress(uint64_t seed, const std::string& caller_id, int64_t request_timeout_ms)
+      : random(seed),
+        routes(random),
+        caller(halo::serve::internal::Deployments().at("MakeGreeter").handler, caller_id),
+        ingress(routes, caller, Settings(request_timeout_ms)) {}
+  static halo::serve::IngressSettings Settings(int64_t request_timeout_ms) {
+    halo::serve::IngressSettings settings;
+    settings.port = 0;
+    settings.request_timeout_ms = request_timeout_ms;
+    return settings;
+  }
+  halo::SeededRandom random;
+  halo::serve::RouteTable routes;
+  halo::serve::ActorReplicaCaller caller;
+  halo::serve::HttpIngress ingress;
+};
+
 class ServeReplicaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -131,15 +151,9 @@ TEST_F(ServeReplicaTest, RequestsReachRealReplicasAndSurviveOneBeingKilled) {
     ASSERT_FALSE(actor.address().empty()) << "actor " << id << " never came up";
     route.replicas.push_back(halo::serve::ReplicaInfo{id, actor.address(), true, actor.num_restarts()});
   }
-  halo::SeededRandom random(9);
-  halo::serve::RouteTable routes(random);
-  routes.Replace({route});
-  halo::serve::ActorReplicaCaller caller(halo::serve::internal::Deployments().at("MakeGreeter").handler,
-                                         "ingress-test");
-  halo::serve::IngressSettings settings;
-  settings.port = 0;
-  settings.request_timeout_ms = 20000;
-  halo::serve::HttpIngress ingress(routes, caller, settings);
+  TestIngress front(9, "ingress-test", 20000);
+  front.routes.Replace({route});
+  halo::serve::HttpIngress& ingress = front.ingress;
   ASSERT_TRUE(ingress.Start().ok());
 
   auto greeted = Get(ingress.port(), "/hello?name=ada");
@@ -193,15 +207,11 @@ TEST_F(ServeReplicaTest, CallsToAReplicaTheRoutesDroppedEndAndGetIsTriedElsewher
     route.replicas.push_back(halo::serve::ReplicaInfo{actor.actor_id(), actor.address(), true, actor.num_restarts()});
     return route;
   };
-  halo::SeededRandom random(3);
-  halo::serve::RouteTable routes(random);
+  TestIngress front(3, "ingress-retain-test", 60000);
+  halo::serve::RouteTable& routes = front.routes;
+  halo::serve::ActorReplicaCaller& caller = front.caller;
+  halo::serve::HttpIngress& ingress = front.ingress;
   routes.Replace({route_of(stuck)});
-  halo::serve::ActorReplicaCaller caller(halo::serve::internal::Deployments().at("MakeGreeter").handler,
-                                         "ingress-retain-test");
-  halo::serve::IngressSettings settings;
-  settings.port = 0;
-  settings.request_timeout_ms = 60000;
-  halo::serve::HttpIngress ingress(routes, caller, settings);
   ASSERT_TRUE(ingress.Start().ok());
   const std::vector<halo::serve::DeploymentRoute> moved = {route_of(listed)};
   routes.Replace(moved);

@@ -112,13 +112,6 @@ class ServiceTest : public ::testing::Test {
     }
     return out;
   }
-  static void ExpectServedThrough(const LoadCounts& counts, const std::string& scenario) {
-    std::cout << "  " << scenario << ": " << counts.Describe() << std::endl;
-    EXPECT_GT(counts.total(), 50) << scenario << ": too little load to judge: " << counts.Describe();
-    EXPECT_GE(counts.success_ratio(), 0.999) << scenario << ": " << counts.Describe();
-    EXPECT_EQ(counts.no_answer, 0) << scenario << ": " << counts.Describe();
-    EXPECT_EQ(counts.unexpected_body, 0) << scenario << ": " << counts.Describe();
-  }
   // The pid of the process serving the GCS, or -1 while none answers.
   static pid_t ServingGcsPid() {
     auto info = head_->Client(2000)->GetClusterInfo();
