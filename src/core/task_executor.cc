@@ -84,7 +84,7 @@ rpc::TaskResult TaskExecutor::Execute(const rpc::TaskSpec& spec, const std::stri
   }
   rpc::TaskResult result;
   result.set_task_id(spec.task_id());
-  if (objects != nullptr && value.size() > objects->inline_max_bytes()) {
+  if (objects != nullptr && !spec.return_inline() && value.size() > objects->inline_max_bytes()) {
     auto location = objects->Store(spec.task_id(), value);
     if (!location.ok()) {
       return Failure(spec, rpc::WORKER_CRASHED, "",

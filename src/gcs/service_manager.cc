@@ -73,13 +73,36 @@ void ServiceManager::Tick() {
   const int64_t now_ms = deps_.clock->MonotonicMs();
   FeedOngoing(now_ms);
   ProbeDue(now_ms);
-  for (const auto& [name, service] : services_) Persist(name);
+  for (auto& [name, service] : services_) {
+    FinishRetiredJobs(name, service);
+    Persist(name);
+  }
   // Replicas the reconciler forgot (dead for good, stopped) leave the index with their rows.
   IndexReplicas();
   RefreshRoutes();
   deps_.executor->RunAfter(settings_.reconciler.interval_ms, [this, alive = alive_] {
     if (*alive) Tick();
   });
+}
+
+void ServiceManager::FinishRetiredJobs(const std::string& name, Service& service) {
+  if (service.record.retiring_jobs().empty()) return;
+  // Replicas listed in the row now, and those whose creation is under way (not listed by the reconciler yet).
+  const rpc::ServiceRecord current = CurrentRecord(service);
+  auto* retiring = service.record.mutable_retiring_jobs();
+  for (int i = retiring->size() - 1; i >= 0; --i) {
+    const rpc::RetiringJob job = retiring->Get(i);
+    const bool still_runs = std::any_of(current.replicas().begin(), current.replicas().end(),
+                                        [&](const rpc::ServiceReplica& r) { return r.version() < job.below_version(); });
+    if (still_runs) continue;
+    retiring->DeleteSubrange(i, 1);  // the row is written right after (Persist)
+    HALO_LOG_INFO("service {}: no replica of job {} is left; the job is finished", name, job.job_id());
+    deps_.jobs->HandleMarkJobFinished(
+        job.job_id(), absl::StrCat("service ", name, " rolled over to version ", job.below_version()),
+        [job_id = job.job_id()](Status status) {
+          if (!status.ok()) HALO_LOG_WARN("cannot mark job {} finished: {}", job_id, std::string(status.message()));
+        });
+  }
 }
 
 void ServiceManager::IndexReplicas() {
@@ -166,8 +189,10 @@ void ServiceManager::HandleDeploy(rpc::DeployServiceRequest request, std::functi
       return FinishDeploy(std::move(request), it->second.record.job_id(), std::move(done));
     }
     // A new executable runs in workers of a job of its own (a node keeps one executable per job).
+    // Named before the call: its other argument takes the request.
+    const std::string job_entrypoint = absl::StrCat("service ", request.config().name(), " (", request.entrypoint(), ")");
     deps_.jobs->HandleAddJob(
-        absl::StrCat("service ", request.config().name(), " (", request.entrypoint(), ")"), 0, "",
+        job_entrypoint, 0, "",
         [this, alive, request = std::move(request), done = std::move(done)](StatusOr<rpc::JobInfo> job) mutable {
           if (!*alive) return;
           if (!job.ok()) return done(job.status());
@@ -181,6 +206,12 @@ void ServiceManager::FinishDeploy(rpc::DeployServiceRequest request, uint32_t jo
   const std::string name = request.config().name();
   Service& service = services_[name];
   const int64_t version = service.record.version() + 1;
+  if (service.record.version() > 0 && service.record.job_id() != job_id) {
+    // The replicas of the earlier executable keep serving until the rollout replaces them; their job ends then.
+    rpc::RetiringJob* retiring = service.record.add_retiring_jobs();
+    retiring->set_job_id(service.record.job_id());
+    retiring->set_below_version(version);
+  }
   service.record.set_version(version);
   *service.record.mutable_config() = request.config();
   service.record.set_executable_sha256(request.executable_sha256());
@@ -204,19 +235,22 @@ void ServiceManager::HandleDelete(const std::string& name, std::function<void(St
   auto it = services_.find(name);
   if (it == services_.end()) return done(NotFoundError(absl::StrCat("no service '", name, "' is deployed")));
   reconciler_->Delete(name);  // stops every replica
-  const uint32_t job_id = it->second.record.job_id();
+  std::vector<uint32_t> job_ids = {it->second.record.job_id()};
+  for (const auto& retiring : it->second.record.retiring_jobs()) job_ids.push_back(retiring.job_id());
   services_.erase(it);
   for (auto r = replica_service_.begin(); r != replica_service_.end();) {
     r = r->second.service == name ? replica_service_.erase(r) : std::next(r);
   }
   RefreshRoutes();
   deps_.store->AsyncDelete(kServiceTable, name,
-                           [this, alive = alive_, name, job_id, done = std::move(done)](StatusOr<bool> deleted) {
+                           [this, alive = alive_, name, job_ids, done = std::move(done)](StatusOr<bool> deleted) {
                              if (!*alive) return;
                              if (!deleted.ok()) return done(deleted.status());
                              HALO_LOG_INFO("service {} deleted", name);
-                             deps_.jobs->HandleMarkJobFinished(job_id, absl::StrCat("service ", name, " deleted"),
-                                                               [](Status) {});
+                             for (uint32_t job_id : job_ids) {
+                               deps_.jobs->HandleMarkJobFinished(job_id, absl::StrCat("service ", name, " deleted"),
+                                                                 [](Status) {});
+                             }
                              done(OkStatus());
                            });
 }

@@ -115,6 +115,8 @@ class ServiceManager : public serve::ReplicaDirectory {
   // Stores the row if it changed; then(status) after it is durable (at once when nothing changed).
   void Persist(const std::string& name, std::function<void(Status)> then = nullptr);
   void Tick();
+  // Marks finished each retiring job of the service that no replica runs any longer.
+  void FinishRetiredJobs(const std::string& name, Service& service);
   void ProbeDue(int64_t now_ms);
   void RefreshRoutes();
   rpc::GetRoutesReply Routes() const;

@@ -136,6 +136,7 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
   call->set_actor_id(replica.replica_id);
   call->set_function_name(replica.handler.empty() ? handler_ : replica.handler);
   call->set_sequence(sequence);
+  call->set_return_inline(true);  // the response travels in the reply, whatever its size
   call->add_args()->set_value(::halo::internal::Pack(request));
   rpc_util::SendTo<rpc::PushActorTasksReply>(
       calls, peers_->Get(replica.address), std::move(push), timeout_ms,
@@ -165,9 +166,9 @@ void ActorReplicaCaller::Call(const ReplicaInfo& replica, const Request& request
           }
           return done(std::move(result));
         }
-        if (answer.stored()) {
+        if (answer.stored()) {  // a worker that ignores return_inline (an executable built with an older Halo)
           result.failure = Failure::kHandlerThrew;
-          result.error = "the response is larger than object_inline_max_bytes, which the ingress cannot relay yet";
+          result.error = "the replica stored its response instead of returning it (is the service built with this Halo?)";
           return done(std::move(result));
         }
         try {

@@ -26,7 +26,8 @@ constexpr char kService[] = "greeter";
 class ServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    head_ = new Head({"--num-cpus", "4"});
+    // A short downscale delay so the autoscaling test sees a deployment scale down within its bound.
+    head_ = new Head({"--num-cpus", "4", "--serve-downscale-delay-ms", "3000"});
     head_->UseDefaultSupervision();
     auto started = head_->Start();
     ASSERT_EQ(started.exit_code, 0) << started.output;
@@ -154,6 +155,13 @@ TEST_F(ServiceTest, A_DeployReturnsWhenHealthyAndEveryIngressAnswers) {
   auto status = RunHalo({"serve", "status", "--address", head_->address()});
   EXPECT_EQ(status.exit_code, 0) << status.output;
   EXPECT_NE(status.output.find("Greeter"), std::string::npos) << status.output;
+  // A response far above object_inline_max_bytes comes back whole.
+  const size_t big = 3 * 1024 * 1024 + 7;
+  HttpAnswer answer = HttpGet(HttpEndpoint{"127.0.0.1", ports[0]}, "/hello/big?bytes=" + std::to_string(big));
+  ASSERT_EQ(answer.status, 200) << answer.body.substr(0, 300);
+  ASSERT_EQ(answer.body.size(), big);
+  EXPECT_EQ(answer.body.substr(0, 12), "012345678901");
+  EXPECT_EQ(answer.body.back(), static_cast<char>('0' + (big - 1) % 10));
 }
 
 TEST_F(ServiceTest, B_ConfigErrorsAreRefusedWithOneLineAndChangeNothing) {
@@ -245,14 +253,52 @@ TEST_F(ServiceTest, E_AReplicaFailingItsHealthCheckIsReplaced) {
   ExpectServedThrough(load.Stop(), "replica unhealthy");
 }
 
-TEST_F(ServiceTest, F_ARollingUpdateServesThroughoutAndEndsOnTheNewVersion) {
+TEST_F(ServiceTest, F_ARollingUpdateToANewBinaryServesThroughoutAndEndsOnTheNewVersion) {
   ASSERT_TRUE(WaitSettled(3));
+  GcsClient gcs(head_->address(), 5000);
+  auto before = gcs.GetServiceStatus(kService);
+  ASSERT_TRUE(before.ok() && before->services_size() == 1);
+  auto jobs_before = gcs.GetAllJobs();
+  ASSERT_TRUE(jobs_before.ok());
+  // A new build: the same program with bytes appended (another content hash, so another executable and job).
+  const std::string rebuilt = config_dir_->path() + "/test_service_v2";
+  {
+    auto program = ReadFileToString(HALO_TEST_SERVICE);
+    ASSERT_TRUE(program.ok());
+    std::ofstream out(rebuilt, std::ios::binary);
+    out << *program << "rebuilt";
+  }
+  ASSERT_EQ(chmod(rebuilt.c_str(), 0755), 0);
   HttpLoad load(AllPorts(), "/hello?name=ada", 4,
                 [](const std::string& body) { return body == "hello, ada" || body == "howdy, ada"; });
-  auto deployed = Deploy(Config("howdy", 3));
+  auto deployed = RunHalo({"serve", "deploy", rebuilt, "--config", Config("howdy", 3), "--address", head_->address(),
+                           "--timeout-s", "90"},
+                          std::chrono::seconds(120));
   ASSERT_EQ(deployed.exit_code, 0) << deployed.output;
   EXPECT_NE(deployed.output.find("version 2 is serving"), std::string::npos) << deployed.output;
-  ExpectServedThrough(load.Stop(), "rolling update");
+  ExpectServedThrough(load.Stop(), "rolling update to a new binary");
+  auto after = gcs.GetServiceStatus(kService);
+  ASSERT_TRUE(after.ok() && after->services_size() == 1);
+  EXPECT_NE(after->services(0).executable_sha256(), before->services(0).executable_sha256());
+  // The first binary's job ends once none of its replicas is left; the new one's runs on.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto jobs = gcs.GetAllJobs();
+        if (!jobs.ok()) return false;
+        int finished = 0, running = 0;
+        for (const auto& job : *jobs) {
+          if (job.entrypoint().find("service greeter") != 0) continue;
+          (job.is_finished() ? finished : running) += 1;
+        }
+        return finished == 1 && running == 1;
+      },
+      std::chrono::seconds(20)))
+      << "the replaced binary's job was not marked finished (or the new one was): " << [&] {
+           std::string all;
+           auto jobs = gcs.GetAllJobs();
+           for (const auto& job : jobs.ok() ? *jobs : std::vector<rpc::JobInfo>{}) all += job.ShortDebugString() + "\n";
+           return all;
+         }();
   for (int port : AllPorts()) {
     EXPECT_TRUE(WaitUntil(
         [&] {
@@ -266,7 +312,39 @@ TEST_F(ServiceTest, F_ARollingUpdateServesThroughoutAndEndsOnTheNewVersion) {
   }
 }
 
-TEST_F(ServiceTest, G_ADrainedNodesReplicasMoveBeforeItLeaves) {
+TEST_F(ServiceTest, G_AnAutoscaledDeploymentGrowsUnderLoadAndShrinksAfterIt) {
+  const std::string path = config_dir_->path() + "/scaler.yaml";
+  std::ofstream(path) << "name: scaler\napplications:\n  - name: scale\n    route_prefix: /scale\n"
+                      << "    deployments:\n      - name: Greeter\n        factory: MakeGreeter\n"
+                      << "        args: [\"hi\", \"" << flags_->path() << "\"]\n"
+                      << "        autoscaling: {min_replicas: 1, max_replicas: 3, target_ongoing_requests: 1}\n"
+                      << "        resources: {CPU: 0.25}\n";
+  auto deployed = Deploy(path);
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.output;
+  GcsClient gcs(head_->address(), 5000);
+  auto scaler = [&] {
+    auto status = gcs.GetServiceStatus("scaler");
+    return status.ok() && status->services_size() == 1 ? status->services(0).deployments(0) : rpc::DeploymentStatusInfo();
+  };
+  EXPECT_EQ(scaler().target(), 1);
+  {
+    // Six clients each keep a 100 ms request in flight: about six ongoing against a target of one each.
+    HttpLoad load(AllPorts(), "/scale/sleep?ms=100", 6, [](const std::string& body) { return body == "slept"; });
+    EXPECT_TRUE(WaitUntil([&] { return scaler().target() == 3 && scaler().healthy() == 3; }, std::chrono::seconds(40)))
+        << "target " << scaler().target() << ", healthy " << scaler().healthy();
+    // Served by the three while the load goes on.
+    const int64_t served = load.Snapshot().ok;
+    EXPECT_TRUE(WaitUntil([&] { return load.Snapshot().ok > served + 100; }, std::chrono::seconds(30)));
+    ExpectServedThrough(load.Stop(), "scaling up");
+  }
+  // Idle: back to the minimum once the downscale delay (3 s here) has passed.
+  EXPECT_TRUE(WaitUntil([&] { return scaler().target() == 1 && scaler().replicas_size() == 1; }, std::chrono::seconds(40)))
+      << "target " << scaler().target() << ", replicas " << scaler().replicas_size();
+  auto deleted = RunHalo({"serve", "delete", "scaler", "--address", head_->address()});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
+}
+
+TEST_F(ServiceTest, H_ADrainedNodesReplicasMoveBeforeItLeaves) {
   ASSERT_TRUE(WaitSettled(3));
   Node* drained = nullptr;
   for (auto* node : nodes_) {
@@ -297,7 +375,7 @@ TEST_F(ServiceTest, G_ADrainedNodesReplicasMoveBeforeItLeaves) {
   ExpectServedThrough(load.Stop(), "node drained");
 }
 
-TEST_F(ServiceTest, H_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElsewhere) {
+TEST_F(ServiceTest, I_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElsewhere) {
   ASSERT_TRUE(WaitSettled(3));
   // Load through the head's ingress, which outlives the node.
   HttpLoad load(std::vector<int>{HttpPort(head_->session_dir())}, "/hello?name=ada", 4,
@@ -323,7 +401,7 @@ TEST_F(ServiceTest, H_ServesThroughANodeAgentSigkilledAndItsReplicasComeBackElse
   ExpectServedThrough(load.Stop(), "node agent SIGKILLed");
 }
 
-TEST_F(ServiceTest, I_DeleteStopsEveryReplicaAndTheRouteAnswers404) {
+TEST_F(ServiceTest, J_DeleteStopsEveryReplicaAndTheRouteAnswers404) {
   auto deleted = RunHalo({"serve", "delete", kService, "--address", head_->address()});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
   EXPECT_TRUE(WaitUntil([] { return Replicas().empty(); }, std::chrono::seconds(30)));

@@ -54,6 +54,7 @@ class ServiceManagerTest : public ActorManagerTest {
                                            const std::string& name = "greeter") {
     rpc::DeployServiceRequest request;
     request.set_executable_sha256(sha);
+    request.set_entrypoint("greeter_service");
     rpc::ServiceConfig* config = request.mutable_config();
     config->set_name(name);
     rpc::ApplicationConfig* application = config->add_applications();
@@ -81,6 +82,25 @@ class ServiceManagerTest : public ActorManagerTest {
       EXPECT_TRUE(record.ParseFromString(rows.at(name)));
     }
     return record;
+  }
+
+  // Reconcile rounds, answering every worker lease and actor creation they ask for (replicas come up).
+  void RunRounds(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      executor_.AdvanceMs(150);
+      executor_.RunUntilIdle();
+      while (!peers_.leases.empty()) GrantLease();
+      while (!peers_.creates.empty()) AnswerCreate();
+    }
+  }
+  rpc::JobInfo Job(uint32_t job_id) {
+    rpc::JobInfo found;
+    jobs_->HandleGetAllJobs([&](std::vector<rpc::JobInfo> all) {
+      for (const auto& job : all) {
+        if (job.job_id() == job_id) found = job;
+      }
+    });
+    return found;
   }
 
   SeededRandom random_{7};
@@ -165,6 +185,47 @@ TEST_F(ServiceManagerTest, AfterARestartStoredReplicasAreHandedBackNotMadeAgain)
   auto status = services_->ServiceStatus("greeter");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->services(0).deployments(0).target(), 2);
+}
+
+TEST_F(ServiceManagerTest, AnEarlierExecutablesJobEndsOnceItsLastReplicaIsRolledOver) {
+  StartServices();
+  const std::string first = CommitExecutable("program, first build");
+  ASSERT_TRUE(Deploy(Request(first, 2)).ok());
+  RunRounds(10);
+  const uint32_t first_job = StoredService("greeter").job_id();
+  ASSERT_EQ(manager_->All().size(), 2u);
+  // The same executable with another config keeps the job; a new executable gets a job of its own.
+  ASSERT_TRUE(Deploy(Request(first, 3)).ok());
+  EXPECT_EQ(StoredService("greeter").job_id(), first_job);
+  EXPECT_TRUE(StoredService("greeter").retiring_jobs().empty());
+  const std::string second = CommitExecutable("program, second build");
+  ASSERT_TRUE(Deploy(Request(second, 3)).ok());
+  const rpc::ServiceRecord rolling = StoredService("greeter");
+  ASSERT_NE(rolling.job_id(), first_job);
+  ASSERT_EQ(rolling.retiring_jobs_size(), 1);
+  EXPECT_EQ(rolling.retiring_jobs(0).job_id(), first_job);
+  EXPECT_FALSE(Job(first_job).is_finished()) << "its replicas still serve until the rollout replaces them";
+  EXPECT_EQ(Job(rolling.job_id()).entrypoint(), "service greeter (greeter_service)");
+  // The rollout: a new replica comes up before each old one stops.
+  for (int round = 0; round < 60 && !Job(first_job).is_finished(); ++round) {
+    RunRounds(1);
+    const rpc::ServiceRecord now = StoredService("greeter");
+    const bool old_left = std::any_of(now.replicas().begin(), now.replicas().end(),
+                                      [](const rpc::ServiceReplica& r) { return r.version() < 3; });
+    if (old_left) {
+      EXPECT_FALSE(Job(first_job).is_finished()) << "finished while a replica still runs its executable";
+    }
+  }
+  EXPECT_TRUE(Job(first_job).is_finished());
+  EXPECT_NE(Job(first_job).end_reason().find("rolled over to version 3"), std::string::npos) << Job(first_job).end_reason();
+  EXPECT_FALSE(Job(rolling.job_id()).is_finished());
+  EXPECT_TRUE(StoredService("greeter").retiring_jobs().empty());
+  // Deleting the service ends its current job.
+  Status deleted = InternalError("not answered");
+  services_->HandleDelete("greeter", [&](Status s) { deleted = s; });
+  executor_.RunUntilIdle();
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  EXPECT_TRUE(Job(rolling.job_id()).is_finished());
 }
 
 }  // namespace
