@@ -9,6 +9,7 @@
 #include <future>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 #include "gcs/actor_grpc_service.h"
 #include "health/grpc_health_prober.h"
@@ -136,18 +137,32 @@ Status GcsServer::StandBy() {
                                                  election_settings);
     election_->SetListeners(
         [this](int64_t epoch) {
+          bool stopping = false;
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            // A candidate leads at most once: once deposed it stops competing (below) and exits.
+            HALO_CHECK(!elected_epoch_.has_value()) << "elected again after leading with epoch " << *elected_epoch_;
+            stopping = stop_reason_.has_value();
+          }
+          if (stopping) {
+            // Elected while on its way out: neither fence nor serve; hand the lease on at once.
+            election_->Resign([] {});
+            return;
+          }
           SetElectedRefusal(epoch);
           // Fencing first: from here on no write of an older epoch is applied.
           Status fenced = store_->Fence(epoch);
           if (!fenced.ok()) return RequestStop(fenced);
           {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (elected_epoch_) return;  // elected once: deposed means it stops, so this cannot happen
             elected_epoch_ = epoch;
           }
           stopped_.notify_all();
         },
         [this](const std::string& why) {
+          // Deposed, this process stops: it must not compete again while it still serves from state another
+          // leader may have changed since (elected anew, it would fence storage with a new epoch and write).
+          election_->Resign([] {});
           RequestStop(UnavailableError(absl::StrCat("no longer the leader: ", why)));
         });
     election_->SetLeaderObserver([this](const std::optional<LeaderRecord>& leader) { OnLeaderRead(leader); });

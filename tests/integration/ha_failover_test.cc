@@ -288,7 +288,7 @@ TEST_F(HaFailoverTest, LeaderPausedPastItsLeaseIsReplacedAndResumedStepsDownWith
   ASSERT_NO_FATAL_FAILURE(Begin(&round));
   Candidate* old = round.leader;
   Stream& stream = *round.stream;
-  ASSERT_EQ(kill(old->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(halo::testing::PauseProcess(old->pid()));  // only now is a write sent to it "paused"
   // A write sent to the paused leader itself waits in its socket.
   auto held = std::async(std::launch::async,
                          [address = old->address()] { return halo::GcsClient(address, 30000).KvPut("ha", "held", "x"); });
@@ -302,7 +302,8 @@ TEST_F(HaFailoverTest, LeaderPausedPastItsLeaseIsReplacedAndResumedStepsDownWith
   EXPECT_FALSE(held.get().ok()) << "the deposed leader acknowledged a write";
   auto value = halo::GcsClient(leader->address(), 10000).KvGet("ha", "held");
   ASSERT_TRUE(value.ok()) << value.status();
-  // Seen once in CI (2026-12-02) and not reproduced here since: the logs say which process applied it.
+  // Failed in CI (2026-12-02) while the test sent the write right after kill(SIGSTOP) returned: the leader
+  // still ran and applied it as the rightful leader. PauseProcess now waits until every thread is stopped.
   EXPECT_FALSE(value->has_value()) << "the deposed leader's write reached storage\n--- the deposed leader:\n"
                                    << old->Output() << "\n--- the new leader:\n" << leader->Output();
   CheckAfterFailover(stream, *leader);

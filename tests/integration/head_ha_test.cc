@@ -58,7 +58,7 @@ TEST(HeadHaTest, PausedLeaderIsReplacedAndStepsDownWithoutApplyingAnything) {
   ASSERT_TRUE(a.WaitLeading(std::chrono::seconds(20))) << a.Output();
   Candidate b(redis);
   ASSERT_TRUE(b.WaitStandingBy(std::chrono::seconds(20))) << b.Output();
-  ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(PauseProcess(a.pid()));  // only now is a write sent to it "paused"
   // A write sent to the paused leader waits in its socket.
   auto stale = std::async(std::launch::async, [&] { return GcsClient(a.address(), 20000).KvPut("ha", "late", "x"); });
   ASSERT_TRUE(b.WaitLeading(std::chrono::seconds(20))) << b.Output();

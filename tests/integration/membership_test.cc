@@ -113,7 +113,7 @@ TEST_F(MembershipTest, SigkilledNodeIsDeadQuickly) {
 TEST_F(MembershipTest, PausedNodeIsDeadAndDoesNotComeBackUnderItsId) {
   StartHead();
   auto node = StartNode();
-  kill(node->pid(), SIGSTOP);
+  ASSERT_TRUE(PauseProcess(node->pid()));
   auto took = WaitForState(*client_, node->id(), rpc::DEAD, seconds(15));
   ASSERT_TRUE(took) << "not declared dead";
   // Generous: the defaults imply at most timeout + 3 x (period + timeout) = 3.7 s.

@@ -259,7 +259,7 @@ TEST_F(MultiHost, OneWayCutsNeverMakeTwoInstances) {
 TEST_F(MultiHost, PausedNodeAgentsWorkersStopThemselves) {
   auto beacon = StartBeacon();
   const pid_t agent = cluster_->NodeAgentPid(beacon_host_);
-  ASSERT_EQ(kill(agent, SIGSTOP), 0);
+  ASSERT_TRUE(halo::testing::PauseProcess(agent));
   EXPECT_TRUE(WaitUntil([&] { return ProcessExited(first_pid_); }, std::chrono::seconds(5)))
       << "the worker of a paused node agent kept running";
   EXPECT_GE(WaitForReplacement(std::chrono::seconds(15)), 0);

@@ -221,7 +221,7 @@ TEST_F(ServeReplicaTest, CallsToAReplicaTheRoutesDroppedEndAndGetIsTriedElsewher
   ASSERT_NE(stuck_pid, listed_pid);
   EXPECT_EQ(caller.known_replicas(), 2u);
 
-  ASSERT_EQ(kill(stuck_pid, SIGSTOP), 0);
+  ASSERT_TRUE(halo::testing::PauseProcess(stuck_pid));
   auto held = std::async(std::launch::async, [&] { return Get(ingress.port(), "/hello/pid"); });
   EXPECT_EQ(held.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout) << "the stopped replica answered";
   routes.Replace(moved);

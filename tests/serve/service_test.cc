@@ -211,7 +211,7 @@ TEST_F(ServiceTest, D_ServesWhileTheGcsIsFrozenForTenSecondsAndThroughItsSigkill
   HttpLoad load(AllPorts(), "/hello?name=ada", 4, Greets);
   const pid_t gcs = ServingGcsPid();  // not the supervisor in gcs.pid
   ASSERT_GT(gcs, 0);
-  ASSERT_EQ(kill(gcs, SIGSTOP), 0);
+  ASSERT_TRUE(PauseProcess(gcs));
   std::this_thread::sleep_for(std::chrono::seconds(10));  // the outage itself: its length is the scenario
   ASSERT_EQ(kill(gcs, SIGCONT), 0);
   const LoadCounts frozen = load.Snapshot();

@@ -79,6 +79,27 @@ bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds time
   }
 }
 
+bool ProcessStopped(int pid) {
+  std::error_code error;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", error);
+  if (error) return false;
+  bool any = false;
+  for (const auto& task : tasks) {
+    auto stat = ReadFileToString(task.path().string() + "/stat");
+    if (!stat.ok()) continue;  // that thread ended meanwhile
+    // "tid (comm) S ...": the state follows the last ')' (comm may hold anything).
+    const size_t close = stat->rfind(')');
+    if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'T') return false;
+    any = true;
+  }
+  return any;
+}
+
+bool PauseProcess(int pid, std::chrono::milliseconds timeout) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  return WaitUntil([pid] { return ProcessStopped(pid); }, timeout);
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                          const std::map<std::string, std::string>& env) {
   TempDir dir;

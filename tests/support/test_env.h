@@ -35,6 +35,13 @@ bool ProcessExited(int pid);
 // Polls pred every 10 ms until it holds or timeout passes. Returns whether it held.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// SIGSTOP, then waits until every thread of the process is stopped. kill() only queues the signal: the
+// process runs on (and answers calls) until the thread the kernel picked to take it gets a CPU, which on a
+// loaded machine can be milliseconds later. False if the process is gone or not stopped within timeout.
+bool PauseProcess(int pid, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// Every thread of the process is stopped (state T in /proc/PID/task/*/stat).
+bool ProcessStopped(int pid);
+
 struct CommandResult {
   int exit_code = -1;     // -1 if it had to be killed at the deadline
   std::string output;     // stdout and stderr together
