@@ -102,3 +102,7 @@ echo
 echo "## Head failover: two candidates (head_mode ha) on the redis-server above, leader SIGKILLed"
 build/bench/failover_bench --redis-uri "redis://127.0.0.1:$REDIS_PORT" --trials "${FAILOVER_TRIALS:-30}" | tail -n 1
 build/bench/failover_bench --redis-uri "redis://127.0.0.1:$REDIS_PORT" --trials "${FAILOVER_TRIALS:-30}" --graceful | tail -n 1
+
+echo
+echo "## A service while the HA leader is SIGKILLed every 10 s for a minute (wrk)"
+./bench/serve_ha_bench.sh

@@ -19,3 +19,53 @@ check_job_status() {
     exit 1
   fi
 }
+
+# free_port: a free loopback TCP port.
+free_port() {
+  /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"
+}
+
+# start_redis DIR: a redis-server on a free loopback port (append-only, fsync always) with its data in DIR;
+# sets REDIS_PID and STORAGE (its redis:// URI) once it answers PING (bounded to 10 s).
+start_redis() {
+  local port
+  port=$(free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$1" --appendonly yes --appendfsync always --save "" \
+    >"$1/redis.log" 2>&1 &
+  REDIS_PID=$!
+  STORAGE="redis://127.0.0.1:$port"
+  for _ in $(seq 1 200); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
+  echo "demo: error: redis-server did not answer on port $port" >&2
+  return 1
+}
+
+# leading_gcs_pid ADDRESS...: the pid of the GCS process that leads among the head candidates, or nothing.
+leading_gcs_pid() {
+  local a info
+  for a in "$@"; do
+    info=$("$HALO" status --address "$a" --json 2>/dev/null) || continue
+    if grep -q '"is_leader": true' <<<"$info"; then
+      sed -n 's/.*"gcs_pid": *\([0-9]*\).*/\1/p' <<<"$info" | head -n 1
+      return 0
+    fi
+  done
+}
+
+# wrk_summary FILE: "N requests, F failed (non-2xx X, socket errors Y), success S %, p50 A, p99 B" of a
+# `wrk --latency` output.
+wrk_summary() {
+  local requests non2xx errors p50 p99
+  requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1")
+  non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)/\1/p' "$1")
+  errors=$(sed -n 's/^ *Socket errors: *connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)/\1 \2 \3 \4/p' "$1" |
+    awk '{print $1 + $2 + $3 + $4}')
+  p50=$(awk '$1 == "50%" {print $2}' "$1")
+  p99=$(awk '$1 == "99%" {print $2}' "$1")
+  requests=${requests:-0}
+  non2xx=${non2xx:-0}
+  errors=${errors:-0}
+  awk -v r="$requests" -v n="$non2xx" -v e="$errors" -v p50="$p50" -v p99="$p99" 'BEGIN {
+    f = n + e; s = r > 0 ? 100 * (r - f) / r : 0
+    printf "%d requests, %d failed (non-2xx %d, socket errors %d), success %.3f %%, latency p50 %s, p99 %s\n", r, f, n, e, s, p50, p99
+  }'
+}

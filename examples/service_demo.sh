@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
 # The service demo: examples/greeter_service.cc deployed with three replicas behind every node's HTTP ingress,
-# wrk driving keep-alive load at the head node's ingress while a replica, a node agent and the GCS are
-# SIGKILLed in turn. For each it prints the requests, the failures (non-2xx answers and socket errors) and the
-# latency wrk saw.
+# on a cluster with two head candidates (`halo start --head --ha`, sharing one redis-server) and one more node
+# agent. wrk drives keep-alive load at an ingress while a replica, a node agent and the leading head's GCS
+# are SIGKILLed in turn; for each it prints the requests, the failures (non-2xx answers and socket errors),
+# the success ratio and the latency wrk saw.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source examples/demo_lib.sh
 HALO=build/bin/halo
 WORK=$(mktemp -d /tmp/halo-service-demo-XXXXXX)
-HEAD="$WORK/head"
-NODES=("$WORK/node1" "$WORK/node2")
+HEADS=("$WORK/head1" "$WORK/head2")
+NODE="$WORK/node"
+REDIS_PID=""
 cleanup() {
-  for s in "${NODES[@]}" "$HEAD"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
+  for s in "$NODE" "${HEADS[@]}"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
+  if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 # Three node agents on one machine: each ingress takes a free port (written to its session as node.http_port).
 export HALO_SERVE_HTTP_PORT=0
 
-echo "== 1. Start a head (supervised GCS, embedded storage) and two node agents; deploy 3 Greeter replicas"
-"$HALO" start --head --session-dir "$HEAD" --port 0 --num-cpus 2 >/dev/null
-ADDRESS=$(cat "$HEAD/gcs.address")
-for s in "${NODES[@]}"; do "$HALO" start --address "$ADDRESS" --session-dir "$s" --num-cpus 2 >/dev/null; done
-"$HALO" serve deploy build/bin/greeter_service --config examples/greeter.yaml --address "$ADDRESS"
-PORT=$(cat "$HEAD/node.http_port")
+echo "== 1. Two head candidates on a redis-server, one more node agent; deploy 3 Greeter replicas"
+start_redis "$WORK"
+ADDRESSES=()
+for s in "${HEADS[@]}"; do
+  "$HALO" start --head --ha --storage "$STORAGE" --session-dir "$s" --port 0 --num-cpus 2 >/dev/null
+  ADDRESSES+=("$(cat "$s/gcs.address")")
+done
+LIST="${ADDRESSES[0]},${ADDRESSES[1]}"
+"$HALO" start --address "$LIST" --session-dir "$NODE" --num-cpus 2 >/dev/null
+"$HALO" serve deploy build/bin/greeter_service --config examples/greeter.yaml --address "$LIST"
+PORT=$(cat "${HEADS[0]}/node.http_port")
 URL="http://127.0.0.1:$PORT/hello?name=ada"
 echo "curl $URL -> $(curl -s "$URL")"
-"$HALO" serve status --address "$ADDRESS"
+"$HALO" serve status --address "$LIST"
 
 # load_through WHAT COMMAND...: 6 s of wrk load; COMMAND runs 2 s in; prints what wrk saw.
 load_through() {
@@ -36,13 +45,7 @@ load_through() {
   sleep 2
   "$@"
   wait "$load"
-  local requests non2xx errors p50 p99
-  requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
-  non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)/\1/p' "$WORK/wrk.out")
-  errors=$(sed -n 's/^ *Socket errors: *//p' "$WORK/wrk.out")
-  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.out")
-  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")
-  echo "   $what: ${requests:-?} requests, ${non2xx:-0} non-2xx, socket errors: ${errors:-none}; latency p50 $p50, p99 $p99"
+  echo "   $what: $(wrk_summary "$WORK/wrk.out")"
 }
 
 kill_replica() {
@@ -53,14 +56,15 @@ kill_replica() {
 }
 kill_node() {
   local pid
-  pid=$(cat "${NODES[1]}/node.pid")
-  echo "   SIGKILL node agent $(cat "${NODES[1]}/node.id") (pid $pid) and its workers"
+  pid=$(cat "$NODE/node.pid")
+  echo "   SIGKILL node agent $(cat "$NODE/node.id") (pid $pid) and its workers"
   kill -9 "$pid"
 }
-kill_gcs() {
+kill_leader() {
   local pid
-  pid=$("$HALO" status --address "$ADDRESS" --json | sed -n 's/.*"gcs_pid": *\([0-9]*\).*/\1/p' | head -n 1)
-  echo "   SIGKILL the GCS (pid $pid); its supervisor restarts it"
+  pid=$(leading_gcs_pid "${ADDRESSES[@]}")
+  [[ -n "$pid" ]] || { echo "service demo: error: no head candidate leads" >&2; exit 1; }
+  echo "   SIGKILL the leading head's GCS (pid $pid); the other candidate takes over"
   kill -9 "$pid"
 }
 
@@ -69,8 +73,8 @@ echo "== 2. Steady load while a replica is SIGKILLed"
 load_through "replica killed" kill_replica
 echo "== 3. Steady load while a node agent is SIGKILLed"
 load_through "node agent killed" kill_node
-echo "== 4. Steady load while the GCS is SIGKILLed"
-load_through "GCS killed" kill_gcs
+echo "== 4. Steady load while the leading head is SIGKILLed"
+load_through "leading head killed" kill_leader
 echo
-"$HALO" serve status --address "$ADDRESS"
+"$HALO" serve status --address "$LIST"
 echo "The service kept answering through each failure."
