@@ -170,6 +170,8 @@ HALO_INT_SETTING(serve_body_max_bytes, 10 * 1024 * 1024, 0, kNoMaximum, "larger 
 HALO_INT_SETTING(serve_connections_max, 10000, 1, kNoMaximum,
              "open HTTP connections one ingress keeps; more are closed at once")
 HALO_INT_SETTING(serve_attempts_max, 3, 1, 100, "replicas one HTTP request is tried on before it gets 503")
+HALO_INT_SETTING(serve_calls_per_push_max, 64, 1, 100000,
+             "requests an ingress sends a replica in one push (those waiting while its previous push is out)")
 HALO_INT_SETTING(serve_routes_wait_ms, 10000, 1, kNoMaximum,
              "how long the GCS holds an ingress's poll for route changes")
 HALO_INT_SETTING(serve_reconcile_interval_ms, 500, 1, kNoMaximum,

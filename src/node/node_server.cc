@@ -125,6 +125,7 @@ Status NodeServer::Build() {
                                                     settings_.gcs_retry_max_ms};
     ingress.report_interval_ms = settings_.serve_ongoing_report_interval_ms;
     ingress.rpc_timeout_ms = settings_.rpc_timeout_ms;
+    ingress.calls_per_push_max = settings_.serve_calls_per_push_max;
     ingress_ = std::make_unique<serve::NodeIngress>(executor_, std::move(ingress));
     Status bound = ingress_->Start();
     if (!bound.ok()) {

@@ -63,33 +63,35 @@ inline void SetDeadline(grpc::ClientContext& context, int64_t timeout_ms) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
 }
 
+// Recursive: a result is delivered holding the mutex (so CancelAll can promise that none arrives after it
+// returns), and a client may start its next call from inside that delivery.
 struct InFlight {
-  std::mutex mutex;
+  std::recursive_mutex mutex;
   Executor* executor = nullptr;
   std::set<grpc::ClientContext*> contexts;
 
   void Begin(grpc::ClientContext* context) {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::recursive_mutex> lock(mutex);
     contexts.insert(context);
   }
   // Ends the call; posts fn to the executor unless the client is gone.
   void End(grpc::ClientContext* context, std::function<void()> fn) {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::recursive_mutex> lock(mutex);
     contexts.erase(context);
     if (executor != nullptr) executor->Post(std::move(fn));
   }
   // Cancels every call still running; unlike CancelAll, their results (CANCELLED) still reach the executor.
   void Interrupt() {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::recursive_mutex> lock(mutex);
     for (auto* context : contexts) context->TryCancel();
   }
   bool idle() {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::recursive_mutex> lock(mutex);
     return contexts.empty();
   }
   // Called by the client's destructor.
   void CancelAll() {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::recursive_mutex> lock(mutex);
     executor = nullptr;
     for (auto* context : contexts) context->TryCancel();
   }

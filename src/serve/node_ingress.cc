@@ -11,7 +11,8 @@ NodeIngress::NodeIngress(Executor& executor, NodeIngressOptions options)
     : executor_(executor), options_(std::move(options)), table_(random_) {
   gcs_ = std::make_unique<GrpcServeClient>(options_.gcs_addresses, executor_, options_.rpc_timeout_ms);
   follower_ = std::make_unique<RouteFollower>(executor_, *gcs_, table_, options_.follower);
-  caller_ = std::make_unique<ActorReplicaCaller>("", absl::StrCat("ingress-", options_.node_id, "-", random_.HexId(4)));
+  caller_ = std::make_unique<ActorReplicaCaller>("", absl::StrCat("ingress-", options_.node_id, "-", random_.HexId(4)),
+                                                 options_.calls_per_push_max);
   ingress_ = std::make_unique<HttpIngress>(table_, *caller_, options_.http);
   // Calls waiting on a replica the GCS no longer lists end now (a GET is then tried on another replica).
   follower_->SetReplacedListener([this](const std::vector<DeploymentRoute>& routes) { caller_->Retain(routes); });

@@ -26,6 +26,7 @@ struct NodeIngressOptions {
   RouteFollowerSettings follower;
   int64_t report_interval_ms = 1000;
   int64_t rpc_timeout_ms = 10000;
+  int64_t calls_per_push_max = 64;
 };
 
 class NodeIngress {

@@ -10,9 +10,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <future>
+#include <iostream>
+#include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "common/process.h"
 #include "halo/serve.h"
@@ -30,6 +34,9 @@ class Greeter {
   halo::serve::Response Handle(const halo::serve::Request& request) {
     if (request.path == "/hello/throw") throw std::invalid_argument("no greeting for you");
     if (request.path == "/hello/pid") return halo::serve::Response::Text(std::to_string(getpid()));
+    if (request.path == "/hello/slow") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(request.Query("ms", "0"))));
+    }
     return halo::serve::Response::Text(greeting_ + ", " + request.Query("name"));
   }
   bool CheckHealth() { return true; }
@@ -222,19 +229,71 @@ TEST_F(ServeReplicaTest, CallsToAReplicaTheRoutesDroppedEndAndGetIsTriedElsewher
   EXPECT_EQ(caller.known_replicas(), 2u);
 
   ASSERT_TRUE(halo::testing::PauseProcess(stuck_pid));
+  // The first GET's push goes out to the stopped replica; the second waits here for that push's answer.
+  const uint64_t pushes_before = caller.pushes_sent();
   auto held = std::async(std::launch::async, [&] { return Get(ingress.port(), "/hello/pid"); });
+  ASSERT_TRUE(halo::testing::WaitUntil([&] { return caller.pushes_sent() == pushes_before + 1; },
+                                       std::chrono::seconds(10)));
+  auto queued = std::async(std::launch::async, [&] { return Get(ingress.port(), "/hello/pid"); });
   EXPECT_EQ(held.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout) << "the stopped replica answered";
+  EXPECT_EQ(caller.pushes_sent(), pushes_before + 1) << "a second push went out while the first was unanswered";
   routes.Replace(moved);
   caller.Retain(moved);
-  ASSERT_EQ(held.wait_for(std::chrono::seconds(30)), std::future_status::ready) << "the held GET was not let go";
-  auto answered = held.get();
-  EXPECT_EQ(answered.result_int(), 200u) << answered.body();
-  EXPECT_EQ(answered.body(), std::to_string(listed_pid));
+  for (auto* request : {&held, &queued}) {
+    ASSERT_EQ(request->wait_for(std::chrono::seconds(30)), std::future_status::ready) << "a held GET was not let go";
+    auto answered = request->get();
+    EXPECT_EQ(answered.result_int(), 200u) << answered.body();
+    EXPECT_EQ(answered.body(), std::to_string(listed_pid));
+  }
   EXPECT_EQ(caller.known_replicas(), 1u) << "the dropped replica's order was kept";
   kill(stuck_pid, SIGCONT);
   ingress.Stop();
   halo::Kill(first);
   halo::Kill(second);
+}
+
+// Concurrent requests to one replica share pushes (those made while a push is out leave together in the next)
+// and each still gets the answer to its own request.
+TEST_F(ServeReplicaTest, ConcurrentRequestsSharePushesAndEachGetsItsOwnAnswer) {
+  auto actor = halo::Actor(MakeGreeter).Remote(std::string("hello"));
+  halo::rpc::ActorInfo info = WaitAlive(actor.ID());
+  ASSERT_FALSE(info.address().empty());
+  halo::serve::DeploymentRoute route;
+  route.deployment = "Greeter";
+  route.route_prefix = "/hello";
+  route.max_ongoing_requests = 100;
+  route.replicas.push_back(halo::serve::ReplicaInfo{info.actor_id(), info.address(), true, info.num_restarts()});
+  TestIngress front(5, "ingress-batch-test", 30000);
+  front.routes.Replace({route});
+  ASSERT_TRUE(front.ingress.Start().ok());
+  constexpr int kClients = 8;
+  constexpr int kEach = 25;
+  std::atomic<int> right{0};
+  std::vector<std::string> wrong;
+  std::mutex wrong_mutex;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string name = "c" + std::to_string(c) + "-" + std::to_string(i);
+        auto response = Get(front.ingress.port(), "/hello/slow?ms=2&name=" + name);
+        if (response.result_int() == 200 && response.body() == "hello, " + name) {
+          right += 1;
+        } else {
+          std::lock_guard<std::mutex> lock(wrong_mutex);
+          wrong.push_back(name + " -> " + std::to_string(response.result_int()) + " " + response.body());
+        }
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(right.load(), kClients * kEach) << (wrong.empty() ? "" : wrong.front());
+  // Each push is out at least 2 ms while the other clients' requests arrive: they leave together.
+  EXPECT_LT(front.caller.pushes_sent(), static_cast<uint64_t>(kClients * kEach * 3 / 4))
+      << "requests made while a push was out did not share pushes";
+  std::cout << "  " << kClients * kEach << " requests in " << front.caller.pushes_sent() << " pushes" << std::endl;
+  front.ingress.Stop();
+  halo::Kill(actor);
 }
 
 }  // namespace
