@@ -15,6 +15,7 @@ PACKAGES=(
   iproute2 iptables
   dpkg-dev
   wrk
+  prometheus-cpp-dev prometheus
 )
 if [[ "${1:-}" == "bench" ]]; then
   PACKAGES+=(python3-distributed python3-dask)

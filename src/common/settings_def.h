@@ -88,6 +88,12 @@ HALO_INT_SETTING(node_vouch_after_ms, 1000, 1, kNoMaximum,
              "a node agent that has heard no lease grant for this long asks its peers to vouch for it, and "
              "vouches for peers that ask")
 HALO_INT_SETTING(node_port, 0, 0, 65535, "TCP port the node agent serves gRPC on; 0 picks a free port")
+HALO_INT_SETTING(gcs_metrics_port, 0, -1, 65535,
+             "TCP port the GCS serves Prometheus metrics on (GET /metrics); 0: none; -1 picks a free port")
+HALO_INT_SETTING(node_metrics_port, 0, -1, 65535,
+             "TCP port the node agent serves Prometheus metrics on (GET /metrics); 0: none; -1 picks a free port")
+HALO_INT_SETTING(metrics_snapshot_timeout_ms, 2000, 1, kNoMaximum,
+             "a scrape waits at most this long for a daemon's state (its executor may be busy)")
 HALO_INT_SETTING(num_cpus, -1, -1, kNoMaximum, "CPUs this node offers; -1: all of this machine's")
 HALO_STRING_SETTING(resources, "", "extra resources this node offers: NAME=AMOUNT,... (CPU=4,memory=8e9)")
 HALO_STRING_SETTING(labels, "", "labels of this node: KEY=VALUE,...")

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/check.h"
 #include "common/logging.h"
+#include "common/process.h"
+#include "rpc/state_names.h"
 #include "gcs/actor_grpc_service.h"
 #include "health/grpc_health_prober.h"
 #include "gcs/tcp_gone_prover.h"
@@ -63,6 +65,7 @@ Status GcsServer::Start() {
   }
   HALO_RETURN_IF_ERROR(CheckPortFree(settings_.host, settings_.port));
   executor_.RunInThread();
+  if (settings_.gcs_metrics_port != 0) HALO_RETURN_IF_ERROR(StartMetrics());
   int64_t recover_start = clock_.MonotonicMs();
   auto store = OpenStore(settings_, storage_path_, executor_);
   if (!store.ok()) return store.status();
@@ -83,6 +86,7 @@ Status GcsServer::Start() {
   }
   HALO_RETURN_IF_ERROR(Recover());
   recovery_ms_ = clock_.MonotonicMs() - recover_start;
+  recovered_ = true;
   if (standby_server_) {
     // Calls refused meanwhile were told to try again; the real server takes the port over.
     standby_server_->Shutdown(std::chrono::system_clock::now());
@@ -149,6 +153,7 @@ Status GcsServer::StandBy() {
             election_->Resign([] {});
             return;
           }
+          if (metrics_) metrics_->Elected();
           SetElectedRefusal(epoch);
           // Fencing first: from here on no write of an older epoch is applied.
           Status fenced = store_->Fence(epoch);
@@ -246,7 +251,14 @@ Status GcsServer::Recover() {
   deps.executor = &executor_;
   deps.clock = &clock_;
   deps.random = &random_;
-  deps.prober = prober_.get();
+  if (metrics_) counting_prober_ = metrics_->Counting(*prober_);
+  deps.prober = counting_prober_ ? counting_prober_.get() : prober_.get();
+  deps.on_node_changed = [this](const rpc::NodeInfo& node) {
+    // Each death once (a dead node's row may be published again), and only deaths this process declares.
+    if (metrics_ && node.state() == rpc::DEAD && counted_dead_.insert(node.node_id()).second) {
+      metrics_->NodeDied(DeathReasonName(node.death_reason()));
+    }
+  };
   deps.gone_prover = gone_prover_.get();
   deps.actor_peers = actor_peers_.get();
   deps.replica_prober = replica_prober_.get();
@@ -315,7 +327,53 @@ void GcsServer::RequestStop(Status reason) {
   stopped_.notify_all();
 }
 
+Status GcsServer::StartMetrics() {
+  const int port = settings_.gcs_metrics_port < 0 ? 0 : static_cast<int>(settings_.gcs_metrics_port);
+  auto server = metrics::MetricsServer::Start(settings_.host, port);
+  if (!server.ok()) return Status(server.status().code(), absl::StrCat("setting 'gcs_metrics_port': ", server.status().message()));
+  metrics_server_ = std::move(*server);
+  metrics_ = std::make_unique<GcsMetrics>(*metrics_server_, [this] { return MetricsSnapshot(); });
+  if (!settings_.session_dir.empty()) {
+    HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/gcs.metrics_port",
+                                             std::to_string(metrics_server_->port()) + "\n"));
+  }
+  HALO_LOG_INFO("metrics on {}:{}/metrics", settings_.host, metrics_server_->port());
+  return OkStatus();
+}
+
+std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
+  auto taken = std::make_shared<std::promise<GcsMetrics::Snapshot>>();
+  auto future = taken->get_future();
+  executor_.Post([this, taken] {
+    GcsMetrics::Snapshot snapshot;
+    snapshot.leader = election_ == nullptr ? recovered_.load() : election_->leader();
+    snapshot.epoch = election_ == nullptr ? 0 : election_->epoch();
+    if (election_ != nullptr && !election_->leader() && election_->known_leader()) {
+      snapshot.epoch = election_->known_leader()->epoch;
+    }
+    snapshot.serving = recovered_.load();
+    snapshot.recovery_seconds = static_cast<double>(recovery_ms_.load()) / 1000.0;
+    if (snapshot.serving) {
+      for (const auto& node : managers_->nodes().AllNodes()) snapshot.nodes_by_state[NodeStateName(node.state())] += 1;
+      for (const auto& actor : managers_->actors().All()) {
+        snapshot.actors_by_state[ActorStateName(actor.state())] += 1;
+        snapshot.actor_restarts += actor.num_restarts();
+      }
+      managers_->jobs().HandleGetAllJobs([&snapshot](std::vector<rpc::JobInfo> jobs) {
+        for (const auto& job : jobs) (job.is_finished() ? snapshot.jobs_finished : snapshot.jobs_running) += 1;
+      });
+    }
+    taken->set_value(std::move(snapshot));
+  });
+  if (future.wait_for(std::chrono::milliseconds(settings_.metrics_snapshot_timeout_ms)) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return future.get();
+}
+
 void GcsServer::Shutdown() {
+  // Scrapes first: they read the managers through the executor. (The counters live on with metrics_.)
+  metrics_server_.reset();
   if (standby_server_) {
     standby_server_->Shutdown(std::chrono::system_clock::now());
     standby_server_.reset();
@@ -354,6 +412,8 @@ void GcsServer::Shutdown() {
   election_.reset();
   lease_.reset();
   prober_.reset();
+  counting_prober_.reset();
+  metrics_.reset();
   gone_prover_.reset();
   store_.reset();
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,10 @@
 #include "common/random.h"
 #include "common/settings.h"
 #include "gcs/gcs_assembly.h"
+#include "gcs/gcs_metrics.h"
 #include "gcs/leader_election.h"
 #include "gcs/standby_service.h"
+#include "metrics/metrics_server.h"
 #include "storage/store_client.h"
 
 namespace grpc {
@@ -76,6 +79,10 @@ class GcsServer {
   // What GetClusterInfo says of this process whether it leads or not (executor thread).
   rpc::GetClusterInfoReply ProcessInfo();
   rpc::GetClusterInfoReply StandbyInfo();
+  // Serves metrics on gcs_metrics_port (and writes the port to the session as gcs.metrics_port).
+  Status StartMetrics();
+  // What a scrape reads (posted to the executor; nullopt if it does not answer in time).
+  std::optional<GcsMetrics::Snapshot> MetricsSnapshot();
   // Loads every table into the managers (gcs/gcs_assembly.h); this thread waits.
   Status Recover();
   Status Serve();
@@ -91,6 +98,11 @@ class GcsServer {
   std::unique_ptr<StoreClient> store_;
   std::unique_ptr<LeaderLease> lease_;          // head_mode ha
   std::unique_ptr<LeaderElection> election_;    // head_mode ha
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;  // gcs_metrics_port != 0
+  std::unique_ptr<GcsMetrics> metrics_;
+  std::unique_ptr<health::HealthProber> counting_prober_;   // prober_, counted for metrics_
+  std::set<std::string> counted_dead_;                      // executor thread: deaths already counted
+  std::atomic<bool> recovered_{false};                      // managers_ hold every table
   std::unique_ptr<health::HealthProber> prober_;
   std::unique_ptr<GoneProver> gone_prover_;
   std::unique_ptr<ActorPeers> actor_peers_;

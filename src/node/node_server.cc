@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "node/node_metrics.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/settings_loader.h"
@@ -178,6 +180,7 @@ Status NodeServer::Build() {
       executor_, [this](int pid, const std::string& description) { leases_->OnWorkerExited(pid, description); });
   reaper_->Start();
 
+  if (settings_.node_metrics_port != 0) HALO_RETURN_IF_ERROR(StartMetrics());
   if (!settings_.session_dir.empty()) {
     HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/node.pid", std::to_string(getpid()) + "\n"));
   }
@@ -192,6 +195,33 @@ Status NodeServer::Build() {
   });
   SPDLOG_INFO("node {} serving at {}, joining the GCS at {}", self_.node_id(), self_.address(),
               options_.gcs_address);
+  return OkStatus();
+}
+
+Status NodeServer::StartMetrics() {
+  const int port = settings_.node_metrics_port < 0 ? 0 : static_cast<int>(settings_.node_metrics_port);
+  auto server = metrics::MetricsServer::Start(settings_.host, port);
+  if (!server.ok()) {
+    return Status(server.status().code(), absl::StrCat("setting 'node_metrics_port': ", server.status().message()));
+  }
+  metrics_server_ = std::move(*server);
+  const int64_t wait_ms = settings_.metrics_snapshot_timeout_ms;
+  metrics_server_->Add(MakeNodeCollector(self_.node_id(), *object_store_, [this, wait_ms]() -> std::optional<NodeWorkSnapshot> {
+    auto taken = std::make_shared<std::promise<NodeWorkSnapshot>>();
+    auto future = taken->get_future();
+    executor_.Post([this, taken] {
+      taken->set_value(NodeWorkSnapshot{static_cast<int64_t>(leases_->num_workers()),
+                                        static_cast<int64_t>(leases_->num_leases()),
+                                        static_cast<int64_t>(leases_->num_waiting())});
+    });
+    if (future.wait_for(std::chrono::milliseconds(wait_ms)) != std::future_status::ready) return std::nullopt;
+    return future.get();
+  }));
+  if (!settings_.session_dir.empty()) {
+    HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/node.metrics_port",
+                                             std::to_string(metrics_server_->port()) + "\n"));
+  }
+  SPDLOG_INFO("metrics on {}:{}/metrics", settings_.host, metrics_server_->port());
   return OkStatus();
 }
 
@@ -233,6 +263,7 @@ void NodeServer::Shutdown() {
       leases_->Shutdown();
     });
   }
+  metrics_server_.reset();  // scrapes read the lease manager through the executor
   health_.SetServing(false);
   if (ingress_) ingress_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

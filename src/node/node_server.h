@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "health/grpc_health_prober.h"
 #include "health/health_service.h"
+#include "metrics/metrics_server.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
 #include "node/node_lease_chain.h"
@@ -68,6 +69,8 @@ class NodeServer {
  private:
   explicit NodeServer(NodeServerOptions options);
   Status Build();
+  // Serves metrics on node_metrics_port (and writes the port to the session as node.metrics_port).
+  Status StartMetrics();
   void OnExit(int code, const std::string& why);
   void OnClusterUpdate(const rpc::PollNodeEventsReply& reply);
 
@@ -95,6 +98,7 @@ class NodeServer {
   std::unique_ptr<WorkerReaper> reaper_;
   std::unique_ptr<serve::NodeIngress> ingress_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;  // node_metrics_port != 0; destroyed first
 
   std::mutex mutex_;
   std::condition_variable exited_;

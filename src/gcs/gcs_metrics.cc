@@ -1,0 +1,115 @@
+#include "gcs/gcs_metrics.h"
+
+#include "prometheus/metric_family.h"
+
+namespace halo::gcs {
+
+namespace {
+
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily One(const std::string& name, const std::string& help, MetricType type, double value) {
+  MetricFamily family{name, help, type, {}};
+  family.metric.push_back(metrics::Sample(value, type));
+  return family;
+}
+
+MetricFamily ByLabel(const std::string& name, const std::string& help, const std::string& label,
+                     const std::map<std::string, int64_t>& values) {
+  MetricFamily family{name, help, MetricType::Gauge, {}};
+  for (const auto& [key, value] : values) {
+    family.metric.push_back(metrics::Sample(static_cast<double>(value), MetricType::Gauge, {{label, key}}));
+  }
+  return family;
+}
+
+class CountingProber : public health::HealthProber {
+ public:
+  CountingProber(health::HealthProber& inner, prometheus::Counter& sent, prometheus::Counter& failed)
+      : inner_(inner), sent_(sent), failed_(failed) {}
+  void Probe(const std::string& node_id, const std::string& address, int64_t timeout_ms,
+             std::function<void(bool healthy)> done) override {
+    sent_.Increment();
+    inner_.Probe(node_id, address, timeout_ms, [this, done = std::move(done)](bool healthy) {
+      if (!healthy) failed_.Increment();
+      done(healthy);
+    });
+  }
+  void Forget(const std::string& node_id) override { inner_.Forget(node_id); }
+
+ private:
+  health::HealthProber& inner_;
+  prometheus::Counter& sent_;
+  prometheus::Counter& failed_;
+};
+
+}  // namespace
+
+class GcsMetrics::SnapshotCollector : public prometheus::Collectable {
+ public:
+  explicit SnapshotCollector(std::function<std::optional<Snapshot>()> snapshot) : snapshot_(std::move(snapshot)) {}
+  std::vector<MetricFamily> Collect() const override {
+    std::optional<Snapshot> now = snapshot_();
+    if (!now) return {};
+    std::vector<MetricFamily> out;
+    out.push_back(One("halo_gcs_leader", "1 while this GCS process leads (head_mode single: once it serves).",
+                      MetricType::Gauge, now->leader ? 1 : 0));
+    out.push_back(One("halo_gcs_epoch", "The leader epoch this GCS process knows (0 without head candidates).",
+                      MetricType::Gauge, static_cast<double>(now->epoch)));
+    out.push_back(One("halo_gcs_serving", "1 once this GCS process has loaded every table and serves calls.",
+                      MetricType::Gauge, now->serving ? 1 : 0));
+    out.push_back(One("halo_gcs_recovery_seconds",
+                      "How long this GCS took from opening storage (or its election) to serving, in seconds.",
+                      MetricType::Gauge, now->recovery_seconds));
+    if (now->serving) {
+      out.push_back(ByLabel("halo_nodes", "Nodes in the GCS's node table, by state.", "state", now->nodes_by_state));
+      out.push_back(ByLabel("halo_actors", "Actors in the GCS's actor directory, by state.", "state",
+                            now->actors_by_state));
+      out.push_back(One("halo_actor_restarts_total", "Restarts of the actors in the GCS's directory, summed.",
+                        MetricType::Counter, static_cast<double>(now->actor_restarts)));
+      out.push_back(ByLabel("halo_jobs", "Jobs in the GCS's job table, by state.", "state",
+                            {{"running", now->jobs_running}, {"finished", now->jobs_finished}}));
+    }
+    return out;
+  }
+
+ private:
+  std::function<std::optional<Snapshot>()> snapshot_;
+};
+
+GcsMetrics::GcsMetrics(metrics::MetricsServer& server, std::function<std::optional<Snapshot>()> snapshot)
+    : registry_(server.shared_registry()),
+      deaths_(prometheus::BuildCounter()
+                  .Name("halo_node_deaths_total")
+                  .Help("Nodes this GCS process declared dead, by death reason.")
+                  .Register(*registry_)),
+      probes_(prometheus::BuildCounter()
+                  .Name("halo_health_probes_total")
+                  .Help("Health probes this GCS process sent to node agents.")
+                  .Register(*registry_)
+                  .Add({})),
+      probes_failed_(prometheus::BuildCounter()
+                         .Name("halo_health_probes_failed_total")
+                         .Help("Health probes that got no healthy answer in time.")
+                         .Register(*registry_)
+                         .Add({})),
+      elections_(prometheus::BuildCounter()
+                     .Name("halo_gcs_elections_total")
+                     .Help("Times this GCS process was elected leader (head_mode ha).")
+                     .Register(*registry_)
+                     .Add({})) {
+  // Every reason from zero, so a first death shows as a rise (increase() ignores a series' first sample).
+  for (const char* reason : {"EXPECTED_TERMINATION", "UNEXPECTED_TERMINATION", "DRAINED"}) deaths_.Add({{"reason", reason}});
+  server.Add(std::make_shared<SnapshotCollector>(std::move(snapshot)));
+}
+
+void GcsMetrics::NodeDied(const std::string& reason) { deaths_.Add({{"reason", reason}}).Increment(); }
+
+void GcsMetrics::Elected() { elections_.Increment(); }
+
+std::unique_ptr<health::HealthProber> GcsMetrics::Counting(health::HealthProber& prober) {
+  return std::make_unique<CountingProber>(prober, probes_, probes_failed_);
+}
+
+}  // namespace halo::gcs
