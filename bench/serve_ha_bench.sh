@@ -12,28 +12,12 @@ HALO=build/bin/halo
 DURATION_S=${DURATION_S:-60}
 KILL_EVERY_S=${KILL_EVERY_S:-10}
 CONNECTIONS=${CONNECTIONS:-8}
-WORK=$(mktemp -d /tmp/halo-serve-ha-bench-XXXXXX)
-HEADS=("$WORK/head1" "$WORK/head2")
-NODE="$WORK/node"
-REDIS_PID=""
-cleanup() {
-  for s in "$NODE" "${HEADS[@]}"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
-  if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+ha_cluster_begin halo-serve-ha-bench
 export HALO_SERVE_HTTP_PORT=0
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-start_redis "$WORK"
-ADDRESSES=()
-for s in "${HEADS[@]}"; do
-  "$HALO" start --head --ha --storage "$STORAGE" --session-dir "$s" --port 0 --num-cpus 1 >/dev/null
-  ADDRESSES+=("$(cat "$s/gcs.address")")
-done
-LIST="${ADDRESSES[0]},${ADDRESSES[1]}"
-"$HALO" start --address "$LIST" --session-dir "$NODE" --num-cpus 2 >/dev/null
+start_ha_cluster 1
 sed 's/num_replicas: 3/num_replicas: 2/' examples/greeter.yaml >"$WORK/greeter.yaml"
 "$HALO" serve deploy build/bin/greeter_service --config "$WORK/greeter.yaml" --address "$LIST" >/dev/null
 URL="http://127.0.0.1:$(cat "$NODE/node.http_port")/hello?name=ada"

@@ -69,3 +69,33 @@ wrk_summary() {
     printf "%d requests, %d failed (non-2xx %d, socket errors %d), success %.3f %%, latency p50 %s, p99 %s\n", r, f, n, e, s, p50, p99
   }'
 }
+
+# ha_cluster_begin NAME: WORK (a new directory /tmp/NAME-XXXXXX), HEADS (two head sessions in it), NODE (one
+# more node's session), and an EXIT trap that stops them and the redis-server start_ha_cluster starts.
+ha_cluster_begin() {
+  WORK=$(mktemp -d "/tmp/$1-XXXXXX")
+  HEADS=("$WORK/head1" "$WORK/head2")
+  NODE="$WORK/node"
+  REDIS_PID=""
+  trap ha_cluster_cleanup EXIT
+}
+ha_cluster_cleanup() {
+  for s in "$NODE" "${HEADS[@]}"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
+  if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+
+# start_ha_cluster HEAD_CPUS: a redis-server, two head candidates on it (`halo start --head --ha`, each with a
+# node agent of HEAD_CPUS CPUs) and one more node agent (2 CPUs); sets ADDRESSES and LIST (the candidates'
+# addresses, comma-separated).
+start_ha_cluster() {
+  start_redis "$WORK"
+  ADDRESSES=()
+  local s
+  for s in "${HEADS[@]}"; do
+    "$HALO" start --head --ha --storage "$STORAGE" --session-dir "$s" --port 0 --num-cpus "$1" >/dev/null
+    ADDRESSES+=("$(cat "$s/gcs.address")")
+  done
+  LIST="${ADDRESSES[0]},${ADDRESSES[1]}"
+  "$HALO" start --address "$LIST" --session-dir "$NODE" --num-cpus 2 >/dev/null
+}

@@ -8,28 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source examples/demo_lib.sh
 HALO=build/bin/halo
-WORK=$(mktemp -d /tmp/halo-service-demo-XXXXXX)
-HEADS=("$WORK/head1" "$WORK/head2")
-NODE="$WORK/node"
-REDIS_PID=""
-cleanup() {
-  for s in "$NODE" "${HEADS[@]}"; do "$HALO" stop --session-dir "$s" >/dev/null 2>&1 || true; done
-  if [[ -n "$REDIS_PID" ]]; then kill "$REDIS_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+ha_cluster_begin halo-service-demo
 # Three node agents on one machine: each ingress takes a free port (written to its session as node.http_port).
 export HALO_SERVE_HTTP_PORT=0
 
 echo "== 1. Two head candidates on a redis-server, one more node agent; deploy 3 Greeter replicas"
-start_redis "$WORK"
-ADDRESSES=()
-for s in "${HEADS[@]}"; do
-  "$HALO" start --head --ha --storage "$STORAGE" --session-dir "$s" --port 0 --num-cpus 2 >/dev/null
-  ADDRESSES+=("$(cat "$s/gcs.address")")
-done
-LIST="${ADDRESSES[0]},${ADDRESSES[1]}"
-"$HALO" start --address "$LIST" --session-dir "$NODE" --num-cpus 2 >/dev/null
+start_ha_cluster 2
 "$HALO" serve deploy build/bin/greeter_service --config examples/greeter.yaml --address "$LIST"
 PORT=$(cat "${HEADS[0]}/node.http_port")
 URL="http://127.0.0.1:$PORT/hello?name=ada"

@@ -4,11 +4,9 @@
 // HaloNodeDied fires (it did not before).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,35 +15,17 @@
 #include "common/process.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
+#include "serve/http_load.h"
 #include "support/test_env.h"
 
 namespace halo::testing {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-
-// One GET to 127.0.0.1:port; the body, or nullopt when nothing answered within 5 s.
+// One GET to 127.0.0.1:port; the body of a 200, or nullopt (another status, or nothing within 5 s).
 std::optional<std::string> Fetch(int port, const std::string& target) {
-  try {
-    net::io_context context;
-    tcp::socket socket(context);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
-    timeval bound{5, 0};
-    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
-    http::request<http::empty_body> request(http::verb::get, target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    http::write(socket, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
-    if (response.result_int() != 200) return std::nullopt;
-    return response.body();
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  HttpAnswer answer = HttpGet(HttpEndpoint{"127.0.0.1", port}, target, 5);
+  if (answer.status != 200) return std::nullopt;
+  return answer.body;
 }
 
 std::string UrlEncode(const std::string& text) {
