@@ -23,18 +23,25 @@ class NodeCollector : public prometheus::Collectable {
       out.push_back(std::move(family));
     };
     const ObjectStoreStats objects = store_.stats();
-    add("halo_object_store_objects", "Objects in this node's store (in memory or spilled).", MetricType::Gauge,
-        static_cast<double>(objects.objects));
-    add("halo_object_store_memory_bytes", "Bytes of objects this node's store holds in memory.", MetricType::Gauge,
-        static_cast<double>(objects.memory_bytes));
-    add("halo_object_store_spilled_objects", "Objects this node's store holds spilled to disk.", MetricType::Gauge,
-        static_cast<double>(objects.spilled_objects));
-    add("halo_object_store_spills_total", "Objects this node's store spilled to disk.", MetricType::Counter,
-        static_cast<double>(objects.spills));
-    add("halo_object_store_restores_total", "Spilled objects read back from disk.", MetricType::Counter,
-        static_cast<double>(objects.restores));
-    add("halo_object_store_pulls_total", "Objects pulled from other nodes.", MetricType::Counter,
-        static_cast<double>(objects.pulls));
+    const struct {
+      const char* name;
+      const char* help;
+      MetricType type;
+      uint64_t value;
+    } store_metrics[] = {
+        {"halo_object_store_objects", "Objects in this node's store (in memory or spilled).", MetricType::Gauge,
+         objects.objects},
+        {"halo_object_store_memory_bytes", "Bytes of objects this node's store holds in memory.", MetricType::Gauge,
+         objects.memory_bytes},
+        {"halo_object_store_spilled_objects", "Objects this node's store holds spilled to disk.", MetricType::Gauge,
+         objects.spilled_objects},
+        {"halo_object_store_spills_total", "Objects this node's store spilled to disk.", MetricType::Counter,
+         objects.spills},
+        {"halo_object_store_restores_total", "Spilled objects read back from disk.", MetricType::Counter,
+         objects.restores},
+        {"halo_object_store_pulls_total", "Objects pulled from other nodes.", MetricType::Counter, objects.pulls},
+    };
+    for (const auto& metric : store_metrics) add(metric.name, metric.help, metric.type, static_cast<double>(metric.value));
     if (std::optional<NodeWorkSnapshot> work = work_()) {
       add("halo_node_workers", "Worker processes this node agent runs.", MetricType::Gauge,
           static_cast<double>(work->workers));

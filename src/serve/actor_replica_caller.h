@@ -7,7 +7,9 @@
 // Batching: at most one push is out to a replica instance at a time. A call made while one is out waits here
 // and leaves with the calls queued beside it in the next push (up to calls_per_push_max), as soon as the push
 // out is answered; so a lone call goes at once, and under load one push carries many calls. A queued call
-// that never left counts as not delivered if its instance is let go.
+// that never left counts as not delivered if its instance is let go. The queue needs no bound of its own: the
+// ingress's route table hands a replica at most max_ongoing_requests calls at once (and serve_connections_max
+// bounds the requests of an ingress), and every queued call is one of those.
 // Retain(routes) is told each new set of routes: calls still waiting on a replica instance the routes no longer
 // list (its node died, it was replaced or stopped) are interrupted and end as lost at once, and queued ones
 // as not delivered, instead of hanging until their deadline on a host that may never answer; what the caller

@@ -143,6 +143,8 @@ TEST(PrometheusTest, ANodeAgentKilledRaisesNodeDeathsAndFiresTheNodeAlert) {
                         std::chrono::seconds(60)))
       << "HaloNodeDied never fired; " << prometheus.Log();
   EXPECT_EQ(prometheus.Value("halo_nodes{state=\"DEAD\"}"), 1.0);
+  // Counted once, however often the dead node's row is published again.
+  EXPECT_EQ(prometheus.Value("halo_node_deaths_total{reason=\"UNEXPECTED_TERMINATION\"}"), 1.0);
   EXPECT_GE(prometheus.Value("halo_health_probes_failed_total").value_or(0), 1.0);
 }
 
