@@ -1,6 +1,7 @@
 #include "gcs/gcs_metrics.h"
 
 #include "prometheus/metric_family.h"
+#include "storage/redis_admin.h"
 
 namespace halo::gcs {
 
@@ -78,8 +79,43 @@ class GcsMetrics::SnapshotCollector : public prometheus::Collectable {
   std::function<std::optional<Snapshot>()> snapshot_;
 };
 
+class GcsMetrics::StorageCollector : public prometheus::Collectable {
+ public:
+  StorageCollector(std::optional<RedisOptions> redis, int64_t timeout_ms)
+      : redis_(std::move(redis)), timeout_ms_(timeout_ms) {}
+  std::vector<MetricFamily> Collect() const override {
+    std::vector<MetricFamily> out;
+    MetricFamily up{"halo_storage_up", "1 when the GCS's storage answered (Redis: INFO at this scrape; other kinds "
+                    "live in the GCS process).", MetricType::Gauge, {}};
+    if (!redis_) {
+      up.metric.push_back(metrics::Sample(1, MetricType::Gauge, {{"kind", "embedded_or_memory"}}));
+      out.push_back(std::move(up));
+      return out;
+    }
+    StatusOr<RedisMemory> memory = ReadRedisMemory(*redis_, timeout_ms_);
+    up.metric.push_back(metrics::Sample(memory.ok() ? 1 : 0, MetricType::Gauge, {{"kind", "redis"}}));
+    out.push_back(std::move(up));
+    if (memory.ok()) {
+      out.push_back(One("halo_redis_used_memory_bytes", "Redis's used_memory (INFO memory), in bytes.",
+                        MetricType::Gauge, static_cast<double>(memory->used_bytes)));
+      out.push_back(One("halo_redis_maxmemory_bytes", "Redis's maxmemory (INFO memory), in bytes; 0: no limit.",
+                        MetricType::Gauge, static_cast<double>(memory->max_bytes)));
+    }
+    return out;
+  }
+
+ private:
+  std::optional<RedisOptions> redis_;
+  int64_t timeout_ms_;
+};
+
+void GcsMetrics::WatchStorage(std::optional<RedisOptions> redis, int64_t timeout_ms) {
+  server_.Add(std::make_shared<StorageCollector>(std::move(redis), timeout_ms));
+}
+
 GcsMetrics::GcsMetrics(metrics::MetricsServer& server, std::function<std::optional<Snapshot>()> snapshot)
-    : registry_(server.shared_registry()),
+    : server_(server),
+      registry_(server.shared_registry()),
       deaths_(prometheus::BuildCounter()
                   .Name("halo_node_deaths_total")
                   .Help("Nodes this GCS process declared dead, by death reason.")

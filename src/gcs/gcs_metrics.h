@@ -1,7 +1,8 @@
 // The GCS's Prometheus metrics (leader and standbys alike), on gcs_metrics_port:
 //   halo_gcs_leader, halo_gcs_epoch, halo_gcs_serving, halo_gcs_recovery_seconds, halo_gcs_elections_total;
 //   halo_nodes{state}, halo_node_deaths_total{reason}, halo_health_probes_total, halo_health_probes_failed_total;
-//   halo_actors{state}, halo_actor_restarts_total; halo_jobs{state}.
+//   halo_actors{state}, halo_actor_restarts_total; halo_jobs{state};
+//   halo_storage_up{kind}, halo_redis_used_memory_bytes, halo_redis_maxmemory_bytes (WatchStorage).
 // Counters of events (deaths seen, probes, elections) count what this process saw since it started; gauges and
 // the table-derived counters are read from the managers at each scrape (posted to the GCS executor and waited
 // for at most metrics_snapshot_timeout_ms: a GCS whose executor is stuck still serves its process metrics).
@@ -18,6 +19,7 @@
 #include "metrics/metrics_server.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "storage/redis_connection.h"
 
 namespace halo::gcs {
 
@@ -39,6 +41,11 @@ class GcsMetrics {
   // snapshot runs on a scrape thread and may give up (nullopt): then only the event counters are served.
   GcsMetrics(metrics::MetricsServer& server, std::function<std::optional<Snapshot>()> snapshot);
 
+  // head storage on Redis: every scrape reads Redis's INFO memory over a connection of its own (at most
+  // timeout_ms): halo_storage_up (1 when it answered), halo_redis_used_memory_bytes, halo_redis_maxmemory_bytes.
+  // Other storage lives in this process: halo_storage_up is 1 while the GCS runs.
+  void WatchStorage(std::optional<RedisOptions> redis, int64_t timeout_ms);
+
   void NodeDied(const std::string& reason);
   void Elected();
   // Wraps a prober so that every probe and every failed one is counted. The wrapper must outlive its use.
@@ -46,6 +53,8 @@ class GcsMetrics {
 
  private:
   class SnapshotCollector;
+  class StorageCollector;
+  metrics::MetricsServer& server_;
   std::shared_ptr<prometheus::Registry> registry_;  // owns the counters below, also after the server is gone
   prometheus::Family<prometheus::Counter>& deaths_;
   prometheus::Counter& probes_;

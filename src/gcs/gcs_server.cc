@@ -333,6 +333,12 @@ Status GcsServer::StartMetrics() {
   if (!server.ok()) return Status(server.status().code(), absl::StrCat("setting 'gcs_metrics_port': ", server.status().message()));
   metrics_server_ = std::move(*server);
   metrics_ = std::make_unique<GcsMetrics>(*metrics_server_, [this] { return MetricsSnapshot(); });
+  auto uri = ParseStorageUri(settings_.storage);
+  if (!uri.ok()) return uri.status();
+  metrics_->WatchStorage(uri->kind == StorageUri::Kind::kRedis
+                             ? std::optional<RedisOptions>(RedisOptionsFromSettings(settings_, *uri))
+                             : std::nullopt,
+                         settings_.metrics_snapshot_timeout_ms);
   if (!settings_.session_dir.empty()) {
     HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/gcs.metrics_port",
                                              std::to_string(metrics_server_->port()) + "\n"));
