@@ -35,6 +35,8 @@ class MultiHostCluster {
   static constexpr int kGcsPort = 6480;
   // Every node agent's HTTP ingress, on its host's address (the default port: each host has its own).
   static constexpr int kHttpPort = 8000;
+  static constexpr int kGcsMetricsPort = 9480;
+  static constexpr int kNodeMetricsPort = 9481;
 
   static constexpr const char* kStandbyHead = "head2";
   static constexpr const char* kStore = "store";
@@ -45,11 +47,13 @@ class MultiHostCluster {
     // Two head candidates (head, head2) on a redis-server of their own host (store), `--ha`; node agents and
     // the driver are given both candidates.
     bool ha = false;
+    // Every GCS serves metrics on kGcsMetricsPort and every node agent on kNodeMetricsPort, at its host's address.
+    bool metrics = false;
   };
   explicit MultiHostCluster(Options options) : options_(options), net_(HostNames(options)) {
     for (int i = 1; i <= options.node_hosts; ++i) node_hosts_.push_back("n" + std::to_string(i));
   }
-  explicit MultiHostCluster(int node_hosts = 3) : MultiHostCluster(Options{node_hosts, false}) {}
+  explicit MultiHostCluster(int node_hosts = 3) : MultiHostCluster(Options{node_hosts, false, false}) {}
   ~MultiHostCluster() {
     if (redis_pid_ > 0) kill(redis_pid_, SIGKILL);  // the namespace's cleanup would too; this is sooner
   }
@@ -89,6 +93,10 @@ class MultiHostCluster {
     if (options_.ha) {
       head.insert(head.end(), {"--ha", "--storage", absl::StrCat("redis://", net_.Address(kStore), ":", kRedisPort)});
     }
+    if (options_.metrics) {
+      head.insert(head.end(), {"--gcs-metrics-port", std::to_string(kGcsMetricsPort), "--node-metrics-port",
+                               std::to_string(kNodeMetricsPort)});
+    }
     Check(HaloIn(host, head), "the head on " + host);
   }
   pid_t GcsPid(const std::string& host) const {
@@ -101,6 +109,7 @@ class MultiHostCluster {
     std::vector<std::string> args = {"start", "--address", GcsAddress(), "--session-dir", session,
                                      "--num-cpus", "2", "--resources", absl::StrCat("host_", host, "=1,beacon=1"),
                                      "--serve-http-port", std::to_string(kHttpPort)};
+    if (options_.metrics) args.insert(args.end(), {"--node-metrics-port", std::to_string(kNodeMetricsPort)});
     args.insert(args.end(), extra.begin(), extra.end());
     Check(HaloIn(host, args), "the node agent on " + host);
     node_sessions_[host] = session;
