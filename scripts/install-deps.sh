@@ -16,6 +16,7 @@ PACKAGES=(
   dpkg-dev
   wrk
   prometheus-cpp-dev prometheus
+  chromium fonts-dejavu-core
 )
 if [[ "${1:-}" == "bench" ]]; then
   PACKAGES+=(python3-distributed python3-dask)

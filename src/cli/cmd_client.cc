@@ -1,4 +1,4 @@
-// Commands that talk to a running GCS (`halo status`, `halo kv`, `halo jobs`) and `halo config`.
+// Commands that talk to a running GCS (`halo kv`, `halo jobs`) and `halo config`.
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -9,44 +9,6 @@
 #include "rpc/gcs_client.h"
 
 namespace halo::cli {
-
-int RunStatus(const std::string& address, bool json, const SettingsInputs& inputs) {
-  auto client = ConnectToGcs(address, inputs);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
-  auto info = (*client)->GetClusterInfo();
-  if (!info.ok()) return Fail(std::string(info.status().message()));
-  const int64_t uptime_s = info->uptime_ms() / 1000;
-  if (json) {
-    nlohmann::json out = {{"cluster_id", info->cluster_id()},
-                          {"version", info->version()},
-                          {"storage", info->storage_kind()},
-                          {"storage_location", info->storage_location()},
-                          {"namespace", info->storage_namespace()},
-                          {"address", info->address()},
-                          {"uptime_s", uptime_s},
-                          {"start_time_ms", info->start_time_ms()},
-                          {"gcs_pid", info->pid()},
-                          {"recovery_ms", info->recovery_ms()},
-                          {"is_leader", info->is_leader()},
-                          {"epoch", info->epoch()},
-                          {"leader_address", info->leader_address()}};
-    std::cout << out.dump(2) << std::endl;
-    return 0;
-  }
-  std::cout << "cluster_id:  " << info->cluster_id() << "\n"
-            << "address:     " << info->address() << "\n"
-            << "storage:     " << info->storage_kind() << " " << info->storage_location() << "\n"
-            << "namespace:   " << info->storage_namespace() << "\n"
-            << "uptime_s:    " << uptime_s << "\n"
-            << "version:     " << info->version() << "\n"
-            << "gcs_pid:     " << info->pid() << "\n"
-            << "is_leader:   " << (info->is_leader() ? "true" : "false") << " (epoch " << info->epoch() << ")\n";
-  if (!info->is_leader()) {
-    std::cout << "leader:      " << (info->leader_address().empty() ? "none known yet" : info->leader_address())
-              << "\n";
-  }
-  return 0;
-}
 
 int RunConfig(const SettingsInputs& inputs, bool json) {
   auto loaded = LoadSettings(inputs);

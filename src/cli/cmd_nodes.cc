@@ -1,4 +1,4 @@
-// `halo list nodes`, `halo list actors`, `halo drain` and `halo events`.
+// `halo list nodes`, `halo list actors` and `halo drain`.
 #include <algorithm>
 #include <ctime>
 #include <iomanip>
@@ -56,33 +56,7 @@ nlohmann::json ActorJson(const rpc::ActorInfo& actor) {
           {"next_attempt_time_ms", actor.next_attempt_time_ms()}};
 }
 
-std::string Clock(int64_t wall_ms) {
-  std::time_t seconds = wall_ms / 1000;
-  char text[32];
-  std::strftime(text, sizeof(text), "%H:%M:%S", std::localtime(&seconds));
-  return absl::StrCat(text, ".", absl::Dec(wall_ms % 1000, absl::kZeroPad3));
-}
 
-std::string EventLine(const rpc::NodeEvent& event) {
-  const auto& node = event.node();
-  std::string what;
-  switch (event.kind()) {
-    case rpc::NodeEvent::ADDED: what = "added"; break;
-    case rpc::NodeEvent::REMOVED: what = "forgotten"; break;
-    default: {
-      std::string state = NodeStateName(node.state());
-      for (auto& c : state) c = static_cast<char>(std::tolower(c));
-      what = state;
-    }
-  }
-  std::string line = absl::StrCat(Clock(node.state_time_ms()), "  node ", node.node_id(), " ", what, "  (",
-                                  node.address(), node.is_head() ? ", head" : "", ")");
-  if (node.state() == rpc::DEAD && event.kind() != rpc::NodeEvent::REMOVED) {
-    absl::StrAppend(&line, "  ", DeathReasonName(node.death_reason()), ": ", node.death_message());
-  }
-  if (node.state() == rpc::DRAINING && !node.drain_reason().empty()) absl::StrAppend(&line, "  reason: ", node.drain_reason());
-  return line;
-}
 
 }  // namespace
 
@@ -103,7 +77,7 @@ int RunListNodes(const std::string& address, bool json, const SettingsInputs& in
     std::string detail;
     if (node.state() == rpc::DEAD) {
       detail = absl::StrCat(DeathReasonName(node.death_reason()), ": ", node.death_message(), " at ",
-                            Clock(node.death_time_ms()));
+                            ClockText(node.death_time_ms()));
     } else {
       for (const auto& [name, amount] : node.resources()) absl::StrAppend(&detail, detail.empty() ? "" : ",", name, "=", amount);
     }
@@ -138,7 +112,7 @@ int RunListActors(const std::string& address, bool json, const SettingsInputs& i
               << std::setw(9) << (actor.pid() > 0 ? std::to_string(actor.pid()) : "") << std::setw(10)
               << actor.num_restarts() << ActorDeathCauseName(actor.death_cause());
     if (actor.state() == rpc::RESTARTING && actor.next_attempt_time_ms() > 0) {
-      std::cout << "  (next attempt at " << Clock(actor.next_attempt_time_ms()) << ")";
+      std::cout << "  (next attempt at " << ClockText(actor.next_attempt_time_ms()) << ")";
     }
     if (actor.state() != rpc::ACTOR_ALIVE && !actor.death_message().empty()) {
       std::cout << "  " << actor.death_message();
@@ -162,35 +136,11 @@ int RunDrain(const std::string& node_id, const std::string& reason, double deadl
   return 0;
 }
 
-int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs) {
-  auto client = ConnectToGcs(address, inputs);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
-  rpc::PollNodeEventsRequest request;
-  request.set_subscriber_id(absl::StrCat("cli-", getpid(), "-", std::time(nullptr)));
-  request.set_wait_ms(follow ? 10000 : 0);
-  while (true) {
-    auto reply = (*client)->PollNodeEvents(request);
-    if (!reply.ok()) {
-      if (!follow) return Fail(std::string(reply.status().message()));
-      std::cerr << "halo: lost the GCS (" << reply.status().message() << "); retrying" << std::endl;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    if (reply->snapshot()) {
-      if (!request.incarnation().empty()) std::cout << "-- the GCS restarted; current nodes:\n";
-      for (const auto& node : reply->nodes()) {
-        rpc::NodeEvent event;
-        event.set_kind(node.state() == rpc::ALIVE ? rpc::NodeEvent::ADDED : rpc::NodeEvent::STATE_CHANGED);
-        *event.mutable_node() = node;
-        std::cout << EventLine(event) << "\n";
-      }
-    }
-    for (const auto& event : reply->events()) std::cout << EventLine(event) << "\n";
-    std::cout << std::flush;
-    request.set_incarnation(reply->incarnation());
-    request.set_after_sequence(reply->last_sequence());
-    if (!follow) return 0;
-  }
+std::string ClockText(int64_t wall_ms) {
+  std::time_t seconds = wall_ms / 1000;
+  char text[32];
+  std::strftime(text, sizeof(text), "%H:%M:%S", std::localtime(&seconds));
+  return absl::StrCat(text, ".", absl::Dec(wall_ms % 1000, absl::kZeroPad3));
 }
 
 }  // namespace halo::cli

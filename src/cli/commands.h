@@ -2,7 +2,9 @@
 // "halo: error: ..." on failure.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/settings_loader.h"
 
@@ -35,7 +37,15 @@ int RunListNodes(const std::string& address, bool json, const SettingsInputs& in
 int RunListActors(const std::string& address, bool json, const SettingsInputs& inputs);
 int RunDrain(const std::string& node_id, const std::string& reason, double deadline_s, const std::string& address,
              const SettingsInputs& inputs);
-int RunEvents(bool follow, const std::string& address, const SettingsInputs& inputs);
+struct EventsOptions {
+  bool follow = false;
+  bool json = false;                // one JSON object per line
+  std::vector<std::string> kinds;   // node_dead, actor_restarted, ... or a prefix (node, actor); none: every kind
+  int64_t last = 100;               // start with at most this many of the newest events
+  std::string address;
+};
+// The cluster event log; with follow, keeps printing new events (across GCS restarts and failovers).
+int RunEvents(const EventsOptions& options, const SettingsInputs& inputs);
 
 // Prints what the service config at path would deploy, or the one line naming its mistake (exit 1).
 int RunServeValidate(const std::string& path, bool json);
@@ -51,6 +61,9 @@ struct MicrobenchmarkOptions {
   int clients = 2;         // multi_client_tasks_async
 };
 int RunMicrobenchmark(const MicrobenchmarkOptions& options);
+
+// HH:MM:SS.mmm of a wall-clock time, in local time.
+std::string ClockText(int64_t wall_ms);
 
 // Prints "halo: error: <message>" to stderr and returns 1.
 int Fail(const std::string& message);

@@ -87,10 +87,18 @@ int main(int argc, char** argv) {
   drain->add_option("--address", address, "GCS address");
   halo::SettingFlags drain_flags(drain);
 
-  auto* events = app.add_subcommand("events", "print node events: added, suspected, dead, drained");
-  bool follow = false;
-  events->add_flag("--follow,-f", follow, "keep printing new events");
-  events->add_option("--address", address, "GCS address");
+  auto* events = app.add_subcommand(
+      "events", "the cluster event log: nodes added, suspected, dead; actors restarted, died; jobs; head elections; "
+                "GCS recoveries; storage outages; objects rebuilt; service replicas replaced");
+  EventsOptions events_options;
+  events->add_flag("--follow,-f", events_options.follow, "keep printing new events");
+  events->add_option("--kind", events_options.kinds,
+                     "only these kinds (node_dead,actor_restarted,...) or groups (node, actor, job, head, gcs, "
+                     "storage, objects, replica); repeatable");
+  events->add_option("--last", events_options.last, "start with at most this many of the newest events")
+      ->capture_default_str();
+  events->add_flag("--json", events_options.json, "one JSON object per event and line");
+  events->add_option("--address", events_options.address, "GCS address");
   halo::SettingFlags events_flags(events);
 
   auto* storage = app.add_subcommand("storage", "manage external storage");
@@ -172,6 +180,6 @@ int main(int argc, char** argv) {
   }
   if (serve_status->parsed()) return RunServeStatus(serve_name, json, address, serve_status_flags.Inputs());
   if (serve_delete->parsed()) return RunServeDelete(serve_name, address, serve_delete_flags.Inputs());
-  if (events->parsed()) return RunEvents(follow, address, events_flags.Inputs());
+  if (events->parsed()) return RunEvents(events_options, events_flags.Inputs());
   return Fail("no command given; see `halo --help`");
 }

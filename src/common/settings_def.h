@@ -94,6 +94,13 @@ HALO_INT_SETTING(node_metrics_port, 0, -1, 65535,
              "TCP port the node agent serves Prometheus metrics on (GET /metrics); 0: none; -1 picks a free port")
 HALO_INT_SETTING(metrics_snapshot_timeout_ms, 2000, 1, kNoMaximum,
              "a scrape waits at most this long for a daemon's state (its executor may be busy)")
+HALO_INT_SETTING(cluster_events_max, 10000, 1, kNoMaximum,
+             "cluster events the GCS keeps (in storage and memory) for `halo events` and the dashboard; the "
+             "oldest are dropped")
+HALO_INT_SETTING(cluster_events_list_max, 1000, 1, kNoMaximum, "most cluster events one listing returns")
+HALO_INT_SETTING(dashboard_port, 0, -1, 65535,
+             "TCP port the GCS (leader and standbys) serves the web dashboard and its JSON API on; 0: none; -1 "
+             "picks a free port")
 HALO_INT_SETTING(num_cpus, -1, -1, kNoMaximum, "CPUs this node offers; -1: all of this machine's")
 HALO_STRING_SETTING(resources, "", "extra resources this node offers: NAME=AMOUNT,... (CPU=4,memory=8e9)")
 HALO_STRING_SETTING(labels, "", "labels of this node: KEY=VALUE,...")

@@ -386,7 +386,23 @@ void ActorManager::OnCreated(const std::string& actor_id, uint64_t attempt, Stat
   actor->alive_since_ms = clock_.MonotonicMs();
   HALO_LOG_INFO("actor {} is alive: instance {} in worker {} (pid {}) on node {}", actor_id,
                 actor->info.num_restarts(), actor->info.worker_id(), actor->info.pid(), actor->info.node_id());
-  Commit(*actor, nullptr);
+  std::function<void(Status)> recorded;
+  if (events_ != nullptr && actor->restart_since_ms >= 0) {
+    rpc::ClusterEvent event = MakeEvent(
+        rpc::EVENT_ACTOR_RESTARTED,
+        absl::StrCat("actor ", actor->info.name().empty() ? actor_id : actor->info.name(), " restarted as instance ",
+                     actor->info.num_restarts(), " on node ", actor->info.node_id(), " after its last one ended (",
+                     ActorDeathCauseName(actor->info.death_cause()), "): ", actor->info.death_message()));
+    event.set_actor_id(actor_id);
+    event.set_node_id(actor->info.node_id());
+    event.set_job_id(actor->info.job_id());
+    event.set_duration_ms(actor->alive_since_ms - actor->restart_since_ms);
+    recorded = [events = events_, event = std::move(event)](Status status) mutable {
+      if (status.ok()) events->Record(std::move(event));
+    };
+  }
+  actor->restart_since_ms = -1;
+  Commit(*actor, std::move(recorded));
   Watch(actor_id, attempt);
 }
 
@@ -545,6 +561,7 @@ void ActorManager::InstanceDied(Actor& actor, rpc::ActorDeathCause cause, const 
   actor.attempt += 1;
   ReleaseWorker(info);
   info.set_state(rpc::RESTARTING);
+  if (actor.restart_since_ms < 0) actor.restart_since_ms = clock_.MonotonicMs();
   info.set_next_attempt_time_ms(delay_ms > 0 ? clock_.WallMs() + delay_ms : 0);
   info.set_num_restarts(info.num_restarts() + 1);
   if (counts) info.set_num_failure_restarts(info.num_failure_restarts() + 1);
@@ -574,6 +591,7 @@ void ActorManager::Die(Actor& actor, rpc::ActorDeathCause cause, const std::stri
   }
   actor.attempt += 1;
   actor.waiting_for_node = false;
+  const std::string last_node = info.node_id();
   ReleaseWorker(info);
   info.set_state(rpc::ACTOR_DEAD);
   info.set_death_cause(cause);
@@ -582,7 +600,15 @@ void ActorManager::Die(Actor& actor, rpc::ActorDeathCause cause, const std::stri
   HALO_LOG_INFO("actor {} is dead ({}): {}", info.actor_id(), ActorDeathCauseName(cause), message);
   const std::string owner = info.owner_address();
   dead_order_.push_back(info.actor_id());
-  Commit(actor, [done = std::move(done)](Status status) {
+  actor.restart_since_ms = -1;
+  rpc::ClusterEvent event = MakeEvent(
+      rpc::EVENT_ACTOR_DIED, absl::StrCat("actor ", info.name().empty() ? info.actor_id() : info.name(), " is dead (",
+                                          ActorDeathCauseName(cause), "): ", message));
+  event.set_actor_id(info.actor_id());
+  event.set_node_id(last_node);
+  event.set_job_id(info.job_id());
+  Commit(actor, [events = events_, event = std::move(event), done = std::move(done)](Status status) mutable {
+    if (status.ok() && events != nullptr) events->Record(std::move(event));
     if (done) done(status);
   });
   ForgetOwnerIfUnused(owner);

@@ -19,6 +19,7 @@
 #include "common/backoff.h"
 #include "common/executor.h"
 #include "gcs/actor_peers.h"
+#include "gcs/event_log.h"
 #include "health/health_check_manager.h"
 #include "proto/core.pb.h"
 #include "proto/gcs.pb.h"
@@ -59,6 +60,8 @@ class ActorManager : public health::HealthCheckListener {
   void Start(const std::vector<rpc::NodeInfo>& nodes);
   // Called when an actor row cannot be written (the owner must stop serving; a restart reloads).
   void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
+  // Restarts (once the new instance is alive, with the time it took) and deaths for good are recorded here.
+  void SetEventLog(EventLog* events) { events_ = events; }
 
   // AlreadyExists when the name is taken in its namespace; a repeated registration of the same id is Ok.
   void HandleRegister(rpc::ActorInfo actor, bool dependencies_ready, std::function<void(Status)> done);
@@ -111,6 +114,7 @@ class ActorManager : public health::HealthCheckListener {
     std::string leasing_node_address;
     int64_t refusals = 0;
     int64_t alive_since_ms = -1;  // monotonic; -1: not ALIVE in this GCS's lifetime (reloaded, or being made)
+    int64_t restart_since_ms = -1;  // monotonic: when its last instance died, while a restart is under way
     std::map<uint64_t, Waiter> waiters;
   };
 
@@ -168,6 +172,7 @@ class ActorManager : public health::HealthCheckListener {
   size_t num_waiters_ = 0;
   bool waiters_released_ = false;  // the GCS is stopping: WaitActor is answered at once
   std::function<void(Status)> on_storage_failure_;
+  EventLog* events_ = nullptr;
   std::function<void(const rpc::ActorInfo&)> on_change_;
 };
 

@@ -38,6 +38,10 @@ void GcsAssembly::Recover(std::function<void(Status)> done) {
   cluster_ = std::make_unique<ClusterManager>(store, *deps_.clock, *deps_.random);
   kv_ = std::make_unique<KvManager>(store, KvLimits{settings_.kv_value_max_bytes, settings_.kv_list_max_keys});
   jobs_ = std::make_unique<JobManager>(store, *deps_.clock);
+  events_ = std::make_unique<EventLog>(
+      store, *deps_.executor, *deps_.clock, "",
+      EventLogSettings{settings_.cluster_events_max, settings_.cluster_events_list_max,
+                       settings_.pubsub_subscribers_max, settings_.pubsub_poll_wait_ms});
 
   struct Loading {
     std::map<std::string, KeyValueMap> tables;
@@ -71,6 +75,8 @@ void GcsAssembly::Recover(std::function<void(Status)> done) {
 Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& tables) {
   Executor& executor = *deps_.executor;
   kv_->Initialize(std::move(tables[kKvTable]));
+  HALO_RETURN_IF_ERROR(events_->Initialize(tables[kEventTable]));
+  jobs_->SetEventLog(events_.get());
   HALO_RETURN_IF_ERROR(jobs_->Initialize(tables[kMetaTable], tables[kJobTable]));
 
   nodes_ = std::make_unique<NodeManager>(*deps_.store, executor, *deps_.clock, cluster_->cluster_id(),
@@ -85,6 +91,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
       health::HealthCheckSettings{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
                           settings_.health_check_timeout_ms, settings_.health_check_failure_threshold});
   nodes_->SetCollaborators(health_.get(), publisher_.get());
+  nodes_->SetEventLog(events_.get());
   if (deps_.node_leases) {
     NodeLeaseSettings leases{settings_.node_lease_ms, settings_.node_lease_renew_interval_ms,
                              settings_.node_vouch_after_ms, settings_.worker_lease_ms};
@@ -112,6 +119,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   actor_settings.owner_checks = owner_checks;
   actors_ = std::make_unique<ActorManager>(*deps_.store, executor, *deps_.clock, *deps_.actor_peers, *deps_.prober,
                                            actor_settings);
+  actors_->SetEventLog(events_.get());
   actors_->SetStorageFailureHandler([on_storage_failure](Status status) {
     if (on_storage_failure) {
       on_storage_failure(InternalError(absl::StrCat("cannot store the actor table: ", status.message())));
@@ -131,6 +139,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
                                   nodes_.get(), executables_.get(), deps_.replica_prober};
   services_ = std::make_unique<ServiceManager>(service_deps, service_settings);
   HALO_RETURN_IF_ERROR(services_->Initialize(tables[kServiceTable]));
+  services_->SetEventLog(events_.get());
   services_->SetStorageFailureHandler([on_storage_failure](Status status) {
     if (on_storage_failure) {
       on_storage_failure(InternalError(absl::StrCat("cannot store the service table: ", status.message())));
@@ -160,6 +169,7 @@ void GcsAssembly::ReleaseHeldCalls() {
   if (publisher_) publisher_->ReleaseAll();
   if (actors_) actors_->ReleaseWaiters();
   if (services_) services_->ReleaseWaiters();
+  if (events_) events_->ReleaseWaiters();
 }
 
 }  // namespace halo::gcs

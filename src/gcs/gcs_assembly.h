@@ -1,5 +1,5 @@
 // The GCS's managers, wired together: cluster identity, KV, jobs, nodes with their leases, node events,
-// health checks, driver monitoring, actors, the executable store and services. Recover() loads every table from the store and initialises
+// health checks, driver monitoring, actors, the executable store, services and the cluster event log. Recover() loads every table from the store and initialises
 // and starts the managers in the one order that is correct (jobs before actors, actors before nodes report
 // changes, nodes started before actors are resumed), on the executor. The same unit runs in halo-gcs
 // (gcs/gcs_server.h, over gRPC peers and a real store) and in the simulator (sim/sim_cluster.h, over
@@ -20,6 +20,7 @@
 #include "gcs/actor_peers.h"
 #include "gcs/cluster_manager.h"
 #include "gcs/driver_monitor.h"
+#include "gcs/event_log.h"
 #include "gcs/executable_manager.h"
 #include "health/health_check_manager.h"
 #include "gcs/job_manager.h"
@@ -78,6 +79,7 @@ class GcsAssembly {
   ActorManager& actors() { return *actors_; }
   ExecutableManager& executables() { return *executables_; }
   ServiceManager& services() { return *services_; }
+  EventLog& events() { return *events_; }
   const ClusterManager& cluster() const { return *cluster_; }
   const NodeManager& nodes() const { return *nodes_; }
   const ActorManager& actors() const { return *actors_; }
@@ -100,6 +102,7 @@ class GcsAssembly {
   std::unique_ptr<ActorManager> actors_;
   std::unique_ptr<ExecutableManager> executables_;
   std::unique_ptr<ServiceManager> services_;
+  std::unique_ptr<EventLog> events_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // storage answers after destruction are dropped
 };
 

@@ -13,7 +13,9 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "rpc/state_names.h"
+#include "dashboard/dashboard_page.h"
 #include "gcs/actor_grpc_service.h"
+#include "gcs/dashboard_api.h"
 #include "health/grpc_health_prober.h"
 #include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
@@ -49,6 +51,11 @@ Status CheckPortFree(const std::string& host, int64_t port) {
   return OkStatus();
 }
 
+// A failure to reach storage (as opposed to a mistake in the settings): the code says so, not the words.
+bool IsStorageOutage(const Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
 }  // namespace
 
 GcsServer::GcsServer(Settings settings, std::string storage_path)
@@ -68,23 +75,30 @@ Status GcsServer::Start() {
   if (settings_.gcs_metrics_port != 0) HALO_RETURN_IF_ERROR(StartMetrics());
   int64_t recover_start = clock_.MonotonicMs();
   auto store = OpenStore(settings_, storage_path_, executor_);
-  if (!store.ok()) return store.status();
+  if (!store.ok()) {
+    if (IsStorageOutage(store.status())) RequestStop(store.status(), ExitCause::kStorageUnreachable);
+    return store.status();
+  }
   store_ = std::move(*store);
   // The store's handler is read on the executor's thread: set it there.
   std::promise<void> handler_set;
   executor_.Post([this, &handler_set] {
     store_->SetFatalHandler([this](Status status) {
-      RequestStop(UnavailableError(absl::StrCat("storage failed: ", status.message())));
+      RequestStop(UnavailableError(absl::StrCat("storage failed: ", status.message())), ExitCause::kStorageUnreachable);
     });
     handler_set.set_value();
   });
   handler_set.get_future().wait();
+  if (settings_.dashboard_port != 0) HALO_RETURN_IF_ERROR(StartDashboard());
   if (settings_.head_mode == "ha") {
     HALO_RETURN_IF_ERROR(StandBy());
     HALO_RETURN_IF_ERROR(BecomeLeader());
     recover_start = clock_.MonotonicMs();  // failover: catching up starts at the election
   }
-  HALO_RETURN_IF_ERROR(Recover());
+  if (Status recovered = Recover(); !recovered.ok()) {
+    if (IsStorageOutage(recovered)) RequestStop(recovered, ExitCause::kStorageUnreachable);
+    return recovered;
+  }
   recovery_ms_ = clock_.MonotonicMs() - recover_start;
   recovered_ = true;
   if (standby_server_) {
@@ -93,6 +107,7 @@ Status GcsServer::Start() {
     standby_server_.reset();
   }
   HALO_RETURN_IF_ERROR(Serve());
+  executor_.Post([this] { RecordStartEvents(); });
   HALO_LOG_INFO("GCS serving at {} (cluster {}, storage {} {}, namespace {}, {} KV rows, recovered in {} ms)",
                 address_, managers_->cluster().cluster_id(), store_->Kind(), store_->Location(), settings_.storage_namespace,
                 managers_->kv().size(), recovery_ms_.load());
@@ -168,7 +183,7 @@ Status GcsServer::StandBy() {
           // Deposed, this process stops: it must not compete again while it still serves from state another
           // leader may have changed since (elected anew, it would fence storage with a new epoch and write).
           election_->Resign([] {});
-          RequestStop(UnavailableError(absl::StrCat("no longer the leader: ", why)));
+          RequestStop(UnavailableError(absl::StrCat("no longer the leader: ", why)), ExitCause::kDeposed);
         });
     election_->SetLeaderObserver([this](const std::optional<LeaderRecord>& leader) { OnLeaderRead(leader); });
     election_->Start();
@@ -194,10 +209,13 @@ Status GcsServer::BecomeLeader() {
 
 void GcsServer::OnLeaderRead(const std::optional<LeaderRecord>& leader) {
   if (!leader || leader->address == served_address_) {
+    if (leaderless_since_ms_ < 0) leaderless_since_ms_ = clock_.MonotonicMs();
     // Nobody leads, or an earlier incarnation at this address still holds the lease until it lapses.
     SetRefusal("", 0);
     return;
   }
+  previous_leader_ = leader;
+  leaderless_since_ms_ = -1;
   SetRefusal(leader->address, leader->epoch);
 }
 
@@ -241,6 +259,50 @@ rpc::GetClusterInfoReply GcsServer::StandbyInfo() {
   return reply;
 }
 
+rpc::GetClusterInfoReply GcsServer::ServingInfo() {
+  rpc::GetClusterInfoReply reply = ProcessInfo();
+  reply.set_cluster_id(managers_->cluster().cluster_id());
+  reply.set_recovery_ms(recovery_ms_.load());
+  reply.set_is_leader(election_ == nullptr || election_->leader());
+  reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());
+  if (election_ != nullptr && election_->known_leader()) reply.set_leader_address(election_->known_leader()->address);
+  return reply;
+}
+
+Status GcsServer::StartDashboard() {
+  dashboard::HttpApiSettings http;
+  http.host = settings_.host;
+  http.port = settings_.dashboard_port < 0 ? 0 : static_cast<int>(settings_.dashboard_port);
+  auto server = dashboard::HttpApiServer::Start(
+      http, [this](const std::string& path, const std::string& query) { return DashboardReply(path, query); });
+  if (!server.ok()) {
+    return Status(server.status().code(), absl::StrCat("setting 'dashboard_port': ", server.status().message()));
+  }
+  dashboard_ = std::move(*server);
+  if (!settings_.session_dir.empty()) {
+    HALO_RETURN_IF_ERROR(WriteFileAtomically(settings_.session_dir + "/gcs.dashboard_port",
+                                             std::to_string(dashboard_->port()) + "\n"));
+  }
+  HALO_LOG_INFO("dashboard on http://{}:{}/", settings_.host, dashboard_->port());
+  return OkStatus();
+}
+
+dashboard::HttpReply GcsServer::DashboardReply(const std::string& path, const std::string& query) {
+  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", dashboard::DashboardPage()};
+  auto answered = std::make_shared<std::promise<dashboard::HttpReply>>();
+  auto future = answered->get_future();
+  executor_.Post([this, answered, path, query] {
+    const bool serving = recovered_.load() && managers_ != nullptr;
+    rpc::GetClusterInfoReply info = serving ? ServingInfo() : StandbyInfo();
+    info.set_uptime_ms(clock_.WallMs() - info.start_time_ms());
+    answered->set_value(DashboardApiReply(path, query, info, serving ? managers_.get() : nullptr));
+  });
+  if (future.wait_for(std::chrono::milliseconds(settings_.metrics_snapshot_timeout_ms)) != std::future_status::ready) {
+    return {503, "application/json", R"({"error":"the GCS did not answer in time"})"};
+  }
+  return future.get();
+}
+
 Status GcsServer::Recover() {
   prober_ = std::make_unique<health::GrpcHealthProber>(executor_);
   gone_prover_ = std::make_unique<TcpGoneProver>(executor_, settings_.health_check_timeout_ms);
@@ -263,7 +325,9 @@ Status GcsServer::Recover() {
   deps.actor_peers = actor_peers_.get();
   deps.replica_prober = replica_prober_.get();
   deps.may_grant_leases = [this] { return election_ == nullptr || election_->LeadsNow(); };
-  deps.on_storage_failure = [this](Status status) { RequestStop(status); };
+  deps.on_storage_failure = [this](Status status) {
+    RequestStop(status, IsStorageOutage(status) ? ExitCause::kStorageUnreachable : ExitCause::kError);
+  };
   managers_ = std::make_unique<GcsAssembly>(settings_, std::move(deps));
   std::promise<Status> recovered;
   executor_.Post([this, &recovered] { managers_->Recover([&recovered](Status status) { recovered.set_value(status); }); });
@@ -271,16 +335,7 @@ Status GcsServer::Recover() {
 }
 
 Status GcsServer::Serve() {
-  auto info = [this] {
-    rpc::GetClusterInfoReply reply = ProcessInfo();
-    reply.set_cluster_id(managers_->cluster().cluster_id());
-    reply.set_recovery_ms(recovery_ms_.load());
-    reply.set_is_leader(election_ == nullptr || election_->leader());
-    reply.set_epoch(election_ == nullptr ? 0 : election_->epoch());
-    if (election_ != nullptr && election_->known_leader()) reply.set_leader_address(election_->known_leader()->address);
-    return reply;
-  };
-  cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, info);
+  cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, [this] { return ServingInfo(); });
   kv_service_ = std::make_unique<KvServiceImpl>(executor_, managers_->kv());
   job_service_ = std::make_unique<JobServiceImpl>(executor_, managers_->jobs());
   node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, managers_->nodes());
@@ -290,11 +345,12 @@ Status GcsServer::Serve() {
   actor_service_ = std::make_unique<ActorServiceImpl>(executor_, managers_->actors());
   serve_service_ = std::make_unique<ServeServiceImpl>(executor_, managers_->services());
   executable_service_ = std::make_unique<ExecutableServiceImpl>(executor_, managers_->executables());
+  event_log_service_ = std::make_unique<EventLogServiceImpl>(executor_, managers_->events());
 
   int selected_port = 0;
   server_ = BuildServer({cluster_service_.get(), kv_service_.get(), job_service_.get(), node_service_.get(),
                          event_service_.get(), actor_service_.get(), serve_service_.get(),
-                         executable_service_.get()},
+                         executable_service_.get(), event_log_service_.get()},
                         nullptr, &selected_port);
   if (!server_) {
     return FailedPreconditionError(
@@ -318,13 +374,68 @@ Status GcsServer::Wait() {
   return *stop_reason_;
 }
 
-void GcsServer::RequestStop(Status reason) {
+void GcsServer::RequestStop(Status reason, ExitCause cause) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stop_reason_.has_value()) return;
     stop_reason_ = std::move(reason);
+    exit_cause_ = cause;
   }
   stopped_.notify_all();
+}
+
+ExitCause GcsServer::exit_cause() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return exit_cause_;
+}
+
+void GcsServer::RecordStartEvents() {
+  EventLog& events = managers_->events();
+  events.SetReporter(served_address_);
+  const int64_t serving_ms = clock_.MonotonicMs();
+  if (election_ != nullptr) {
+    const int64_t epoch = election_->epoch();
+    events.SetEpoch(epoch);
+    if (previous_leader_ && previous_leader_->address != served_address_) {
+      rpc::ClusterEvent deposed = MakeEvent(
+          rpc::EVENT_HEAD_DEPOSED, absl::StrCat("the leader at ", previous_leader_->address, " (epoch ",
+                                                previous_leader_->epoch, ") lost its lease; ", served_address_,
+                                                " took over with epoch ", epoch));
+      deposed.set_epoch(previous_leader_->epoch);
+      events.Record(std::move(deposed));
+    }
+    rpc::ClusterEvent elected = MakeEvent(
+        rpc::EVENT_HEAD_ELECTED,
+        leaderless_since_ms_ >= 0
+            ? absl::StrCat(served_address_, " leads with epoch ", epoch, "; serving ",
+                           serving_ms - leaderless_since_ms_, " ms after it first found no leader")
+            : absl::StrCat(served_address_, " leads with epoch ", epoch));
+    if (leaderless_since_ms_ >= 0) elected.set_duration_ms(serving_ms - leaderless_since_ms_);
+    events.Record(std::move(elected));
+  }
+  if (!settings_.session_dir.empty()) {
+    std::optional<ExitRecord> last = ReadExitRecord(settings_.session_dir);
+    if (last && last->cause == ExitCause::kStorageUnreachable) {
+      rpc::ClusterEvent lost = MakeEvent(
+          rpc::EVENT_STORAGE_UNREACHABLE,
+          absl::StrCat("the GCS stopped because its storage was unreachable (the last attempt, by pid ", last->pid,
+                       ": ", last->message, ")"));
+      events.Record(std::move(lost));
+      rpc::ClusterEvent back = MakeEvent(
+          rpc::EVENT_STORAGE_BACK, absl::StrCat("storage ", store_->Kind(), " ", store_->Location(),
+                                                " answers again; the GCS serves"));
+      back.set_duration_ms(std::max<int64_t>(0, clock_.WallMs() - last->since_ms));
+      events.Record(std::move(back));
+    }
+    if (last) RemoveExitRecord(settings_.session_dir);
+  }
+  rpc::ClusterEvent recovered = MakeEvent(
+      rpc::EVENT_GCS_RECOVERED, absl::StrCat("the GCS at ", served_address_, " loaded ", managers_->nodes().AllNodes().size(),
+                                             " nodes, ", managers_->actors().All().size(), " actors and ",
+                                             managers_->kv().size(), " KV rows in ", recovery_ms_.load(),
+                                             " ms and serves"));
+  recovered.set_duration_ms(recovery_ms_.load());
+  events.Record(std::move(recovered));
 }
 
 Status GcsServer::StartMetrics() {
@@ -380,6 +491,7 @@ std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
 void GcsServer::Shutdown() {
   // Scrapes first: they read the managers through the executor. (The counters live on with metrics_.)
   metrics_server_.reset();
+  dashboard_.reset();
   if (standby_server_) {
     standby_server_->Shutdown(std::chrono::system_clock::now());
     standby_server_.reset();

@@ -22,7 +22,9 @@
 #include "gcs/gcs_metrics.h"
 #include "gcs/leader_election.h"
 #include "gcs/standby_service.h"
+#include "dashboard/http_api_server.h"
 #include "metrics/metrics_server.h"
+#include "rpc/gcs_process_records.h"
 #include "storage/store_client.h"
 
 namespace grpc {
@@ -40,6 +42,7 @@ class NodeEventServiceImpl;
 class ActorServiceImpl;
 class ServeServiceImpl;
 class ExecutableServiceImpl;
+class EventLogServiceImpl;
 
 class GcsServer {
  public:
@@ -60,8 +63,11 @@ class GcsServer {
 
   // Blocks until RequestStop or a fatal storage failure. Yields the reason: Ok for a requested stop.
   Status Wait();
-  // Thread-safe and async-signal-unsafe; call from a normal thread.
-  void RequestStop(Status reason);
+  // Thread-safe and async-signal-unsafe; call from a normal thread. cause says what kind of failure an error
+  // reason is (for the session's exit record).
+  void RequestStop(Status reason, ExitCause cause = ExitCause::kError);
+  // What kind of failure ended Start or Wait with an error.
+  ExitCause exit_cause();
   // Stops serving and releases storage. Idempotent.
   void Shutdown();
 
@@ -79,12 +85,21 @@ class GcsServer {
   // What GetClusterInfo says of this process whether it leads or not (executor thread).
   rpc::GetClusterInfoReply ProcessInfo();
   rpc::GetClusterInfoReply StandbyInfo();
+  rpc::GetClusterInfoReply ServingInfo();
+  // Serves the dashboard and its JSON API on dashboard_port (and writes the port to the session as
+  // gcs.dashboard_port). Needs the store open.
+  Status StartDashboard();
+  // One dashboard request: the page, or the API answered on the executor (bounded by metrics_snapshot_timeout_ms).
+  dashboard::HttpReply DashboardReply(const std::string& path, const std::string& query);
   // Serves metrics on gcs_metrics_port (and writes the port to the session as gcs.metrics_port).
   Status StartMetrics();
   // What a scrape reads (posted to the executor; nullopt if it does not answer in time).
   std::optional<GcsMetrics::Snapshot> MetricsSnapshot();
   // Loads every table into the managers (gcs/gcs_assembly.h); this thread waits.
   Status Recover();
+  // Once serving (executor thread): the cluster events of this start (elected, the leader it replaced, a
+  // storage outage that ended the session's previous GCS, recovered).
+  void RecordStartEvents();
   Status Serve();
   // A server on host:listen_port_ with these services; nullptr when it cannot listen.
   std::unique_ptr<grpc::Server> BuildServer(const std::vector<grpc::Service*>& services,
@@ -100,6 +115,7 @@ class GcsServer {
   std::unique_ptr<LeaderElection> election_;    // head_mode ha
   std::unique_ptr<metrics::MetricsServer> metrics_server_;  // gcs_metrics_port != 0
   std::unique_ptr<GcsMetrics> metrics_;
+  std::unique_ptr<dashboard::HttpApiServer> dashboard_;     // dashboard_port != 0
   std::unique_ptr<health::HealthProber> counting_prober_;   // prober_, counted for metrics_
   std::set<std::string> counted_dead_;                      // executor thread: deaths already counted
   std::atomic<bool> recovered_{false};                      // managers_ hold every table
@@ -116,6 +132,7 @@ class GcsServer {
   std::unique_ptr<ActorServiceImpl> actor_service_;
   std::unique_ptr<ServeServiceImpl> serve_service_;
   std::unique_ptr<ExecutableServiceImpl> executable_service_;
+  std::unique_ptr<EventLogServiceImpl> event_log_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ClusterInfoServiceImpl> standby_info_service_;  // head_mode ha, until elected
   std::unique_ptr<StandbyRefusalService> standby_refusal_;
@@ -127,11 +144,17 @@ class GcsServer {
   std::string address_;         // main thread
   std::string served_address_;  // the same, for the executor thread
   int64_t start_time_ms_ = 0;
+  // head_mode ha, executor thread: the last other leader this candidate read, and since when it has read
+  // none (monotonic; -1 while one leads).
+  std::optional<LeaderRecord> previous_leader_;
+  int64_t leaderless_since_ms_ = -1;
+  int64_t served_since_ms_ = 0;  // monotonic
   std::atomic<int64_t> recovery_ms_{0};
 
   std::mutex mutex_;
   std::condition_variable stopped_;
   std::optional<Status> stop_reason_;
+  ExitCause exit_cause_ = ExitCause::kError;  // guarded by mutex_
   std::optional<int64_t> elected_epoch_;  // guarded by mutex_
 };
 

@@ -1,5 +1,7 @@
 #include "gcs/grpc_services.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace halo::gcs {
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -102,6 +104,34 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetAllJobs(grpc::CallbackServerContext
       for (auto& job : jobs) *reply->add_jobs() = std::move(job);
       reactor->Finish(grpc::Status::OK);
     });
+  });
+}
+
+grpc::ServerUnaryReactor* EventLogServiceImpl::ListEvents(grpc::CallbackServerContext* context,
+                                                          const rpc::ListEventsRequest* request,
+                                                          rpc::ListEventsReply* reply) {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
+    events_.HandleList(*request, [reactor, reply](StatusOr<rpc::ListEventsReply> listed) {
+      if (listed.ok()) *reply = std::move(*listed);
+      reactor->Finish(ToGrpcStatus(listed.status()));
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* EventLogServiceImpl::RecordEvent(grpc::CallbackServerContext* context,
+                                                           const rpc::RecordEventRequest* request,
+                                                           rpc::RecordEventReply* reply) {
+  return OnExecutor(context, executor_, [this, request, reply](grpc::ServerUnaryReactor* reactor) {
+    if (request->event().kind() != rpc::EVENT_OBJECTS_REBUILT) {
+      return reactor->Finish(ToGrpcStatus(InvalidArgumentError(
+          absl::StrCat("only objects_rebuilt events are recorded from outside the GCS, not ",
+                       EventKindName(request->event().kind())))));
+    }
+    rpc::ClusterEvent event = request->event();
+    event.set_severity(EventSeverity(event.kind()));
+    event.set_epoch(0);
+    reply->set_sequence(events_.Record(std::move(event)));
+    reactor->Finish(grpc::Status::OK);
   });
 }
 

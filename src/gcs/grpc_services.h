@@ -7,6 +7,7 @@
 
 #include "common/executor.h"
 #include "gcs/cluster_manager.h"
+#include "gcs/event_log.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
 #include "proto/gcs.grpc.pb.h"
@@ -72,6 +73,20 @@ class JobServiceImpl final : public rpc::JobService::CallbackService {
  private:
   Executor& executor_;
   JobManager& jobs_;
+};
+
+class EventLogServiceImpl final : public rpc::EventLogService::CallbackService {
+ public:
+  EventLogServiceImpl(Executor& executor, EventLog& events) : executor_(executor), events_(events) {}
+  grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* context, const rpc::ListEventsRequest* request,
+                                       rpc::ListEventsReply* reply) override;
+  // Only the kinds a process outside the GCS witnesses (objects rebuilt by a driver) may be recorded.
+  grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context, const rpc::RecordEventRequest* request,
+                                        rpc::RecordEventReply* reply) override;
+
+ private:
+  Executor& executor_;
+  EventLog& events_;
 };
 
 }  // namespace halo::gcs

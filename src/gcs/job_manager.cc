@@ -36,6 +36,13 @@ void JobManager::HandleAddJob(const std::string& entrypoint, int32_t driver_pid,
   auto tracker = WriteTracker::Create(2, [this, job, done = std::move(done)](Status status) {
     if (!status.ok()) return done(status);
     jobs_[job.job_id()] = job;
+    if (events_ != nullptr) {
+      rpc::ClusterEvent event = MakeEvent(
+          rpc::EVENT_JOB_STARTED, absl::StrCat("job ", job.job_id(), " started: ", job.entrypoint(), " (driver pid ",
+                                               job.driver_pid(), " at ", job.driver_address(), ")"));
+      event.set_job_id(job.job_id());
+      events_->Record(std::move(event));
+    }
     if (listener_) listener_(job);
     done(job);
   });
@@ -60,6 +67,13 @@ void JobManager::HandleMarkJobFinished(uint32_t job_id, const std::string& reaso
                   [this, job, done = std::move(done)](StatusOr<bool> written) {
                     if (!written.ok()) return done(written.status());
                     jobs_[job.job_id()] = job;
+                    if (events_ != nullptr) {
+                      rpc::ClusterEvent event = MakeEvent(
+                          rpc::EVENT_JOB_FINISHED, absl::StrCat("job ", job.job_id(), " finished: ", job.end_reason()));
+                      event.set_job_id(job.job_id());
+                      event.set_duration_ms(job.end_time_ms() - job.start_time_ms());
+                      events_->Record(std::move(event));
+                    }
                     if (listener_) listener_(job);
                     done(OkStatus());
                   });

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "gcs/event_log.h"
 #include "proto/gcs.pb.h"
 #include "storage/store_client.h"
 
@@ -26,6 +27,8 @@ class JobManager {
   void HandleMarkJobFinished(uint32_t job_id, const std::string& reason, std::function<void(Status)> done);
   // Hears of every job once it is durable: added, loaded at startup, or finished.
   void SetListener(std::function<void(const rpc::JobInfo&)> listener) { listener_ = std::move(listener); }
+  // Jobs started and finished are recorded here.
+  void SetEventLog(EventLog* events) { events_ = events; }
   // Tells the listener of every job loaded from storage.
   void AnnounceLoaded() const;
   void HandleGetAllJobs(std::function<void(std::vector<rpc::JobInfo>)> done) const;
@@ -39,6 +42,7 @@ class JobManager {
   uint32_t counter_ = 0;
   std::map<uint32_t, rpc::JobInfo> jobs_;  // as acknowledged
   std::function<void(const rpc::JobInfo&)> listener_;
+  EventLog* events_ = nullptr;
 };
 
 }  // namespace halo::gcs

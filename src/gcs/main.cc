@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +21,26 @@
 namespace {
 
 int Fail(const std::string& message) { return halo::DaemonError("halo-gcs", message); }
+
+// Leaves why this GCS ends in the session (rpc/gcs_process_records.h), for the supervisor, `halo status` and the
+// next GCS of the session.
+void RecordExit(const halo::Settings& settings, halo::gcs::GcsServer& server, const halo::Status& reason) {
+  if (settings.session_dir.empty()) return;
+  halo::ExitRecord record;
+  record.cause = server.exit_cause();
+  record.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  record.pid = getpid();
+  record.since_ms = record.time_ms;
+  // An outage that outlasts several GCS starts began with the first of them.
+  if (auto previous = halo::ReadExitRecord(settings.session_dir); previous && previous->cause == record.cause) {
+    record.since_ms = previous->since_ms;
+  }
+  record.message = std::string(reason.message());
+  halo::Status written = halo::WriteExitRecord(settings.session_dir, record);
+  if (!written.ok()) SPDLOG_WARN("cannot record why the GCS ends: {}", std::string(written.message()));
+}
 
 // Longest a graceful stop may take: giving the lease up (1 s at most) and draining calls (2 s at most).
 constexpr int64_t kShutdownBoundMs = 5000;
@@ -78,6 +99,7 @@ int main(int argc, char** argv) {
     halo::ExitDaemon(0);
   }
   if (!started.ok()) {
+    RecordExit(settings, server, started);
     server.Shutdown();
     return Fail(std::string(started.message()));
   }
@@ -91,6 +113,7 @@ int main(int argc, char** argv) {
   halo::Status reason = server.Wait();
   SPDLOG_INFO("GCS stopping: {}", reason.ok() ? "requested" : std::string(reason.message()));
   if (!reason.ok()) {
+    RecordExit(settings, server, reason);
     // Deposed, or storage failed for good: stop serving at once, as a crash would (everything acknowledged
     // is already durable). Draining calls would keep answering reads for a while as if still the leader.
     halo::ExitDaemon(Fail(std::string(reason.message())));

@@ -68,9 +68,40 @@ void NodeManager::Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, s
                     undurable_versions_.erase(node.join_seq());
                     undurable_versions_.erase(node.death_seq());
                     publisher_->Publish(kind, node);
+                    RecordEvent(kind, node);
                     if (on_change_) on_change_(node);
                     if (done) done(OkStatus());
                   });
+}
+
+void NodeManager::RecordEvent(rpc::NodeEvent::Kind kind, const rpc::NodeInfo& node) {
+  if (events_ == nullptr || kind == rpc::NodeEvent::REMOVED) return;
+  rpc::ClusterEvent event;
+  switch (node.state()) {
+    case rpc::ALIVE:
+      event = kind == rpc::NodeEvent::ADDED
+                  ? MakeEvent(rpc::EVENT_NODE_ADDED, absl::StrCat("node ", node.node_id(), " joined from ", node.address()))
+                  : MakeEvent(rpc::EVENT_NODE_RECOVERED,
+                              absl::StrCat("node ", node.node_id(), " at ", node.address(), " answers health checks again"));
+      break;
+    case rpc::SUSPECTED:
+      event = MakeEvent(rpc::EVENT_NODE_SUSPECTED,
+                        absl::StrCat("node ", node.node_id(), " at ", node.address(), " missed a health check"));
+      break;
+    case rpc::DRAINING:
+      event = MakeEvent(rpc::EVENT_NODE_DRAINING, absl::StrCat("node ", node.node_id(), " at ", node.address(),
+                                                               " is draining (", node.drain_reason(), ")"));
+      break;
+    case rpc::DEAD:
+      event = MakeEvent(rpc::EVENT_NODE_DEAD,
+                        absl::StrCat("node ", node.node_id(), " at ", node.address(), " is dead (",
+                                     DeathReasonName(node.death_reason()), "): ", node.death_message()));
+      break;
+    default:
+      return;
+  }
+  event.set_node_id(node.node_id());
+  events_->Record(std::move(event));
 }
 
 void NodeManager::HandleRegister(const rpc::NodeInfo& request, const std::string& cluster_id,

@@ -17,6 +17,7 @@
 
 #include "common/executor.h"
 #include "health/health_check_manager.h"
+#include "gcs/event_log.h"
 #include "gcs/node_event_publisher.h"
 #include "gcs/node_lease_table.h"
 #include "proto/node.pb.h"
@@ -57,6 +58,8 @@ class NodeManager : public health::HealthCheckListener {
   // Called when a node record cannot be written: the table in memory is then ahead of storage and of
   // every subscriber, so the owner must stop serving (a restart reloads what is durable).
   void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
+  // Every durable change of a node's state (added, suspected, recovered, draining, dead) is recorded here.
+  void SetEventLog(EventLog* events) { events_ = events; }
   // Hears of every node record once it is durable (after the event is published).
   void SetChangeListener(std::function<void(const rpc::NodeInfo&)> listener) { on_change_ = std::move(listener); }
   // rows: the loaded NODES table.
@@ -87,6 +90,8 @@ class NodeManager : public health::HealthCheckListener {
  private:
   // Applies node's new record now, persists it, then publishes the event and calls done.
   void Commit(const rpc::NodeInfo& node, rpc::NodeEvent::Kind kind, std::function<void(Status)> done);
+  // The cluster event of a durable change (none for REMOVED: forgetting an old dead node is no news).
+  void RecordEvent(rpc::NodeEvent::Kind kind, const rpc::NodeInfo& node);
   void SetState(const std::string& node_id, rpc::NodeState state, std::function<void(Status)> done);
   void MarkDead(const std::string& node_id, rpc::DeathReason reason, const std::string& message,
                 std::function<void(Status)> done);
@@ -112,6 +117,7 @@ class NodeManager : public health::HealthCheckListener {
   // Nodes whose first registration is not yet durable -> the calls waiting for it.
   std::map<std::string, std::vector<std::function<void(Status)>>> registering_;
   std::function<void(Status)> on_storage_failure_;
+  EventLog* events_ = nullptr;
   std::function<void(const rpc::NodeInfo&)> on_change_;
   uint64_t version_ = 0;  // membership version: bumped by every join and death
   std::set<uint64_t> undurable_versions_;  // assigned, their rows not stored yet: not granted until they are

@@ -37,6 +37,17 @@ ServiceManager::ServiceManager(ServiceManagerDeps deps, ServiceManagerSettings s
 
 ServiceManager::~ServiceManager() { *alive_ = false; }
 
+void ServiceManager::SetEventLog(EventLog* events) {
+  if (events == nullptr) return reconciler_->SetReplacedListener(nullptr);
+  reconciler_->SetReplacedListener([events](const std::string& key, const std::string& actor_id, const std::string& why) {
+    rpc::ClusterEvent event =
+        MakeEvent(rpc::EVENT_REPLICA_REPLACED, absl::StrCat("replica ", actor_id, " of ", key, " is replaced: ", why));
+    event.set_actor_id(actor_id);
+    event.set_service(key);
+    events->Record(std::move(event));
+  });
+}
+
 Status ServiceManager::Initialize(const KeyValueMap& rows) {
   for (const auto& [name, row] : rows) {
     Service service;

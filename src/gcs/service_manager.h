@@ -20,6 +20,7 @@
 
 #include "common/executor.h"
 #include "common/random.h"
+#include "gcs/event_log.h"
 #include "gcs/actor_manager.h"
 #include "gcs/executable_manager.h"
 #include "gcs/job_manager.h"
@@ -62,6 +63,8 @@ class ServiceManager : public serve::ReplicaDirectory {
   void Start();
   // Called when a service row cannot be written (the owner must stop serving; a restart reloads).
   void SetStorageFailureHandler(std::function<void(Status)> handler) { on_storage_failure_ = std::move(handler); }
+  // Replicas replaced (died, or failed their health checks) are recorded here.
+  void SetEventLog(EventLog* events);
 
   // Deploys a new service or a new version of one (a changed config or executable rolls its replicas over
   // one at a time); the same config and executable again changes nothing. InvalidArgument (nothing changed)

@@ -11,6 +11,7 @@
 #include "common/backoff.h"
 #include "common/logging.h"
 #include "common/process.h"
+#include "rpc/gcs_process_records.h"
 
 namespace halo::gcs {
 namespace {
@@ -29,6 +30,19 @@ int WaitForSignal(const sigset_t& signals, int64_t timeout_ms) {
   timespec timeout{static_cast<time_t>(timeout_ms / 1000), static_cast<long>((timeout_ms % 1000) * 1000000)};
   const int signal_number = sigtimedwait(&signals, nullptr, &timeout);
   return signal_number < 0 ? 0 : signal_number;
+}
+
+int64_t WallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What the supervisor does now, for `halo status` (rpc/gcs_process_records.h). Advice only: never fatal.
+void Record(const std::string& session, SupervisorRecord record) {
+  if (session.empty()) return;
+  record.since_ms = WallNowMs();
+  Status written = WriteSupervisorRecord(session, record);
+  if (!written.ok()) HALO_LOG_WARN("cannot record the supervisor's state: {}", std::string(written.message()));
 }
 
 }  // namespace
@@ -58,6 +72,7 @@ int SuperviseGcs(const Settings& settings, const std::vector<std::string>& argv,
       return 1;
     }
     const auto started = std::chrono::steady_clock::now();
+    Record(session, SupervisorRecord{"running", restarts, *child, 0, 0});
     int status = 0;
     for (;;) {
       const int signal_number = WaitForSignal(signals, -1);
@@ -79,6 +94,7 @@ int SuperviseGcs(const Settings& settings, const std::vector<std::string>& argv,
     if (settings.gcs_restarts_max >= 0 && restarts >= settings.gcs_restarts_max) {
       HALO_LOG_ERROR("the GCS (pid {}) ended ({}); it was restarted {} time(s), gcs_restarts_max={}: giving up",
                      *child, DescribeExit(status), restarts, settings.gcs_restarts_max);
+      Record(session, SupervisorRecord{"gave_up", restarts, 0, 0, 0});
       return 1;
     }
     const int64_t ran_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -89,6 +105,7 @@ int SuperviseGcs(const Settings& settings, const std::vector<std::string>& argv,
     restarts += 1;
     HALO_LOG_WARN("the GCS (pid {}) ended ({}) after {} ms; restarting it in {} ms (restart {})", *child,
                   DescribeExit(status), ran_ms, delay_ms, restarts);
+    Record(session, SupervisorRecord{"restarting", restarts, 0, 0, WallNowMs() + delay_ms});
     const auto resume = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms);
     for (;;) {
       const int64_t left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

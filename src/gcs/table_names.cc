@@ -4,7 +4,7 @@ namespace halo::gcs {
 
 const std::vector<std::string>& AllTables() {
   static const std::vector<std::string> tables = {kMetaTable, kKvTable, kJobTable, kNodeTable, kActorTable,
-                                                  kServiceTable};
+                                                  kServiceTable, kEventTable};
   return tables;
 }
 

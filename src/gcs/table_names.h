@@ -12,6 +12,7 @@ inline constexpr char kJobTable[] = "JOBS";
 inline constexpr char kNodeTable[] = "NODES";
 inline constexpr char kActorTable[] = "ACTORS";
 inline constexpr char kServiceTable[] = "SERVICES";
+inline constexpr char kEventTable[] = "EVENTS";
 // Not loaded before serving (it holds whole programs): read chunk by chunk when asked.
 inline constexpr char kExecutableTable[] = "EXECUTABLES";
 

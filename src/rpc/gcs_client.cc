@@ -34,6 +34,7 @@ std::shared_ptr<GcsClient::Stubs> GcsClient::MakeStubs(const std::string& addres
   stubs->actors = rpc::ActorService::NewStub(stubs->channel);
   stubs->serve = rpc::ServeService::NewStub(stubs->channel);
   stubs->executables = rpc::ExecutableService::NewStub(stubs->channel);
+  stubs->event_log = rpc::EventLogService::NewStub(stubs->channel);
   return stubs;
 }
 
@@ -183,6 +184,20 @@ StatusOr<rpc::PollNodeEventsReply> GcsClient::PollNodeEvents(const rpc::PollNode
   HALO_RETURN_IF_ERROR(
       Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.events->PollNodeEvents(c, request, &reply); }, request.wait_ms()));
   return reply;
+}
+
+StatusOr<rpc::ListEventsReply> GcsClient::ListEvents(const rpc::ListEventsRequest& request) {
+  rpc::ListEventsReply reply;
+  HALO_RETURN_IF_ERROR(Invoke(
+      [&](grpc::ClientContext* c, Stubs& s) { return s.event_log->ListEvents(c, request, &reply); }, request.wait_ms()));
+  return reply;
+}
+
+Status GcsClient::RecordEvent(const rpc::ClusterEvent& event) {
+  rpc::RecordEventRequest request;
+  *request.mutable_event() = event;
+  rpc::RecordEventReply reply;
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.event_log->RecordEvent(c, request, &reply); });
 }
 
 Status GcsClient::RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready) {

@@ -40,6 +40,9 @@ class GcsClient {
   Status DrainNode(const std::string& node_id, const std::string& reason, int64_t deadline_ms);
   // Long poll: waits up to request.wait_ms() (the call's deadline is extended by that much).
   StatusOr<rpc::PollNodeEventsReply> PollNodeEvents(const rpc::PollNodeEventsRequest& request);
+  // The cluster event log; waits up to request.wait_ms() when nothing newer is there.
+  StatusOr<rpc::ListEventsReply> ListEvents(const rpc::ListEventsRequest& request);
+  Status RecordEvent(const rpc::ClusterEvent& event);
   Status RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready);
   Status ResolveActor(const std::string& actor_id, const rpc::TaskSpec& creation);
   StatusOr<rpc::ActorInfo> GetNamedActor(const std::string& name, const std::string& name_space);
@@ -68,6 +71,7 @@ class GcsClient {
     std::unique_ptr<rpc::ActorService::Stub> actors;
     std::unique_ptr<rpc::ServeService::Stub> serve;
     std::unique_ptr<rpc::ExecutableService::Stub> executables;
+    std::unique_ptr<rpc::EventLogService::Stub> event_log;
   };
   static std::shared_ptr<Stubs> MakeStubs(const std::string& address);
   // call(context, stubs) makes one attempt at one address.

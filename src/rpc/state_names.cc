@@ -1,5 +1,8 @@
 #include "rpc/state_names.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace halo {
 
 const char* NodeStateName(rpc::NodeState state) {
@@ -44,6 +47,28 @@ const char* ActorDeathCauseName(rpc::ActorDeathCause cause) {
     case rpc::CAUSE_WORKER_UNREACHABLE: return "worker_unreachable";
     default: return "";
   }
+}
+
+namespace {
+constexpr char kEventKindPrefix[] = "EVENT_";
+}  // namespace
+
+std::string EventKindName(rpc::ClusterEventKind kind) {
+  if (kind == rpc::EVENT_KIND_UNSPECIFIED || !rpc::ClusterEventKind_IsValid(kind)) return "unknown";
+  std::string name = rpc::ClusterEventKind_Name(kind).substr(sizeof(kEventKindPrefix) - 1);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name;
+}
+
+bool ParseEventKind(const std::string& name, rpc::ClusterEventKind* kind) {
+  std::string upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  rpc::ClusterEventKind parsed;
+  if (!rpc::ClusterEventKind_Parse(kEventKindPrefix + upper, &parsed) || parsed == rpc::EVENT_KIND_UNSPECIFIED) {
+    return false;
+  }
+  *kind = parsed;
+  return true;
 }
 
 }  // namespace halo

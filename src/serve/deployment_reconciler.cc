@@ -154,12 +154,14 @@ void DeploymentReconciler::Reconcile(Deployment& deployment) {
     const std::string& id = deployment.replicas[i].actor_id;
     std::optional<ReplicaView> view = directory_.Describe(id);
     if (!view || view->state == rpc::ACTOR_DEAD) {
+      if (on_replaced_) on_replaced_(key, id, view ? "its actor died" : "its actor is gone");
       deployment.replicas.erase(deployment.replicas.begin() + static_cast<std::ptrdiff_t>(i));
       deployment.replaced += 1;
       continue;
     }
     if (!view->healthy) {
       SPDLOG_INFO("replica {} of {} fails its health checks: replaced", id, key);
+      if (on_replaced_) on_replaced_(key, id, "it failed its health checks");
       StopReplica(deployment, i);
       deployment.replaced += 1;
       continue;

@@ -84,6 +84,10 @@ class DeploymentReconciler {
   void Delete(const std::string& service);
   // The ingresses' count of requests in flight to a replica (autoscaling).
   void ReportOngoing(const std::string& actor_id, int64_t ongoing);
+  // Hears of every replica replaced: deployment key (service/deployment), its actor id and why. Optional.
+  using ReplacedListener =
+      std::function<void(const std::string& key, const std::string& actor_id, const std::string& why)>;
+  void SetReplacedListener(ReplacedListener listener) { on_replaced_ = std::move(listener); }
   // Starts the rounds. One round also runs at once.
   void Start();
   void ReconcileNow();
@@ -126,6 +130,7 @@ class DeploymentReconciler {
   ReconcilerSettings settings_;
   std::map<std::string, Deployment> deployments_;  // by service/deployment
   bool started_ = false;
+  ReplacedListener on_replaced_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -261,10 +261,11 @@ TEST_F(MembershipTest, EventsAreFollowedInOrder) {
     EXPECT_EQ(mine[i].node().state(), rpc::SUSPECTED) << "only SUSPECTED may come between ALIVE and DEAD";
   }
 
-  // `halo events --follow` printed the same life, in order (it is stopped at its deadline).
+  // `halo events --follow` printed the same life from the cluster event log, in order (it is stopped at its
+  // deadline).
   auto followed = follower.get();
-  const auto added = followed.output.find("node " + node->id() + " added");
-  const auto dead = followed.output.find("node " + node->id() + " dead");
+  const auto added = followed.output.find("node_added           node " + node->id() + " joined");
+  const auto dead = followed.output.find("node_dead            node " + node->id() + " at ");
   ASSERT_NE(added, std::string::npos) << followed.output;
   ASSERT_NE(dead, std::string::npos) << followed.output;
   EXPECT_LT(added, dead);
