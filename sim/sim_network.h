@@ -30,9 +30,10 @@ class SimNetwork {
 
   // deliver runs on `to`; refused (if given) runs on `from` when `to` is crashed at delivery. A cut link drops
   // the message, unless `reliable`: then it waits for the link to heal, as TCP retransmits on a connection
-  // that outlives the cut (held calls).
+  // that outlives the cut (held calls). A message whose sender crashes while it is in flight is dropped, unless
+  // `outlives_sender` (a reply already written: its host's kernel still delivers the bytes, as after a SIGKILL).
   void Send(SimProcess& from, SimProcess& to, std::function<void()> deliver, std::function<void()> refused = nullptr,
-            bool reliable = false);
+            bool reliable = false, bool outlives_sender = false);
 
   // Cuts are between hosts (every process on them); processes on one host always reach each other.
   void Cut(const std::string& from_host, const std::string& to_host) { cut_.insert({from_host, to_host}); }
@@ -64,7 +65,7 @@ class SimNetwork {
   std::map<std::pair<std::string, std::string>, std::vector<std::function<void()>>> parked_;
 
   void Deliver(SimProcess& from, SimProcess& to, uint64_t from_epoch, uint64_t to_epoch, std::function<void()> deliver,
-               std::function<void()> refused, bool reliable);
+               std::function<void()> refused, bool reliable, bool outlives_sender);
 };
 
 // A unary call: handler runs on `to` and answers once through its argument; done runs on `from` exactly
@@ -91,7 +92,8 @@ void SimCall(SimNetwork& network, SimProcess& from, SimProcess& to, int64_t time
       [&network, &from, &to, handler, finish, reliable] {
         handler([&network, &from, &to, finish, reliable](Reply reply) {
           network.Send(
-              to, from, [finish, reply = std::move(reply)]() mutable { finish(std::move(reply)); }, nullptr, reliable);
+              to, from, [finish, reply = std::move(reply)]() mutable { finish(std::move(reply)); }, nullptr, reliable,
+              /*outlives_sender=*/true);
         });
       },
       [finish] { finish(Reply(UnavailableError("connection refused"))); }, reliable);

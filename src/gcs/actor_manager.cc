@@ -46,6 +46,7 @@ Status ActorManager::Initialize(const KeyValueMap& rows) {
 void ActorManager::Start(const std::vector<rpc::NodeInfo>& nodes) {
   for (const auto& node : nodes) nodes_[node.node_id()] = node;
   std::vector<std::string> to_schedule;
+  std::vector<std::string> to_reclaim;
   std::vector<std::string> lost_with_node;
   for (auto& [id, actor] : actors_) {
     rpc::ActorInfo& info = actor.info;
@@ -61,11 +62,19 @@ void ActorManager::Start(const std::vector<rpc::NodeInfo>& nodes) {
       // The instance may well have outlived the GCS: watch it, do not restart it.
       Watch(id, ++actor.attempt);
     } else if (info.state() == rpc::PENDING_CREATION || info.state() == rpc::RESTARTING) {
-      ReleaseWorker(info);  // a half-made instance from before the restart
+      auto node = nodes_.find(info.node_id());
+      if (!info.lease_id().empty() && node != nodes_.end() && node->second.state() != rpc::DEAD) {
+        // A half-made instance from before the restart: its constructor may still run. A new instance waits
+        // until that worker is known gone.
+        to_reclaim.push_back(id);
+        continue;
+      }
+      ReleaseWorker(info);  // none, or its node is dead (and with it the worker's lease)
       to_schedule.push_back(id);
     }
   }
   for (const auto& id : to_schedule) Schedule(id);
+  for (const auto& id : to_reclaim) ReclaimHalfMade(id, ++actors_.at(id).attempt, 0);
   for (const auto& id : lost_with_node) {
     Actor& actor = actors_.at(id);
     auto node = nodes_.find(actor.info.node_id());
@@ -432,6 +441,35 @@ void ActorManager::OnCreateBroken(const std::string& actor_id, uint64_t attempt,
         // Its node does not answer either: the node's death (node table) restarts the actor.
         HALO_LOG_WARN("actor {}: {} could not be reached ({}) and its node at {} could not say how it is: {}",
                       actor_id, who, why, info.node_address(), std::string(exit.status().message()));
+      });
+}
+
+void ActorManager::ReclaimHalfMade(const std::string& actor_id, uint64_t attempt, int64_t tries) {
+  Actor* actor = Find(actor_id);
+  if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+  const rpc::ActorInfo& info = actor->info;
+  if (tries == 0) peers_.KillWorker(info.node_address(), info.lease_id());
+  peers_.GetWorkerExit(
+      info.node_address(), info.worker_id(), [this, actor_id, attempt, tries](StatusOr<rpc::GetWorkerExitReply> exit) {
+        Actor* actor = Find(actor_id);
+        if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
+        const bool gone = (exit.ok() && exit->exited()) ||
+                          (!exit.ok() && exit.status().code() == absl::StatusCode::kNotFound);
+        if (gone) {
+          actor->info.clear_lease_id();  // already gone: nothing to kill
+          ReleaseWorker(actor->info);
+          return Schedule(actor_id);
+        }
+        if (exit.ok() && tries >= settings_.unreachable_kill_checks_max) {
+          // Its node answers but does not end the worker: its node's lease (node table) decides from here.
+          HALO_LOG_WARN("actor {}: the node at {} did not confirm that the worker of a half-made instance exited",
+                        actor_id, actor->info.node_address());
+          return;
+        }
+        // Asked again while its node cannot answer: bounded by the node's lease, whose lapse makes the node DEAD,
+        // and its death restarts the actor (OnNodeChanged; this attempt is then abandoned).
+        executor_.RunAfter(exit.ok() ? settings_.retry_initial_ms : settings_.retry_max_ms,
+                           [this, actor_id, attempt, tries] { ReclaimHalfMade(actor_id, attempt, tries + 1); });
       });
 }
 

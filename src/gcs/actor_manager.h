@@ -140,6 +140,10 @@ class ActorManager : public health::HealthCheckListener {
   // CreateActor broke: the node says whether the worker died in the constructor or runs but cannot be reached.
   void OnCreateBroken(const std::string& actor_id, uint64_t attempt, const std::string& why);
   // After asking the node to kill an unreachable worker: restarts once the node says it exited.
+  // A half-made instance loaded after a GCS restart (its worker was recorded, its constructor may still run):
+  // its worker is killed and a new instance placed only once its node says the worker exited; if the node
+  // cannot say, its death (OnNodeChanged) restarts the actor.
+  void ReclaimHalfMade(const std::string& actor_id, uint64_t attempt, int64_t tries);
   void ConfirmUnreachableGone(const std::string& actor_id, uint64_t attempt, const std::string& why,
                               int64_t tries);
   // 0 for an instance that lived past restart_stable_ms; else the backoff delay, counting the death in info.

@@ -257,8 +257,16 @@ TEST_F(ActorManagerDirectoryTest, RecoveryWatchesAliveActorsAndRestartsCreations
   EXPECT_EQ(peers_.watches.front().worker_address, "old-worker-a:9000");
   EXPECT_EQ(peers_.watches.front().request.actor_id(), "alive");
   EXPECT_EQ(peers_.watches.front().request.instance(), 2);
-  // The half-made one: its worker is killed and a new lease asked for; nothing for the others.
+  // The half-made one: its worker is killed, and a new lease asked for only once its node says that worker
+  // exited (its constructor may still have been running); nothing for the others.
   EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "old-lease-p"}}));
+  EXPECT_TRUE(peers_.leases.empty()) << "a new instance asked for while the old worker may still run";
+  auto old_exit = FakeActorPeers::Take(peers_.exits, "GetWorkerExit");
+  EXPECT_EQ(old_exit.worker_id, "old-worker-p");
+  rpc::GetWorkerExitReply old_gone;
+  old_gone.set_exited(true);
+  old_exit.done(old_gone);
+  executor_.RunUntilIdle();
   ASSERT_EQ(peers_.leases.size(), 1u);
   EXPECT_EQ(peers_.leases.front().node_address, AddressOf("n1"));
   EXPECT_EQ(Published("alive").state(), rpc::ACTOR_ALIVE);
@@ -312,7 +320,42 @@ TEST_F(ActorManagerDirectoryTest, RecoveryKillsTheWorkerOfAConstructorThatWasRun
 
   StartManager({Node("n1", {{"CPU", 4}})});
   EXPECT_EQ(peers_.kills, (std::vector<FakeActorPeers::KillCall>{{AddressOf("n1"), "lease-1"}}));
+  // The node still runs it at first: no second constructor until it says the worker exited.
+  FakeActorPeers::Take(peers_.exits, "GetWorkerExit").done(rpc::GetWorkerExitReply());
+  executor_.RunUntilIdle();
+  EXPECT_TRUE(peers_.leases.empty());
+  executor_.AdvanceMs(settings_.retry_initial_ms);
+  rpc::GetWorkerExitReply exited;
+  exited.set_exited(true);
+  FakeActorPeers::Take(peers_.exits, "GetWorkerExit").done(exited);
+  executor_.RunUntilIdle();
   EXPECT_EQ(peers_.leases.size(), 1u);
+}
+
+// (g) the half-made instance's node does not answer after the GCS restart (its agent crashed; the worker may run
+// until its lease lapses): nothing is placed until the node is declared dead, then the actor restarts elsewhere.
+TEST_F(ActorManagerDirectoryTest, RecoveryWaitsForAnUnreachableNodeBeforeAnotherConstructor) {
+  StartManager({Node("n1", {{"CPU", 4}}), Node("n2", {{"CPU", 4}})});
+  ASSERT_TRUE(Register(NewActor("a1", -1)).ok());
+  GrantLease();
+  ASSERT_EQ(peers_.creates.size(), 1u);
+  manager_.reset();
+  peers_.Forget();
+
+  StartManager({Node("n1", {{"CPU", 4}}), Node("n2", {{"CPU", 4}})});
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    FakeActorPeers::Take(peers_.exits, "GetWorkerExit").done(UnavailableError("connection refused"));
+    executor_.RunUntilIdle();
+    EXPECT_TRUE(peers_.leases.empty()) << "placed while the old worker may still run";
+    executor_.AdvanceMs(settings_.retry_max_ms);
+  }
+  const std::string placed_at = Stored("a1")->node_id();
+  NodeChanged(Node(placed_at, {{"CPU", 4}}, rpc::DEAD, rpc::UNEXPECTED_TERMINATION));
+  executor_.AdvanceMs(settings_.restart_delay_max_ms);  // a death while being made: restarted after a pause
+  ASSERT_EQ(peers_.leases.size(), 1u) << "not restarted once the node is dead";
+  EXPECT_NE(peers_.leases.front().node_address, AddressOf(placed_at));
+  EXPECT_EQ(Stored("a1")->state(), rpc::RESTARTING);
 }
 
 // (g) an ALIVE row whose node died while the GCS was down (the node row was written, the actor row not).
