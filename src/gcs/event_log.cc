@@ -92,6 +92,7 @@ int64_t EventLog::Record(rpc::ClusterEvent event) {
                                     std::string(written.status().message()));
                     }
                   });
+  if (observer_) observer_(event);
   events_.push_back(std::move(event));
   while (static_cast<int64_t>(events_.size()) > settings_.events_max) {
     store_.AsyncDelete(kEventTable, EventKey(events_.front().sequence()), [](StatusOr<bool>) {});

@@ -51,6 +51,8 @@ class EventLog {
   int64_t Record(rpc::ClusterEvent event);
   // The epoch stamped on events from now on (head_mode ha).
   void SetEpoch(int64_t epoch) { epoch_ = epoch; }
+  // Hears of every event recorded (metrics). Optional.
+  void SetObserver(std::function<void(const rpc::ClusterEvent&)> observer) { observer_ = std::move(observer); }
   // Who records events from now on (the GCS's address, known once it serves).
   void SetReporter(std::string reporter) { reporter_ = std::move(reporter); }
 
@@ -80,7 +82,8 @@ class EventLog {
   int64_t epoch_ = 0;
   uint64_t next_waiter_id_ = 1;
   std::map<uint64_t, Waiter> waiters_;
-  bool released_ = false;  // ReleaseWaiters ran: the GCS is stopping, listings answer at once
+  bool released_ = false;
+  std::function<void(const rpc::ClusterEvent&)> observer_;  // ReleaseWaiters ran: the GCS is stopping, listings answer at once
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -42,6 +42,7 @@ void GcsAssembly::Recover(std::function<void(Status)> done) {
       store, *deps_.executor, *deps_.clock, "",
       EventLogSettings{settings_.cluster_events_max, settings_.cluster_events_list_max,
                        settings_.pubsub_subscribers_max, settings_.pubsub_poll_wait_ms});
+  events_->SetObserver(deps_.on_event);
 
   struct Loading {
     std::map<std::string, KeyValueMap> tables;

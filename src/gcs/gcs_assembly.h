@@ -52,6 +52,8 @@ struct GcsAssemblyDeps {
   // Hears of every health-check verdict on a node before the node manager acts on it (the simulator checks
   // that each one is deserved). Optional.
   std::function<void(const std::string& node_id)> on_node_failed;
+  // Hears of every cluster event recorded (metrics). Optional.
+  std::function<void(const rpc::ClusterEvent& event)> on_event;
   // Hears of every durable node record after the actor manager did. Optional.
   std::function<void(const rpc::NodeInfo& node)> on_node_changed;
 };

@@ -1,5 +1,7 @@
 #include "gcs/gcs_metrics.h"
 
+#include "rpc/state_names.h"
+
 #include "prometheus/metric_family.h"
 #include "storage/redis_admin.h"
 
@@ -72,6 +74,12 @@ class GcsMetrics::SnapshotCollector : public prometheus::Collectable {
       out.push_back(ByLabel("halo_jobs", "Jobs in the GCS's job table, by state.", "state",
                             {{"running", now->jobs_running}, {"finished", now->jobs_finished}}));
     }
+    out.push_back(One("halo_gcs_lease_renewals_total",
+                      "Leader lease renewals storage confirmed to this GCS process (head_mode ha).",
+                      MetricType::Counter, static_cast<double>(now->lease_renewals)));
+    out.push_back(One("halo_gcs_lease_renewal_failures_total",
+                      "Leader lease renewals of this GCS process that storage did not answer (head_mode ha).",
+                      MetricType::Counter, static_cast<double>(now->lease_renewal_failures)));
     return out;
   }
 
@@ -134,7 +142,22 @@ GcsMetrics::GcsMetrics(metrics::MetricsServer& server, std::function<std::option
                      .Name("halo_gcs_elections_total")
                      .Help("Times this GCS process was elected leader (head_mode ha).")
                      .Register(*registry_)
-                     .Add({})) {
+                     .Add({})),
+      events_(prometheus::BuildCounter()
+                  .Name("halo_cluster_events_total")
+                  .Help("Cluster events this GCS process recorded (halo events), by kind.")
+                  .Register(*registry_)),
+      failovers_(prometheus::BuildCounter()
+                     .Name("halo_gcs_failovers_total")
+                     .Help("Times this GCS process took over from another leader (head_mode ha).")
+                     .Register(*registry_)
+                     .Add({})),
+      actor_restart_seconds_(prometheus::BuildHistogram()
+                                 .Name("halo_actor_restart_seconds")
+                                 .Help("From an actor instance's death to its next instance being alive, seconds.")
+                                 .Register(*registry_)
+                                 .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                                                                   30, 60, 300})) {
   // Every reason from zero, so a first death shows as a rise (increase() ignores a series' first sample).
   for (const char* reason : {"EXPECTED_TERMINATION", "UNEXPECTED_TERMINATION", "DRAINED"}) deaths_.Add({{"reason", reason}});
   server.Add(std::make_shared<SnapshotCollector>(std::move(snapshot)));
@@ -143,6 +166,12 @@ GcsMetrics::GcsMetrics(metrics::MetricsServer& server, std::function<std::option
 void GcsMetrics::NodeDied(const std::string& reason) { deaths_.Add({{"reason", reason}}).Increment(); }
 
 void GcsMetrics::Elected() { elections_.Increment(); }
+
+void GcsMetrics::EventRecorded(const rpc::ClusterEvent& event) {
+  events_.Add({{"kind", EventKindName(event.kind())}}).Increment();
+  if (event.kind() == rpc::EVENT_HEAD_DEPOSED) failovers_.Increment();
+  if (event.kind() == rpc::EVENT_ACTOR_RESTARTED) actor_restart_seconds_.Observe(event.duration_ms() / 1000.0);
+}
 
 std::unique_ptr<health::HealthProber> GcsMetrics::Counting(health::HealthProber& prober) {
   return std::make_unique<CountingProber>(prober, probes_, probes_failed_);

@@ -2,7 +2,9 @@
 //   halo_gcs_leader, halo_gcs_epoch, halo_gcs_serving, halo_gcs_recovery_seconds, halo_gcs_elections_total;
 //   halo_nodes{state}, halo_node_deaths_total{reason}, halo_health_probes_total, halo_health_probes_failed_total;
 //   halo_actors{state}, halo_actor_restarts_total; halo_jobs{state};
-//   halo_storage_up{kind}, halo_redis_used_memory_bytes, halo_redis_maxmemory_bytes (WatchStorage).
+//   halo_storage_up{kind}, halo_redis_used_memory_bytes, halo_redis_maxmemory_bytes (WatchStorage);
+//   halo_gcs_lease_renewals_total, halo_gcs_lease_renewal_failures_total, halo_gcs_failovers_total;
+//   halo_cluster_events_total{kind}, halo_actor_restart_seconds (EventRecorded).
 // Counters of events (deaths seen, probes, elections) count what this process saw since it started; gauges and
 // the table-derived counters are read from the managers at each scrape (posted to the GCS executor and waited
 // for at most metrics_snapshot_timeout_ms: a GCS whose executor is stuck still serves its process metrics).
@@ -19,6 +21,8 @@
 #include "metrics/metrics_server.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "proto/gcs.pb.h"
 #include "storage/redis_connection.h"
 
 namespace halo::gcs {
@@ -36,6 +40,8 @@ class GcsMetrics {
     int64_t actor_restarts = 0;
     int64_t jobs_running = 0;
     int64_t jobs_finished = 0;
+    int64_t lease_renewals = 0;          // head_mode ha
+    int64_t lease_renewal_failures = 0;
   };
 
   // snapshot runs on a scrape thread and may give up (nullopt): then only the event counters are served.
@@ -48,6 +54,8 @@ class GcsMetrics {
 
   void NodeDied(const std::string& reason);
   void Elected();
+  // Every cluster event this process recorded: counted by kind; actor restarts timed; failovers counted.
+  void EventRecorded(const rpc::ClusterEvent& event);
   // Wraps a prober so that every probe and every failed one is counted. The wrapper must outlive its use.
   std::unique_ptr<health::HealthProber> Counting(health::HealthProber& prober);
 
@@ -60,6 +68,9 @@ class GcsMetrics {
   prometheus::Counter& probes_;
   prometheus::Counter& probes_failed_;
   prometheus::Counter& elections_;
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Counter& failovers_;
+  prometheus::Histogram& actor_restart_seconds_;
 };
 
 }  // namespace halo::gcs

@@ -16,6 +16,7 @@
 #include "dashboard/dashboard_page.h"
 #include "gcs/actor_grpc_service.h"
 #include "gcs/dashboard_api.h"
+#include "gcs/metered_store.h"
 #include "health/grpc_health_prober.h"
 #include "gcs/tcp_gone_prover.h"
 #include "gcs/grpc_services.h"
@@ -79,7 +80,7 @@ Status GcsServer::Start() {
     if (IsStorageOutage(store.status())) RequestStop(store.status(), ExitCause::kStorageUnreachable);
     return store.status();
   }
-  store_ = std::move(*store);
+  store_ = metrics_server_ ? MeterStore(std::move(*store), *metrics_server_) : std::move(*store);
   // The store's handler is read on the executor's thread: set it there.
   std::promise<void> handler_set;
   executor_.Post([this, &handler_set] {
@@ -125,6 +126,7 @@ std::unique_ptr<grpc::Server> GcsServer::BuildServer(const std::vector<grpc::Ser
   builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), grpc::InsecureServerCredentials(),
                            selected_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (rpc_metrics_) builder.experimental().SetInterceptorCreators(rpc_metrics_->InterceptorCreators());
   if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
   auto server = builder.BuildAndStart();
   if (!server || *selected_port == 0) return nullptr;
@@ -321,6 +323,7 @@ Status GcsServer::Recover() {
       metrics_->NodeDied(DeathReasonName(node.death_reason()));
     }
   };
+  if (metrics_) deps.on_event = [this](const rpc::ClusterEvent& event) { metrics_->EventRecorded(event); };
   deps.gone_prover = gone_prover_.get();
   deps.actor_peers = actor_peers_.get();
   deps.replica_prober = replica_prober_.get();
@@ -444,6 +447,8 @@ Status GcsServer::StartMetrics() {
   if (!server.ok()) return Status(server.status().code(), absl::StrCat("setting 'gcs_metrics_port': ", server.status().message()));
   metrics_server_ = std::move(*server);
   metrics_ = std::make_unique<GcsMetrics>(*metrics_server_, [this] { return MetricsSnapshot(); });
+  rpc_metrics_ = std::make_unique<metrics::GrpcServerMetrics>();
+  metrics_server_->Add(rpc_metrics_->registry());
   auto uri = ParseStorageUri(settings_.storage);
   if (!uri.ok()) return uri.status();
   metrics_->WatchStorage(uri->kind == StorageUri::Kind::kRedis
@@ -469,6 +474,10 @@ std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
       snapshot.epoch = election_->known_leader()->epoch;
     }
     snapshot.serving = recovered_.load();
+    if (election_ != nullptr) {
+      snapshot.lease_renewals = election_->renewals();
+      snapshot.lease_renewal_failures = election_->renewal_failures();
+    }
     snapshot.recovery_seconds = static_cast<double>(recovery_ms_.load()) / 1000.0;
     if (snapshot.serving) {
       for (const auto& node : managers_->nodes().AllNodes()) snapshot.nodes_by_state[NodeStateName(node.state())] += 1;

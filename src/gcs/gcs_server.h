@@ -23,6 +23,7 @@
 #include "gcs/leader_election.h"
 #include "gcs/standby_service.h"
 #include "dashboard/http_api_server.h"
+#include "metrics/grpc_server_metrics.h"
 #include "metrics/metrics_server.h"
 #include "rpc/gcs_process_records.h"
 #include "storage/store_client.h"
@@ -115,6 +116,7 @@ class GcsServer {
   std::unique_ptr<LeaderElection> election_;    // head_mode ha
   std::unique_ptr<metrics::MetricsServer> metrics_server_;  // gcs_metrics_port != 0
   std::unique_ptr<GcsMetrics> metrics_;
+  std::unique_ptr<metrics::GrpcServerMetrics> rpc_metrics_;  // with metrics_; outlives every server below
   std::unique_ptr<dashboard::HttpApiServer> dashboard_;     // dashboard_port != 0
   std::unique_ptr<health::HealthProber> counting_prober_;   // prober_, counted for metrics_
   std::set<std::string> counted_dead_;                      // executor thread: deaths already counted

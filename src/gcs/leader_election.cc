@@ -102,9 +102,13 @@ void LeaderElection::Renew(uint64_t term) {
 
 void LeaderElection::OnRenewed(uint64_t term, int64_t sent_ms, StatusOr<bool> reply) {
   if (term != term_ || !leader_) return;
-  if (!reply.ok()) return;  // keep trying; the watchdog decides
+  if (!reply.ok()) {
+    renewal_failures_ += 1;
+    return;  // keep trying; the watchdog decides
+  }
   if (!*reply) return StepDown(absl::StrCat("storage says another candidate holds the lease (epoch ", epoch_, ")"));
   if (clock_.MonotonicMs() >= valid_until_ms_) return;  // too late: the watchdog is stepping down
+  renewals_ += 1;
   Extend(sent_ms);
 }
 

@@ -48,6 +48,9 @@ class LeaderElection {
   // until its watchdog runs; this is false for it already).
   bool LeadsNow() const { return leader_ && clock_.MonotonicMs() < valid_until_ms_; }
   int64_t epoch() const { return epoch_; }
+  // Renewals storage confirmed, and renewal attempts that got no answer (storage unreachable), so far.
+  int64_t renewals() const { return renewals_; }
+  int64_t renewal_failures() const { return renewal_failures_; }
   // Who leads, as last read by this candidate (standbys redirect callers there).
   const std::optional<LeaderRecord>& known_leader() const { return known_leader_; }
 
@@ -75,7 +78,9 @@ class LeaderElection {
   bool leader_ = false;
   int64_t epoch_ = 0;
   uint64_t term_ = 0;              // bumped on every step up or down: stale replies are ignored
-  int64_t valid_until_ms_ = 0;     // monotonic: this candidate leads until then unless renewed
+  int64_t valid_until_ms_ = 0;
+  int64_t renewals_ = 0;
+  int64_t renewal_failures_ = 0;     // monotonic: this candidate leads until then unless renewed
   std::optional<TimerId> watchdog_;
   std::optional<TimerId> next_;    // the next acquire attempt or renewal
   std::optional<LeaderRecord> known_leader_;

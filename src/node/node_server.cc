@@ -152,6 +152,10 @@ Status NodeServer::Build() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
+  if (settings_.node_metrics_port != 0) {
+    rpc_metrics_ = std::make_unique<metrics::GrpcServerMetrics>();
+    builder.experimental().SetInterceptorCreators(rpc_metrics_->InterceptorCreators());
+  }
   server_ = builder.BuildAndStart();
   if (!server_ || selected_port == 0) {
     return UnavailableError(
@@ -205,6 +209,7 @@ Status NodeServer::StartMetrics() {
     return Status(server.status().code(), absl::StrCat("setting 'node_metrics_port': ", server.status().message()));
   }
   metrics_server_ = std::move(*server);
+  if (rpc_metrics_) metrics_server_->Add(rpc_metrics_->registry());
   const int64_t wait_ms = settings_.metrics_snapshot_timeout_ms;
   metrics_server_->Add(MakeNodeCollector(self_.node_id(), *object_store_, [this, wait_ms]() -> std::optional<NodeWorkSnapshot> {
     auto taken = std::make_shared<std::promise<NodeWorkSnapshot>>();

@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "health/grpc_health_prober.h"
 #include "health/health_service.h"
+#include "metrics/grpc_server_metrics.h"
 #include "metrics/metrics_server.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
@@ -97,6 +98,7 @@ class NodeServer {
   std::unique_ptr<PeerWatch> peer_watch_;
   std::unique_ptr<WorkerReaper> reaper_;
   std::unique_ptr<serve::NodeIngress> ingress_;
+  std::unique_ptr<metrics::GrpcServerMetrics> rpc_metrics_;  // node_metrics_port != 0; outlives server_
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;  // node_metrics_port != 0; destroyed first
 

@@ -217,6 +217,7 @@ void RedisConnection::BecomeReady() {
   unavailable_timer_armed_ = false;
   backoff_.Reset();
   if (!last_error_.empty()) {
+    reconnects_.fetch_add(1);
     HALO_LOG_INFO("reconnected to Redis at {} after: {}", options_.uri.Endpoint(), last_error_);
   }
   if (start_done_) {

@@ -21,6 +21,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -64,6 +65,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void Close();
 
   const RedisOptions& options() const { return options_; }
+  // Connections it made again after losing one (any thread).
+  int64_t reconnects() const { return reconnects_.load(); }
 
  private:
   struct Request {
@@ -121,6 +124,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::chrono::steady_clock::time_point start_time_;
   std::function<void(Status)> start_done_;
   std::function<void(Status)> fatal_handler_;
+  std::atomic<int64_t> reconnects_{0};
 };
 
 }  // namespace halo

@@ -43,6 +43,7 @@ class RedisStore : public StoreClient {
   // SetFence with this namespace's epoch key (RedisEpochKey).
   Status Fence(int64_t epoch) override;
   void Shutdown() override { connection_->Close(); }
+  int64_t Reconnects() const override { return connection_->reconnects(); }
   std::string Kind() const override;
   std::string Location() const override;
 

@@ -70,6 +70,8 @@ class StoreClient {
   // Finishes or fails every operation still pending, now, and refuses new ones (for a stopping owner whose
   // callers wait on them). Default: nothing pending outlives a short wait, so nothing to do.
   virtual void Shutdown() {}
+  // Connections to a storage server made again after one was lost, so far (any thread; 0 for in-process kinds).
+  virtual int64_t Reconnects() const { return 0; }
   // "embedded", "memory", "redis" or "rediss".
   virtual std::string Kind() const = 0;
   // Where the data lives, without credentials (a path, host:port, or "process memory").

@@ -46,6 +46,19 @@ TEST(PrometheusTest, ANodeAgentKilledRaisesNodeDeathsAndFiresTheNodeAlert) {
                         std::chrono::seconds(30)));
   EXPECT_EQ(prometheus.Value("halo_node_deaths_total{reason=\"UNEXPECTED_TERMINATION\"}"), 0.0);
   EXPECT_TRUE(prometheus.Value("halo_object_store_memory_bytes{job=\"halo-node\"}").has_value());
+  // Every gRPC call is counted and timed by method, on both kinds of daemon (the GCS answers registrations and
+  // lease renewals; node agents answer the GCS's health probes), and the GCS's storage calls too.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return prometheus.Value("sum(halo_rpc_server_calls_total{job=\"halo-gcs\",code=\"OK\"})").value_or(0) > 0 &&
+               prometheus.Value("sum(halo_rpc_server_calls_total{job=\"halo-node\",code=\"OK\"})").value_or(0) > 0;
+      },
+      std::chrono::seconds(30)))
+      << prometheus.Log();
+  EXPECT_GT(prometheus.Value("sum(halo_rpc_server_duration_seconds_count{job=\"halo-gcs\"})").value_or(0), 0);
+  EXPECT_GT(prometheus.Value("sum(halo_storage_operations_total{op=\"put\",outcome=\"ok\"})").value_or(0), 0);
+  EXPECT_EQ(prometheus.Value("sum(halo_storage_operations_total{outcome=\"error\"})"), 0.0);
+  EXPECT_GE(prometheus.Value("halo_cluster_events_total{kind=\"node_added\"}").value_or(0), 2.0);
   EXPECT_FALSE(prometheus.AlertState("HaloNodeDied").has_value()) << "the node alert fired with no node dead";
 
   ASSERT_EQ(kill(node.pid(), SIGKILL), 0);
@@ -60,6 +73,7 @@ TEST(PrometheusTest, ANodeAgentKilledRaisesNodeDeathsAndFiresTheNodeAlert) {
   // Counted once, however often the dead node's row is published again.
   EXPECT_EQ(prometheus.Value("halo_node_deaths_total{reason=\"UNEXPECTED_TERMINATION\"}"), 1.0);
   EXPECT_GE(prometheus.Value("halo_health_probes_failed_total").value_or(0), 1.0);
+  EXPECT_EQ(prometheus.Value("halo_cluster_events_total{kind=\"node_dead\"}"), 1.0);
 }
 
 // The value of one series ("name{labels}" exactly as exposed) in a /metrics page, if it is there.
@@ -96,8 +110,14 @@ TEST(PrometheusTest, RedisStorageAvailabilityAndMemoryAreReported) {
   EXPECT_TRUE(WaitUntil([&] { return sample("halo_storage_up{kind=\"redis\"}") == 0.0; }, std::chrono::seconds(20)))
       << "Redis is down but the GCS reports its storage up";
   EXPECT_FALSE(sample("halo_redis_used_memory_bytes").has_value()) << "memory reported for a Redis that is down";
+  EXPECT_EQ(sample("halo_storage_reconnects_total"), 0.0);
   redis.Start();
   EXPECT_TRUE(WaitUntil([&] { return sample("halo_storage_up{kind=\"redis\"}") == 1.0; }, std::chrono::seconds(20)));
+  // The GCS's own connection comes back (by the time a write goes through it), and is counted.
+  ASSERT_TRUE(head.Client()->KvPut("ns", "after-restart", "v").ok());
+  EXPECT_TRUE(WaitUntil([&] { return sample("halo_storage_reconnects_total").value_or(0) >= 1.0; },
+                        std::chrono::seconds(20)));
+  EXPECT_GT(sample("halo_storage_operations_total{op=\"put\",outcome=\"ok\"}").value_or(0), 0.0);
 }
 
 }  // namespace
