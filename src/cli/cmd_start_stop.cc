@@ -48,24 +48,50 @@ std::string DaemonError(const std::string& output_path, const Daemon& daemon) {
   return last.empty() ? "it exited without saying why" : last;
 }
 
-// Starts a daemon of the session and waits until ready() or it exits or the timeout passes. On failure
-// returns the message to print (and kills the daemon if it is still running).
+// The last line a starting daemon logged (logs/<name>.log), for progress; "" when none yet.
+std::string LastLogLine(const std::string& session, const Daemon& daemon) {
+  auto text = ReadFileToString(absl::StrCat(session, "/logs/", daemon.name, ".log"));
+  if (!text.ok()) return "";
+  std::istringstream lines(*text);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+// How often a start that takes a while says what it still waits for (on stderr; stdout is the result).
+constexpr int64_t kProgressIntervalMs = 2000;
+
+// Starts a daemon of the session and waits until ready() or it exits or the timeout passes, saying on stderr
+// what it waits for (waiting_for: "the GCS to serve") once it takes longer than kProgressIntervalMs, with the
+// daemon's last log line. On failure returns the message to print (and kills the daemon if it still runs).
 std::optional<std::string> StartDaemon(const Daemon& daemon, const std::string& session,
                                        std::vector<std::string> args, int64_t timeout_ms,
-                                       const std::function<bool()>& ready) {
+                                       const std::string& waiting_for, const std::function<bool()>& ready) {
   SpawnOptions spawn;
   spawn.argv = {ExecutableDir() + "/" + daemon.binary};
   spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
   spawn.output_path = session + "/logs/" + daemon.name + ".out";
   auto pid = Spawn(spawn);
   if (!pid.ok()) return std::string(pid.status().message());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::milliseconds(timeout_ms);
+  auto next_progress = started + std::chrono::milliseconds(kProgressIntervalMs);
   while (std::chrono::steady_clock::now() < deadline) {
     if (ReapIfExited(*pid).has_value() || !ProcessAlive(*pid)) {
       return absl::StrCat("the ", daemon.binary, " could not start: ", DaemonError(spawn.output_path, daemon),
                           " (log: ", session, "/logs/)");
     }
     if (ready()) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_progress) {
+      const auto waited_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
+      const std::string last = LastLogLine(session, daemon);
+      std::cerr << "halo: waiting for " << waiting_for << " (" << waited_s << " s of " << timeout_ms / 1000 << " s)"
+                << (last.empty() ? "" : absl::StrCat("; its log says: ", last)) << std::endl;
+      next_progress = now + std::chrono::milliseconds(kProgressIntervalMs);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill(*pid, SIGKILL);
@@ -96,6 +122,7 @@ std::optional<std::string> StartNode(const std::string& session, const std::stri
   args.insert(args.end(), {"--gcs-address", gcs_address});
   if (is_head) args.push_back("--is-head");
   return StartDaemon(kNode, session, args, settings.node_start_timeout_ms,
+                     absl::StrCat("the node agent to register with the GCS at ", gcs_address),
                      [&] { return !ReadTrimmedFile(session + "/node.id").empty(); });
 }
 
@@ -165,6 +192,8 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
   std::filesystem::remove(session + "/gcs.address", ec);
   rpc::GetClusterInfoReply info;
   auto gcs_error = StartDaemon(kGcs, session, gcs_args, settings.gcs_start_timeout_ms,
+                               candidate ? "the head candidate to lead or find its leader"
+                                         : "the GCS to load its storage and serve",
                                [&] {
                                  std::string address = ReadTrimmedFile(session + "/gcs.address");
                                  if (address.empty()) return false;

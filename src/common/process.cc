@@ -76,7 +76,10 @@ bool ProcessAlive(pid_t pid) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   if (!stat) return false;
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Read through the stream, never straight from its buffer: a process that exits between the open and the
+  // read makes the read fail (ESRCH), which the buffer reports by throwing.
+  std::string content;
+  if (!std::getline(stat, content)) return false;
   auto close_paren = content.rfind(')');
   if (close_paren == std::string::npos || close_paren + 2 >= content.size()) return false;
   char state = content[close_paren + 2];
@@ -86,7 +89,9 @@ bool ProcessAlive(pid_t pid) {
 std::string ProcessCommandLine(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
   if (!in) return "";
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ostringstream read;  // through a stream: a failed read (the process just exited) is not thrown
+  read << in.rdbuf();
+  std::string content = read.str();
   for (char& c : content) {
     if (c == '\0') c = ' ';
   }

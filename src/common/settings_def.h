@@ -162,6 +162,9 @@ HALO_INT_SETTING(object_inline_max_bytes, 100 * 1024, 0, kNoMaximum,
 HALO_INT_SETTING(object_store_memory_bytes, 2LL * 1024 * 1024 * 1024, 1, kNoMaximum,
              "memory a node's object store uses before it spills objects to local disk")
 HALO_INT_SETTING(object_chunk_bytes, 1024 * 1024, 1024, kNoMaximum, "objects move between processes in chunks of this size")
+HALO_INT_SETTING(objects_rebuilt_event_interval_ms, 1000, 1, kNoMaximum,
+             "a process that rebuilds lost objects reports them to the cluster event log as one objects_rebuilt "
+             "event per this interval")
 HALO_INT_SETTING(object_get_rounds_max, 1000, 1, kNoMaximum,
              "fetch-or-rebuild rounds one Get makes for an object whose copies keep failing, before ObjectLost "
              "(each rebuild also spends one of its task's retries)")

@@ -51,6 +51,9 @@ class CoreRpcClients {
   virtual void ReportActorExit(const std::string& gcs_address, const rpc::ReportActorExitRequest& request,
                                int64_t timeout_ms,
                                std::function<void(StatusOr<rpc::ReportActorExitReply>)> done) = 0;
+  // The GCS's cluster event log: what a driver witnessed (objects rebuilt).
+  virtual void RecordEvent(const std::string& gcs_address, const rpc::RecordEventRequest& request, int64_t timeout_ms,
+                           std::function<void(StatusOr<rpc::RecordEventReply>)> done) = 0;
 };
 
 std::unique_ptr<CoreRpcClients> MakeGrpcCoreRpcClients(Executor& executor);

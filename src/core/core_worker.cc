@@ -116,6 +116,10 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   directory.retry_max_ms = s.gcs_retry_max_ms;
   worker->gcs_actors_ =
       std::make_unique<GcsActorClient>(worker->executor_, worker->clock_, *worker->clients_, directory);
+  worker->submitter_->SetRebuildListener(
+      [raw = worker.get()](const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why) {
+        raw->OnObjectRebuilt(object_id, spec, why);
+      });
   worker->executor_.RunInThread();
   worker->gcs_events_ = MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
   worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
@@ -456,6 +460,35 @@ void CoreWorker::PollOwner(const std::string& object_id, const std::string& owne
                                                          ""});
         }
       });
+}
+
+void CoreWorker::OnObjectRebuilt(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why) {
+  RebuildReport& report = rebuild_report_;
+  if (report.count == 0) {
+    report.first_object = object_id;
+    report.first_function = spec.function_name();
+    report.first_why = why;
+  }
+  report.count += 1;
+  if (report.flush_armed) return;
+  report.flush_armed = true;
+  executor_.RunAfter(options_.settings.objects_rebuilt_event_interval_ms, [this] {
+    RebuildReport done = std::move(rebuild_report_);
+    rebuild_report_ = RebuildReport{};
+    rpc::ClusterEvent event;
+    event.set_kind(rpc::EVENT_OBJECTS_REBUILT);
+    event.set_message(absl::StrCat("the process at ", address_, " (job ", options_.job_id, ") is rebuilding ",
+                                   done.count, " lost object(s) from their lineage, the first ", done.first_object,
+                                   " by rerunning ", done.first_function, " (", done.first_why, ")"));
+    event.set_job_id(options_.job_id);
+    event.set_reporter(address_);
+    gcs_actors_->RecordEvent(event, [count = done.count](Status status) {
+      if (!status.ok()) {
+        SPDLOG_WARN("could not record {} rebuilt object(s) in the cluster event log: {}", count,
+                    std::string(status.message()));
+      }
+    });
+  });
 }
 
 void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }

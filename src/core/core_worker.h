@@ -157,6 +157,15 @@ class CoreWorker : public internal::Runtime {
   std::unique_ptr<TaskSubmitter> submitter_;
   std::unique_ptr<ActorSubmitter> actor_submitter_;
   std::unique_ptr<GcsActorClient> gcs_actors_;
+  // Rebuilt objects not yet reported to the cluster event log (executor thread): one event per
+  // objects_rebuilt_event_interval_ms.
+  struct RebuildReport {
+    int64_t count = 0;
+    std::string first_object, first_function, first_why;
+    bool flush_armed = false;
+  };
+  RebuildReport rebuild_report_;
+  void OnObjectRebuilt(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why);
   std::unique_ptr<health::GrpcHealthProber> driver_prober_;
   std::unique_ptr<DriverGone> driver_gone_;
   std::unique_ptr<health::HealthCheckManager> driver_watch_;

@@ -146,4 +146,15 @@ void GcsActorClient::ReportActorExit(const std::string& actor_id, int32_t instan
       std::move(done));
 }
 
+void GcsActorClient::RecordEvent(const rpc::ClusterEvent& event, std::function<void(Status)> done) {
+  rpc::RecordEventRequest request;
+  *request.mutable_event() = event;
+  Start(
+      [this, request](const std::string& address, int64_t timeout_ms, std::function<void(Status)> reply) {
+        clients_.RecordEvent(address, request, timeout_ms,
+                             [reply](StatusOr<rpc::RecordEventReply> r) { reply(r.status()); });
+      },
+      std::move(done));
+}
+
 }  // namespace halo::core

@@ -1,4 +1,5 @@
-// The runtime's calls to the GCS's actor directory (create, resolve, look up, kill, report an exit), made
+// The runtime's calls to the GCS's actor directory (create, resolve, look up, kill, report an exit) and event
+// log (objects rebuilt), made
 // asynchronously on the runtime's executor. Each call goes to the head candidate asked first, follows a
 // standby's redirect and moves past an unreachable candidate at once (rpc/head_endpoints.h), and while no
 // candidate answers (or one timed out) retries with backoff (retry_initial_ms doubling to retry_max_ms) until
@@ -38,6 +39,8 @@ class GcsActorClient {
   void KillActor(const std::string& actor_id, bool no_restart, bool out_of_scope, std::function<void(Status)> done);
   void ReportActorExit(const std::string& actor_id, int32_t instance, const std::string& message,
                        std::function<void(Status)> done);
+  // Adds an event the runtime witnessed to the cluster event log.
+  void RecordEvent(const rpc::ClusterEvent& event, std::function<void(Status)> done);
 
  private:
   struct Endpoint {

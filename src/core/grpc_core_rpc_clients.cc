@@ -137,6 +137,14 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void RecordEvent(const std::string& gcs_address, const rpc::RecordEventRequest& request, int64_t timeout_ms,
+                   std::function<void(StatusOr<rpc::RecordEventReply>)> done) override {
+    Send<rpc::RecordEventReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.events->async()->RecordEvent(std::move(call)...); },
+        std::move(done));
+  }
+
  private:
   struct PeerStubs {
     std::shared_ptr<grpc::Channel> channel;
@@ -144,6 +152,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     std::unique_ptr<rpc::CoreWorkerService::Stub> worker;
     std::unique_ptr<rpc::ObjectStoreService::Stub> store;
     std::unique_ptr<rpc::ActorService::Stub> actors;
+    std::unique_ptr<rpc::EventLogService::Stub> events;
   };
 
   template <typename Reply, typename Request, typename Issue>
@@ -159,6 +168,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
                                           stubs.worker = rpc::CoreWorkerService::NewStub(stubs.channel);
                                           stubs.store = rpc::ObjectStoreService::NewStub(stubs.channel);
                                           stubs.actors = rpc::ActorService::NewStub(stubs.channel);
+                                          stubs.events = rpc::EventLogService::NewStub(stubs.channel);
                                         }};
 };
 

@@ -144,6 +144,7 @@ void TaskSubmitter::Rerun(const std::string& object_id, rpc::TaskSpec spec, cons
   SPDLOG_INFO("rebuilding object {} from its lineage ({}): rerunning {}", object_id, why, spec.function_name());
   spec.set_attempt(spec.attempt() + 1);
   rebuilds_ += 1;
+  if (on_rebuild_) on_rebuild_(object_id, spec, why);
   Resolve(std::move(spec));
 }
 

@@ -67,6 +67,11 @@ class TaskSubmitter {
   // Fails every task not yet finished (shutdown).
   void FailAll(const std::string& why);
 
+  // Hears of every rerun that rebuilds a lost object (on the executor). Optional.
+  using RebuildListener =
+      std::function<void(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why)>;
+  void SetRebuildListener(RebuildListener listener) { on_rebuild_ = std::move(listener); }
+
   size_t leases() const;
   // Thread-safe counters.
   int64_t retries() const { return retries_.load(); }
@@ -144,6 +149,7 @@ class TaskSubmitter {
   uint64_t next_batch_id_ = 1;
   std::atomic<int64_t> retries_ = 0;
   std::atomic<int64_t> rebuilds_ = 0;
+  RebuildListener on_rebuild_;
   std::atomic<int64_t> failures_ = 0;
 };
 

@@ -37,6 +37,7 @@ class Candidate {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
+  const std::string& session_dir() const { return dir_.path(); }
   // What this candidate says of itself (a standby answers too), or nullopt if it does not answer.
   std::optional<rpc::GetClusterInfoReply> Info() const {
     auto info = GcsClient(address(), 500).GetClusterInfo();

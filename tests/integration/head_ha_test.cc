@@ -10,12 +10,15 @@
 
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/process.h"
 #include "integration/candidate_fixture.h"
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
 #include "rpc/gcs_client.h"
+#include "serve/http_load.h"
 #include "support/test_env.h"
 
 namespace halo::testing {
@@ -39,6 +42,7 @@ TEST(HeadHaTest, StandbyTakesOverFromAKilledLeaderWithEverythingAcknowledged) {
   ASSERT_TRUE(b.WaitStandingBy(std::chrono::seconds(20))) << b.Output();
   EXPECT_FALSE(b.WaitLeading(std::chrono::milliseconds(1500))) << "a standby led while the leader lives";
 
+  const std::string a_address = a->address();
   ASSERT_EQ(kill(a->pid(), SIGKILL), 0);
   ASSERT_TRUE(WaitForProcessExit(a->pid(), 5000));
   ASSERT_TRUE(b.WaitLeading(std::chrono::seconds(20))) << b.Output();
@@ -50,6 +54,32 @@ TEST(HeadHaTest, StandbyTakesOverFromAKilledLeaderWithEverythingAcknowledged) {
     auto value = through_b.KvGet("ha", "k" + std::to_string(i));
     ASSERT_TRUE(value.ok() && value->has_value()) << "acknowledged write k" << i << " lost: " << value.status();
   }
+  // The event log tells the story: a elected (epoch 1), then b's record of a deposed and of itself elected,
+  // with how long it took from finding no leader to serving.
+  auto events = RunHalo({"events", "--json", "--kind", "head", "--address", b.address()});
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  std::vector<nlohmann::json> head_events;
+  std::istringstream lines(events.output);
+  for (std::string line; std::getline(lines, line);) head_events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(head_events.size(), 3u) << events.output;
+  EXPECT_EQ(head_events[0]["kind"], "head_elected");
+  EXPECT_EQ(head_events[0]["epoch"], 1);
+  EXPECT_EQ(head_events[0]["reporter"], a_address);
+  EXPECT_EQ(head_events[1]["kind"], "head_deposed");
+  EXPECT_EQ(head_events[1]["epoch"], 1);
+  EXPECT_NE(head_events[1]["message"].get<std::string>().find(a_address), std::string::npos) << events.output;
+  EXPECT_EQ(head_events[2]["kind"], "head_elected");
+  EXPECT_EQ(head_events[2]["epoch"], 2);
+  EXPECT_EQ(head_events[2]["reporter"], b.address());
+  EXPECT_GT(head_events[2]["duration_ms"].get<int64_t>(), 0) << events.output;
+  // halo status over both candidates: a is gone, b leads.
+  auto summary = RunHalo({"status", "--json", "--address", a_address + "," + b.address(), "--rpc-timeout-ms", "1000"});
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  auto json = nlohmann::json::parse(summary.output);
+  EXPECT_EQ(json["leader"]["address"], b.address()) << summary.output;
+  EXPECT_EQ(json["leader"]["epoch"], 2);
+  ASSERT_EQ(json["candidates"].size(), 2u);
+  EXPECT_EQ(json["candidates"][0]["reachable"], false) << summary.output;
 }
 
 TEST(HeadHaTest, PausedLeaderIsReplacedAndStepsDownWithoutApplyingAnything) {
@@ -113,8 +143,19 @@ TEST(HeadHaTest, StandbyAnswersWhoLeadsAndSendsCallersThere) {
   RedisServer redis;
   Candidate a(redis);
   ASSERT_TRUE(a.WaitLeading(std::chrono::seconds(20))) << a.Output();
-  Candidate b(redis);
+  Candidate b(redis, {"--dashboard-port", "-1"});
   ASSERT_TRUE(b.WaitUntilKnowsLeader(a.address(), std::chrono::seconds(20))) << b.Output();
+  // The standby's dashboard says who leads and serves no cluster data of its own.
+  const int dashboard = std::atoi(ReadTrimmedFile(b.session_dir() + "/gcs.dashboard_port").c_str());
+  ASSERT_GT(dashboard, 0);
+  auto cluster = HttpGet(HttpEndpoint{"127.0.0.1", dashboard}, "/api/cluster", 5);
+  ASSERT_EQ(cluster.status, 200) << cluster.body;
+  auto cluster_json = nlohmann::json::parse(cluster.body);
+  EXPECT_EQ(cluster_json["is_leader"], false);
+  EXPECT_EQ(cluster_json["leader_address"], a.address());
+  auto nodes = HttpGet(HttpEndpoint{"127.0.0.1", dashboard}, "/api/nodes", 5);
+  EXPECT_EQ(nodes.status, 503);
+  EXPECT_NE(nodes.body.find(a.address()), std::string::npos) << nodes.body;
   auto standby = b.Info();
   EXPECT_FALSE(standby->is_leader());
   EXPECT_EQ(standby->epoch(), 1);

@@ -15,6 +15,8 @@
 #include "integration/node_fixture.h"
 #include "integration/driver_cluster.h"
 #include "integration/driver_helpers.h"
+#include "rpc/gcs_client.h"
+#include "support/test_env.h"
 
 namespace {
 
@@ -103,6 +105,24 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   auto values = halo::Get(totals, std::chrono::seconds(120));
   for (int i = 0; i < 100; ++i) EXPECT_EQ(*values[i], ExpectedTotal(i)) << i;
   EXPECT_EQ(*halo::Get(chain_total, std::chrono::seconds(120)), ExpectedTotal(19));
+  // The rebuilds reached the cluster event log, reported by this driver (one event per interval, not one per
+  // object).
+  ASSERT_GT(halo::Stats().objects_rebuilt, 0);
+  halo::GcsClient gcs(head_.address(), 5000);
+  halo::rpc::ListEventsRequest request;
+  request.add_kinds(halo::rpc::EVENT_OBJECTS_REBUILT);
+  std::optional<halo::rpc::ListEventsReply> listed;
+  EXPECT_TRUE(halo::testing::WaitUntil(
+      [&] {
+        auto reply = gcs.ListEvents(request);
+        if (reply.ok()) listed = *reply;
+        return reply.ok() && reply->events_size() > 0;
+      },
+      std::chrono::seconds(20)));
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_LT(listed->events_size(), halo::Stats().objects_rebuilt + 1);
+  EXPECT_NE(listed->events(0).message().find("lost object(s) from their lineage"), std::string::npos)
+      << listed->events(0).message();
 }
 
 TEST_F(ObjectsTest, LostObjectWhoseTaskFitsNoLiveNodeWaitsForOneToJoin) {

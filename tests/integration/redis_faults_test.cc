@@ -107,11 +107,15 @@ TEST(RedisFaultsTest, StorageCleanupRemovesOneNamespaceOnly) {
     ASSERT_EQ(head.Stop().exit_code, 0);
   }
   redis.Cli({"SET", "unrelated", "1"});
-  EXPECT_EQ(redis.Cli({"EXISTS", "HALOprod@KV", "HALOprod@META", "HALOprod@JOBS", "HALOprod@NODES"}), "4");
+  EXPECT_EQ(redis.Cli({"EXISTS", "HALOprod@KV", "HALOprod@META", "HALOprod@JOBS", "HALOprod@NODES",
+                       "HALOprod@EVENTS"}),
+            "5");
   auto cleaned = RunHalo({"storage", "cleanup", "--storage", redis.Uri(), "--storage-namespace", "prod"});
   ASSERT_EQ(cleaned.exit_code, 0) << cleaned.output;
-  EXPECT_TRUE(Contains(cleaned.output, "Removed 4 keys of namespace 'prod'")) << cleaned.output;
-  EXPECT_EQ(redis.Cli({"EXISTS", "HALOprod@KV", "HALOprod@META", "HALOprod@JOBS", "HALOprod@NODES"}), "0");
+  EXPECT_TRUE(Contains(cleaned.output, "Removed 5 keys of namespace 'prod'")) << cleaned.output;
+  EXPECT_EQ(redis.Cli({"EXISTS", "HALOprod@KV", "HALOprod@META", "HALOprod@JOBS", "HALOprod@NODES",
+                       "HALOprod@EVENTS"}),
+            "0");
   EXPECT_EQ(redis.Cli({"EXISTS", "HALOprod2@KV", "HALOstaging@KV", "unrelated"}), "3");
   auto again = RunHalo({"storage", "cleanup", "--storage", redis.Uri(), "--storage-namespace", "prod"});
   ASSERT_EQ(again.exit_code, 0);

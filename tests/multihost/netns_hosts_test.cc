@@ -185,7 +185,8 @@ std::string RunPrefix() { return std::string(NetnsHosts::kPrefix) + std::to_stri
 // Process state letter from /proc/<pid>/stat ('S', 'T', 'Z', ...), or 0 if there is no such process.
 char ProcState(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat;
+  std::getline(in, stat);  // through the stream: a read failing as the process exits is not thrown
   size_t paren = stat.rfind(')');
   return paren == std::string::npos || paren + 2 >= stat.size() ? 0 : stat[paren + 2];
 }

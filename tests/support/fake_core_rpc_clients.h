@@ -89,6 +89,12 @@ class FakeClients : public CoreRpcClients {
                        std::function<void(StatusOr<rpc::ReportActorExitReply>)> done) override {
     Directory("ReportActorExit", address, timeout_ms, std::move(done));
   }
+  void RecordEvent(const std::string& address, const rpc::RecordEventRequest& request, int64_t timeout_ms,
+                   std::function<void(StatusOr<rpc::RecordEventReply>)> done) override {
+    recorded_events.push_back(request.event());
+    Directory("RecordEvent", address, timeout_ms, std::move(done));
+  }
+  std::vector<rpc::ClusterEvent> recorded_events;
 
   template <typename Reply>
   void Directory(const std::string& method, const std::string& address, int64_t timeout_ms,
