@@ -211,13 +211,12 @@ Status GcsServer::BecomeLeader() {
 
 void GcsServer::OnLeaderRead(const std::optional<LeaderRecord>& leader) {
   if (!leader || leader->address == served_address_) {
-    if (leaderless_since_ms_ < 0) leaderless_since_ms_ = clock_.MonotonicMs();
     // Nobody leads, or an earlier incarnation at this address still holds the lease until it lapses.
     SetRefusal("", 0);
     return;
   }
   previous_leader_ = leader;
-  leaderless_since_ms_ = -1;
+  previous_leader_seen_ms_ = clock_.MonotonicMs();
   SetRefusal(leader->address, leader->epoch);
 }
 
@@ -407,13 +406,16 @@ void GcsServer::RecordStartEvents() {
       deposed.set_epoch(previous_leader_->epoch);
       events.Record(std::move(deposed));
     }
+    const bool took_over = previous_leader_ && previous_leader_->address != served_address_;
     rpc::ClusterEvent elected = MakeEvent(
         rpc::EVENT_HEAD_ELECTED,
-        leaderless_since_ms_ >= 0
-            ? absl::StrCat(served_address_, " leads with epoch ", epoch, "; serving ",
-                           serving_ms - leaderless_since_ms_, " ms after it first found no leader")
-            : absl::StrCat(served_address_, " leads with epoch ", epoch));
-    if (leaderless_since_ms_ >= 0) elected.set_duration_ms(serving_ms - leaderless_since_ms_);
+        took_over ? absl::StrCat(served_address_, " leads with epoch ", epoch, "; it serves ",
+                                 serving_ms - previous_leader_seen_ms_, " ms after it last saw ",
+                                 previous_leader_->address, " hold the lease")
+                  : absl::StrCat(served_address_, " leads with epoch ", epoch));
+    // The takeover as this candidate saw it: from the old leader's last sign of life to serving (the lease
+    // lapsing, the election and the recovery).
+    if (took_over) elected.set_duration_ms(serving_ms - previous_leader_seen_ms_);
     events.Record(std::move(elected));
   }
   if (!settings_.session_dir.empty()) {

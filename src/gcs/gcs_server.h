@@ -146,10 +146,10 @@ class GcsServer {
   std::string address_;         // main thread
   std::string served_address_;  // the same, for the executor thread
   int64_t start_time_ms_ = 0;
-  // head_mode ha, executor thread: the last other leader this candidate read, and since when it has read
-  // none (monotonic; -1 while one leads).
+  // head_mode ha, executor thread: the last other leader this candidate read, and when it last read it
+  // holding the lease (monotonic).
   std::optional<LeaderRecord> previous_leader_;
-  int64_t leaderless_since_ms_ = -1;
+  int64_t previous_leader_seen_ms_ = -1;
   int64_t served_since_ms_ = 0;  // monotonic
   std::atomic<int64_t> recovery_ms_{0};
 

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include "head_fixture.h"
 
@@ -179,6 +181,32 @@ TEST(CliServeTest, ValidatePrintsWhatTheConfigDeploysOrTheOneLineNamingItsMistak
   auto missing = RunHalo({"serve", "validate", dir.path() + "/none.yaml"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(Contains(missing.output, "none.yaml: cannot be read")) << missing.output;
+}
+
+}  // namespace
+}  // namespace halo::testing
+
+namespace halo::testing {
+namespace {
+
+// `halo microbenchmark` on a local cluster of its own: standard output holds only `name: value unit` lines (what
+// scripts parse); progress and logs go to standard error or the session.
+TEST(CliMicrobenchmarkTest, StandardOutputHoldsOnlyResultLines) {
+  TempDir dir;
+  const std::string out = dir.path() + "/stdout";
+  auto run = RunCommand({"/bin/bash", "-c", BinDir() + "/halo microbenchmark --duration-s 0.1 > " + out},
+                        std::chrono::seconds(180));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto text = ReadFileToString(out);
+  ASSERT_TRUE(text.ok());
+  std::istringstream lines(*text);
+  int results = 0;
+  const std::regex result_line(R"(^[a-z0-9_]+: -?[0-9]+\.[0-9]{2} [^ ].*$)");
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(std::regex_match(line, result_line)) << "not a result line on stdout: '" << line << "'";
+    results += 1;
+  }
+  EXPECT_GE(results, 10) << *text;
 }
 
 }  // namespace
