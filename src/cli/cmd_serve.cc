@@ -166,6 +166,7 @@ int RunServeDeploy(const std::string& executable, const std::string& config_path
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(settings->values.serve_deploy_timeout_ms);
   std::string progress = "no answer from the GCS yet";
+  std::string shown;  // the progress last shown (on stderr, when it changes: stdout is the result)
   while (std::chrono::steady_clock::now() < deadline) {
     auto status = (*client)->GetServiceStatus(config->name());
     if (status.ok() && status->services_size() == 1 && Settled(status->services(0), *version, &progress)) {
@@ -174,6 +175,10 @@ int RunServeDeploy(const std::string& executable, const std::string& config_path
       return 0;
     }
     if (!status.ok()) progress = std::string(status.status().message());
+    if (progress != shown) {
+      std::cerr << "halo: waiting for version " << *version << " to serve: " << progress << std::endl;
+      shown = progress;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return Fail(absl::StrCat("service ", config->name(), " version ", *version, " is not healthy after ",

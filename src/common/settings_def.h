@@ -162,6 +162,12 @@ HALO_INT_SETTING(object_inline_max_bytes, 100 * 1024, 0, kNoMaximum,
 HALO_INT_SETTING(object_store_memory_bytes, 2LL * 1024 * 1024 * 1024, 1, kNoMaximum,
              "memory a node's object store uses before it spills objects to local disk")
 HALO_INT_SETTING(object_chunk_bytes, 1024 * 1024, 1024, kNoMaximum, "objects move between processes in chunks of this size")
+HALO_INT_SETTING(runtime_counters_report_interval_ms, 5000, 100, kNoMaximum,
+             "drivers and workers report their task counters (submitted, retried, failed, objects rebuilt and "
+             "lost) to the GCS this often, when they changed, for its metrics")
+HALO_INT_SETTING(runtime_reporters_max, 10000, 1, kNoMaximum,
+             "processes whose task counters the GCS keeps apart; past that the longest silent one is folded into "
+             "the totals")
 HALO_INT_SETTING(objects_rebuilt_event_interval_ms, 1000, 1, kNoMaximum,
              "a process that rebuilds lost objects reports them to the cluster event log as one objects_rebuilt "
              "event per this interval")

@@ -54,6 +54,10 @@ class CoreRpcClients {
   // The GCS's cluster event log: what a driver witnessed (objects rebuilt).
   virtual void RecordEvent(const std::string& gcs_address, const rpc::RecordEventRequest& request, int64_t timeout_ms,
                            std::function<void(StatusOr<rpc::RecordEventReply>)> done) = 0;
+  // The process's task counters, for the GCS's metrics.
+  virtual void ReportRuntimeCounters(const std::string& gcs_address, const rpc::ReportRuntimeCountersRequest& request,
+                                     int64_t timeout_ms,
+                                     std::function<void(StatusOr<rpc::ReportRuntimeCountersReply>)> done) = 0;
 };
 
 std::unique_ptr<CoreRpcClients> MakeGrpcCoreRpcClients(Executor& executor);

@@ -123,6 +123,7 @@ StatusOr<std::unique_ptr<CoreWorker>> CoreWorker::Start(CoreWorkerOptions option
   worker->executor_.RunInThread();
   worker->gcs_events_ = MakeGrpcGcsNodeClient(worker->options_.gcs_address, worker->executor_);
   worker->executor_.Post([raw = worker.get()] { raw->FollowNodeEvents(); });
+  worker->executor_.Post([raw = worker.get()] { raw->ReportCounters(); });
   return worker;
 }
 
@@ -462,6 +463,30 @@ void CoreWorker::PollOwner(const std::string& object_id, const std::string& owne
       });
 }
 
+void CoreWorker::ReportCounters() {
+  const internal::RuntimeCounters now = Counters();
+  const bool changed = now.tasks_submitted != reported_.tasks_submitted || now.task_failures != reported_.task_failures ||
+                       now.tasks_retried != reported_.tasks_retried || now.objects_rebuilt != reported_.objects_rebuilt ||
+                       now.objects_lost != reported_.objects_lost;
+  if (changed && !reporting_counters_) {
+    rpc::ReportRuntimeCountersRequest request;
+    request.set_reporter(id_prefix_);
+    request.set_job_id(options_.job_id);
+    rpc::RuntimeCounters& counters = *request.mutable_counters();
+    counters.set_tasks_submitted(now.tasks_submitted);
+    counters.set_task_failures(now.task_failures);
+    counters.set_tasks_retried(now.tasks_retried);
+    counters.set_objects_rebuilt(now.objects_rebuilt);
+    counters.set_objects_lost(now.objects_lost);
+    reporting_counters_ = true;  // one report at a time: a GCS that does not answer is not sent a queue of them
+    gcs_actors_->ReportRuntimeCounters(request, [this, now](Status status) {
+      reporting_counters_ = false;
+      if (status.ok()) reported_ = now;
+    });
+  }
+  executor_.RunAfter(options_.settings.runtime_counters_report_interval_ms, [this] { ReportCounters(); });
+}
+
 void CoreWorker::OnObjectRebuilt(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why) {
   RebuildReport& report = rebuild_report_;
   if (report.count == 0) {
@@ -500,6 +525,7 @@ internal::RuntimeCounters CoreWorker::Counters() const {
   counters.task_failures = submitter_->failures();
   counters.tasks_retried = submitter_->retries();
   counters.objects_rebuilt = submitter_->rebuilds();
+  counters.objects_lost = submitter_->objects_lost();
   return counters;
 }
 

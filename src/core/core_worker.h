@@ -165,6 +165,11 @@ class CoreWorker : public internal::Runtime {
     bool flush_armed = false;
   };
   RebuildReport rebuild_report_;
+  // Task counters last reported to the GCS (executor thread), every runtime_counters_report_interval_ms when
+  // they changed.
+  internal::RuntimeCounters reported_;
+  bool reporting_counters_ = false;
+  void ReportCounters();
   void OnObjectRebuilt(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why);
   std::unique_ptr<health::GrpcHealthProber> driver_prober_;
   std::unique_ptr<DriverGone> driver_gone_;

@@ -146,6 +146,16 @@ void GcsActorClient::ReportActorExit(const std::string& actor_id, int32_t instan
       std::move(done));
 }
 
+void GcsActorClient::ReportRuntimeCounters(const rpc::ReportRuntimeCountersRequest& request,
+                                           std::function<void(Status)> done) {
+  Start(
+      [this, request](const std::string& address, int64_t timeout_ms, std::function<void(Status)> reply) {
+        clients_.ReportRuntimeCounters(address, request, timeout_ms,
+                                       [reply](StatusOr<rpc::ReportRuntimeCountersReply> r) { reply(r.status()); });
+      },
+      std::move(done));
+}
+
 void GcsActorClient::RecordEvent(const rpc::ClusterEvent& event, std::function<void(Status)> done) {
   rpc::RecordEventRequest request;
   *request.mutable_event() = event;

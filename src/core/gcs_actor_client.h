@@ -1,5 +1,5 @@
-// The runtime's calls to the GCS's actor directory (create, resolve, look up, kill, report an exit) and event
-// log (objects rebuilt), made
+// The runtime's calls to the GCS's actor directory (create, resolve, look up, kill, report an exit), event
+// log (objects rebuilt) and metrics (task counters), made
 // asynchronously on the runtime's executor. Each call goes to the head candidate asked first, follows a
 // standby's redirect and moves past an unreachable candidate at once (rpc/head_endpoints.h), and while no
 // candidate answers (or one timed out) retries with backoff (retry_initial_ms doubling to retry_max_ms) until
@@ -41,6 +41,8 @@ class GcsActorClient {
                        std::function<void(Status)> done);
   // Adds an event the runtime witnessed to the cluster event log.
   void RecordEvent(const rpc::ClusterEvent& event, std::function<void(Status)> done);
+  // Reports this process's task counters (for the GCS's metrics).
+  void ReportRuntimeCounters(const rpc::ReportRuntimeCountersRequest& request, std::function<void(Status)> done);
 
  private:
   struct Endpoint {

@@ -145,6 +145,15 @@ class GrpcCoreRpcClients : public CoreRpcClients {
         std::move(done));
   }
 
+  void ReportRuntimeCounters(const std::string& gcs_address, const rpc::ReportRuntimeCountersRequest& request,
+                             int64_t timeout_ms,
+                             std::function<void(StatusOr<rpc::ReportRuntimeCountersReply>)> done) override {
+    Send<rpc::ReportRuntimeCountersReply>(
+        gcs_address, request, timeout_ms,
+        [](PeerStubs& peer, auto... call) { peer.jobs->async()->ReportRuntimeCounters(std::move(call)...); },
+        std::move(done));
+  }
+
  private:
   struct PeerStubs {
     std::shared_ptr<grpc::Channel> channel;
@@ -153,6 +162,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
     std::unique_ptr<rpc::ObjectStoreService::Stub> store;
     std::unique_ptr<rpc::ActorService::Stub> actors;
     std::unique_ptr<rpc::EventLogService::Stub> events;
+    std::unique_ptr<rpc::JobService::Stub> jobs;
   };
 
   template <typename Reply, typename Request, typename Issue>
@@ -169,6 +179,7 @@ class GrpcCoreRpcClients : public CoreRpcClients {
                                           stubs.store = rpc::ObjectStoreService::NewStub(stubs.channel);
                                           stubs.actors = rpc::ActorService::NewStub(stubs.channel);
                                           stubs.events = rpc::EventLogService::NewStub(stubs.channel);
+                                          stubs.jobs = rpc::JobService::NewStub(stubs.channel);
                                         }};
 };
 

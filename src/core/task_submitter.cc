@@ -121,6 +121,7 @@ std::optional<rpc::TaskSpec> TaskSubmitter::ResetLost(const std::string& object_
   std::string not_rebuildable;
   std::optional<rpc::TaskSpec> lineage = objects_.ResetForRebuild(object_id, &not_rebuildable);
   if (!lineage && !not_rebuildable.empty()) {
+    objects_lost_ += 1;
     objects_.MarkLost(object_id, internal::ErrorInfo{internal::ErrorInfo::Kind::kObjectLost, "",
                                                      "object " + object_id + " is lost and cannot be rebuilt (" +
                                                          not_rebuildable + "): " + why,
@@ -132,6 +133,7 @@ std::optional<rpc::TaskSpec> TaskSubmitter::ResetLost(const std::string& object_
 void TaskSubmitter::Rerun(const std::string& object_id, rpc::TaskSpec spec, const std::string& why) {
   pins_.Adopt(spec);  // the lineage's references pass to the rerun
   if (spec.max_retries() >= 0 && spec.attempt() >= spec.max_retries()) {
+    objects_lost_ += 1;
     objects_.Fail(object_id, internal::ErrorInfo{
                                  internal::ErrorInfo::Kind::kReconstructionFailed, "",
                                  absl::StrCat("object ", object_id, " was lost (", why, ") and cannot be rebuilt: ",

@@ -76,6 +76,7 @@ class TaskSubmitter {
   // Thread-safe counters.
   int64_t retries() const { return retries_.load(); }
   int64_t rebuilds() const { return rebuilds_.load(); }
+  int64_t objects_lost() const { return objects_lost_.load(); }
   int64_t failures() const { return failures_.load(); }
 
  private:
@@ -149,6 +150,7 @@ class TaskSubmitter {
   uint64_t next_batch_id_ = 1;
   std::atomic<int64_t> retries_ = 0;
   std::atomic<int64_t> rebuilds_ = 0;
+  std::atomic<int64_t> objects_lost_ = 0;
   RebuildListener on_rebuild_;
   std::atomic<int64_t> failures_ = 0;
 };

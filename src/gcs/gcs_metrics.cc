@@ -73,6 +73,19 @@ class GcsMetrics::SnapshotCollector : public prometheus::Collectable {
                         MetricType::Counter, static_cast<double>(now->actor_restarts)));
       out.push_back(ByLabel("halo_jobs", "Jobs in the GCS's job table, by state.", "state",
                             {{"running", now->jobs_running}, {"finished", now->jobs_finished}}));
+      const rpc::RuntimeCounters& runtime = now->runtime;
+      out.push_back(One("halo_tasks_submitted_total", "Tasks submitted by drivers and workers (as they report them).",
+                        MetricType::Counter, static_cast<double>(runtime.tasks_submitted())));
+      out.push_back(One("halo_task_failures_total",
+                        "Task runs lost to a dead worker or node (each then retried or failed), as reported.",
+                        MetricType::Counter, static_cast<double>(runtime.task_failures())));
+      out.push_back(One("halo_tasks_retried_total", "Task reruns after failures or retried exceptions, as reported.",
+                        MetricType::Counter, static_cast<double>(runtime.tasks_retried())));
+      out.push_back(One("halo_objects_rebuilt_total", "Lost objects rerun from their lineage, as reported.",
+                        MetricType::Counter, static_cast<double>(runtime.objects_rebuilt())));
+      out.push_back(One("halo_objects_lost_total",
+                        "Lost objects that could not be rebuilt (not rebuildable, or out of retries), as reported.",
+                        MetricType::Counter, static_cast<double>(runtime.objects_lost())));
     }
     out.push_back(One("halo_gcs_lease_renewals_total",
                       "Leader lease renewals storage confirmed to this GCS process (head_mode ha).",

@@ -4,7 +4,9 @@
 //   halo_actors{state}, halo_actor_restarts_total; halo_jobs{state};
 //   halo_storage_up{kind}, halo_redis_used_memory_bytes, halo_redis_maxmemory_bytes (WatchStorage);
 //   halo_gcs_lease_renewals_total, halo_gcs_lease_renewal_failures_total, halo_gcs_failovers_total;
-//   halo_cluster_events_total{kind}, halo_actor_restart_seconds (EventRecorded).
+//   halo_cluster_events_total{kind}, halo_actor_restart_seconds (EventRecorded);
+//   halo_tasks_submitted_total, halo_task_failures_total, halo_tasks_retried_total, halo_objects_rebuilt_total,
+//   halo_objects_lost_total (what drivers and workers report: gcs/runtime_counters_table.h).
 // Counters of events (deaths seen, probes, elections) count what this process saw since it started; gauges and
 // the table-derived counters are read from the managers at each scrape (posted to the GCS executor and waited
 // for at most metrics_snapshot_timeout_ms: a GCS whose executor is stuck still serves its process metrics).
@@ -40,6 +42,7 @@ class GcsMetrics {
     int64_t actor_restarts = 0;
     int64_t jobs_running = 0;
     int64_t jobs_finished = 0;
+    rpc::RuntimeCounters runtime;        // drivers' and workers' task counters, summed
     int64_t lease_renewals = 0;          // head_mode ha
     int64_t lease_renewal_failures = 0;
   };

@@ -72,6 +72,7 @@ Status GcsServer::Start() {
                                              settings_.head_mode, "'"));
   }
   HALO_RETURN_IF_ERROR(CheckPortFree(settings_.host, settings_.port));
+  runtime_counters_ = std::make_unique<RuntimeCountersTable>(settings_.runtime_reporters_max);
   executor_.RunInThread();
   if (settings_.gcs_metrics_port != 0) HALO_RETURN_IF_ERROR(StartMetrics());
   int64_t recover_start = clock_.MonotonicMs();
@@ -339,7 +340,7 @@ Status GcsServer::Recover() {
 Status GcsServer::Serve() {
   cluster_service_ = std::make_unique<ClusterInfoServiceImpl>(executor_, clock_, [this] { return ServingInfo(); });
   kv_service_ = std::make_unique<KvServiceImpl>(executor_, managers_->kv());
-  job_service_ = std::make_unique<JobServiceImpl>(executor_, managers_->jobs());
+  job_service_ = std::make_unique<JobServiceImpl>(executor_, clock_, managers_->jobs(), runtime_counters_.get());
   node_service_ = std::make_unique<NodeInfoServiceImpl>(executor_, managers_->nodes());
   node_service_->set_cluster_id(managers_->cluster().cluster_id());
   event_service_ = std::make_unique<NodeEventServiceImpl>(executor_, managers_->publisher(), managers_->nodes(),
@@ -393,6 +394,18 @@ ExitCause GcsServer::exit_cause() {
 
 void GcsServer::RecordStartEvents() {
   EventLog& events = managers_->events();
+  // Storage lost and found again while this GCS kept serving (a Redis restart it rode through).
+  store_->SetReconnectHandler([this](const std::string& error, int64_t outage_ms) {
+    if (!managers_) return;
+    managers_->events().Record(MakeEvent(rpc::EVENT_STORAGE_UNREACHABLE,
+                                         absl::StrCat("the GCS lost its connection to storage ", store_->Kind(), " ",
+                                                      store_->Location(), ": ", error)));
+    rpc::ClusterEvent back = MakeEvent(
+        rpc::EVENT_STORAGE_BACK, absl::StrCat("the GCS reached storage ", store_->Kind(), " ", store_->Location(),
+                                              " again after ", outage_ms, " ms; it kept serving"));
+    back.set_duration_ms(outage_ms);
+    managers_->events().Record(std::move(back));
+  });
   events.SetReporter(served_address_);
   const int64_t serving_ms = clock_.MonotonicMs();
   if (election_ != nullptr) {
@@ -487,6 +500,7 @@ std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
         snapshot.actors_by_state[ActorStateName(actor.state())] += 1;
         snapshot.actor_restarts += actor.num_restarts();
       }
+      if (runtime_counters_) snapshot.runtime = runtime_counters_->Totals();
       managers_->jobs().HandleGetAllJobs([&snapshot](std::vector<rpc::JobInfo> jobs) {
         for (const auto& job : jobs) (job.is_finished() ? snapshot.jobs_finished : snapshot.jobs_running) += 1;
       });

@@ -21,6 +21,7 @@
 #include "gcs/gcs_assembly.h"
 #include "gcs/gcs_metrics.h"
 #include "gcs/leader_election.h"
+#include "gcs/runtime_counters_table.h"
 #include "gcs/standby_service.h"
 #include "dashboard/http_api_server.h"
 #include "metrics/grpc_server_metrics.h"
@@ -135,6 +136,7 @@ class GcsServer {
   std::unique_ptr<ServeServiceImpl> serve_service_;
   std::unique_ptr<ExecutableServiceImpl> executable_service_;
   std::unique_ptr<EventLogServiceImpl> event_log_service_;
+  std::unique_ptr<RuntimeCountersTable> runtime_counters_;  // drivers' and workers' task counters (executor)
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ClusterInfoServiceImpl> standby_info_service_;  // head_mode ha, until elected
   std::unique_ptr<StandbyRefusalService> standby_refusal_;

@@ -107,6 +107,18 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetAllJobs(grpc::CallbackServerContext
   });
 }
 
+grpc::ServerUnaryReactor* JobServiceImpl::ReportRuntimeCounters(grpc::CallbackServerContext* context,
+                                                                const rpc::ReportRuntimeCountersRequest* request,
+                                                                rpc::ReportRuntimeCountersReply*) {
+  return OnExecutor(context, executor_, [this, request](grpc::ServerUnaryReactor* reactor) {
+    if (request->reporter().empty()) {
+      return reactor->Finish(ToGrpcStatus(InvalidArgumentError("a runtime counters report names its reporter")));
+    }
+    if (counters_ != nullptr) counters_->Report(request->reporter(), request->counters(), clock_.MonotonicMs());
+    reactor->Finish(grpc::Status::OK);
+  });
+}
+
 grpc::ServerUnaryReactor* EventLogServiceImpl::ListEvents(grpc::CallbackServerContext* context,
                                                           const rpc::ListEventsRequest* request,
                                                           rpc::ListEventsReply* reply) {

@@ -10,6 +10,7 @@
 #include "gcs/event_log.h"
 #include "gcs/job_manager.h"
 #include "gcs/kv_manager.h"
+#include "gcs/runtime_counters_table.h"
 #include "proto/gcs.grpc.pb.h"
 
 namespace halo::gcs {
@@ -61,7 +62,9 @@ class KvServiceImpl final : public rpc::KvService::CallbackService {
 
 class JobServiceImpl final : public rpc::JobService::CallbackService {
  public:
-  JobServiceImpl(Executor& executor, JobManager& jobs) : executor_(executor), jobs_(jobs) {}
+  // counters may be null: reports are then acknowledged and dropped.
+  JobServiceImpl(Executor& executor, Clock& clock, JobManager& jobs, RuntimeCountersTable* counters)
+      : executor_(executor), clock_(clock), jobs_(jobs), counters_(counters) {}
   grpc::ServerUnaryReactor* AddJob(grpc::CallbackServerContext* context, const rpc::AddJobRequest* request,
                                    rpc::AddJobReply* reply) override;
   grpc::ServerUnaryReactor* MarkJobFinished(grpc::CallbackServerContext* context,
@@ -69,10 +72,15 @@ class JobServiceImpl final : public rpc::JobService::CallbackService {
                                             rpc::MarkJobFinishedReply* reply) override;
   grpc::ServerUnaryReactor* GetAllJobs(grpc::CallbackServerContext* context, const rpc::GetAllJobsRequest* request,
                                        rpc::GetAllJobsReply* reply) override;
+  grpc::ServerUnaryReactor* ReportRuntimeCounters(grpc::CallbackServerContext* context,
+                                                  const rpc::ReportRuntimeCountersRequest* request,
+                                                  rpc::ReportRuntimeCountersReply* reply) override;
 
  private:
   Executor& executor_;
+  Clock& clock_;
   JobManager& jobs_;
+  RuntimeCountersTable* counters_;
 };
 
 class EventLogServiceImpl final : public rpc::EventLogService::CallbackService {

@@ -95,6 +95,9 @@ class MeteredStore : public StoreClient {
   Status Fence(int64_t epoch) override { return inner_->Fence(epoch); }
   void Shutdown() override { inner_->Shutdown(); }
   int64_t Reconnects() const override { return inner_->Reconnects(); }
+  void SetReconnectHandler(std::function<void(const std::string& error, int64_t outage_ms)> handler) override {
+    inner_->SetReconnectHandler(std::move(handler));
+  }
   std::string Kind() const override { return inner_->Kind(); }
   std::string Location() const override { return inner_->Location(); }
 

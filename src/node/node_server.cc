@@ -129,6 +129,13 @@ Status NodeServer::Build() {
     ingress.rpc_timeout_ms = settings_.rpc_timeout_ms;
     ingress.calls_per_push_max = settings_.serve_calls_per_push_max;
     ingress_ = std::make_unique<serve::NodeIngress>(executor_, std::move(ingress));
+    if (settings_.node_metrics_port != 0) {
+      ingress_metrics_ = std::make_unique<metrics::IngressMetrics>();
+      ingress_->SetAnswerObserver([metrics = ingress_metrics_.get()](const std::string& deployment, int status,
+                                                                    double seconds) {
+        metrics->Record(deployment, status, seconds);
+      });
+    }
     Status bound = ingress_->Start();
     if (!bound.ok()) {
       return Status(bound.code(), absl::StrCat("setting 'serve_http_port': ", bound.message()));
@@ -210,6 +217,7 @@ Status NodeServer::StartMetrics() {
   }
   metrics_server_ = std::move(*server);
   if (rpc_metrics_) metrics_server_->Add(rpc_metrics_->registry());
+  if (ingress_metrics_) metrics_server_->Add(ingress_metrics_->registry());
   const int64_t wait_ms = settings_.metrics_snapshot_timeout_ms;
   metrics_server_->Add(MakeNodeCollector(self_.node_id(), *object_store_, [this, wait_ms]() -> std::optional<NodeWorkSnapshot> {
     auto taken = std::make_shared<std::promise<NodeWorkSnapshot>>();

@@ -23,6 +23,7 @@
 #include "health/grpc_health_prober.h"
 #include "health/health_service.h"
 #include "metrics/grpc_server_metrics.h"
+#include "metrics/ingress_metrics.h"
 #include "metrics/metrics_server.h"
 #include "node/lease_manager.h"
 #include "node/node_agent.h"
@@ -97,6 +98,7 @@ class NodeServer {
   std::unique_ptr<health::GrpcHealthProber> peer_prober_;
   std::unique_ptr<PeerWatch> peer_watch_;
   std::unique_ptr<WorkerReaper> reaper_;
+  std::unique_ptr<metrics::IngressMetrics> ingress_metrics_;  // node_metrics_port != 0 with an ingress; outlives it
   std::unique_ptr<serve::NodeIngress> ingress_;
   std::unique_ptr<metrics::GrpcServerMetrics> rpc_metrics_;  // node_metrics_port != 0; outlives server_
   std::unique_ptr<grpc::Server> server_;

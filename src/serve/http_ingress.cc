@@ -82,6 +82,7 @@ struct HttpIngress::Io {
   RouteTable* routes = nullptr;
   ReplicaCaller* caller = nullptr;
   IngressSettings settings;
+  HttpIngress::AnswerObserver on_answer;  // set before Start; read on the io threads
   std::atomic<bool> stopped{false};
   net::io_context context;
   tcp::acceptor acceptor{context};
@@ -135,6 +136,8 @@ class HttpIngress::Session : public std::enable_shared_from_this<Session> {
       request_.headers[Lower(std::string(field.name_string()))] = std::string(field.value());
     }
     request_.body = std::move(message.body());
+    started_ = std::chrono::steady_clock::now();
+    deployment_.clear();
     generation_ += 1;
     answered_ = false;
     attempts_ = 0;
@@ -152,6 +155,7 @@ class HttpIngress::Session : public std::enable_shared_from_this<Session> {
 
   void Try() {
     RouteTable::Pick pick = io_->routes->Choose(request_.path, tried_);
+    deployment_ = pick.deployment;
     switch (pick.outcome) {
       case RouteTable::Outcome::kNoRoute: return Answer(404, "no route matches " + request_.path, false);
       case RouteTable::Outcome::kNoHealthyReplica:
@@ -214,6 +218,10 @@ class HttpIngress::Session : public std::enable_shared_from_this<Session> {
   void Send(Response response) {
     answered_ = true;
     timer_.cancel();
+    if (io_->on_answer) {
+      io_->on_answer(deployment_, response.status,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    }
     auto message = std::make_shared<http::response<http::string_body>>();
     message->version(11);
     message->result(static_cast<unsigned>(response.status));
@@ -242,6 +250,8 @@ class HttpIngress::Session : public std::enable_shared_from_this<Session> {
 
   Io* io_;
   std::weak_ptr<Io> io_weak_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();  // the current request
+  std::string deployment_;  // the current request's, once routed
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
@@ -284,6 +294,8 @@ HttpIngress::HttpIngress(RouteTable& routes, ReplicaCaller& caller, IngressSetti
 HttpIngress::~HttpIngress() { Stop(); }
 
 int64_t HttpIngress::open_connections() const { return io_ ? io_->connections.load() : 0; }
+
+void HttpIngress::SetAnswerObserver(AnswerObserver observer) { io_->on_answer = std::move(observer); }
 
 Status HttpIngress::Start() {
   const IngressSettings& s = io_->settings;

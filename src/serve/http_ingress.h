@@ -64,6 +64,10 @@ class HttpIngress {
  public:
   HttpIngress(RouteTable& routes, ReplicaCaller& caller, IngressSettings settings);
   ~HttpIngress();
+  // Hears of every answer sent: the deployment it was routed to ("" when none: no route, or not HTTP), its
+  // status and the seconds from the whole request read to the answer. Called on the io threads. Before Start.
+  using AnswerObserver = std::function<void(const std::string& deployment, int status, double seconds)>;
+  void SetAnswerObserver(AnswerObserver observer);
   // Binds host:port and starts serving. Errors name the address (port in use, bad host).
   Status Start();
   // The port served (the chosen one when settings.port was 0). Valid after Start.

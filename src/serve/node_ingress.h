@@ -39,6 +39,8 @@ class NodeIngress {
   // Stops serving HTTP and following. Idempotent; not on the executor.
   void Stop();
   int port() const { return ingress_->port(); }
+  // Hears of every answer the ingress sends (HttpIngress::SetAnswerObserver). Before Start.
+  void SetAnswerObserver(HttpIngress::AnswerObserver observer) { ingress_->SetAnswerObserver(std::move(observer)); }
 
  private:
   void Report();

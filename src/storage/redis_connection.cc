@@ -220,6 +220,13 @@ void RedisConnection::BecomeReady() {
     reconnects_.fetch_add(1);
     HALO_LOG_INFO("reconnected to Redis at {} after: {}", options_.uri.Endpoint(), last_error_);
   }
+  if (lost_at_) {
+    const int64_t outage_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - *lost_at_)
+                                  .count();
+    lost_at_.reset();
+    if (reconnect_handler_) reconnect_handler_(last_error_, outage_ms);
+  }
   if (start_done_) {
     auto done = std::move(start_done_);
     start_done_ = nullptr;
@@ -244,7 +251,10 @@ void RedisConnection::OnConnectionError(const std::string& what, bool retryable)
     inflight_.pop_back();
     if (!request.handshake) pending_.push_front(std::move(request));
   }
-  if (was_ready) HALO_LOG_WARN("lost connection to Redis at {}: {}", options_.uri.Endpoint(), what);
+  if (was_ready) {
+    HALO_LOG_WARN("lost connection to Redis at {}: {}", options_.uri.Endpoint(), what);
+    if (!lost_at_) lost_at_ = std::chrono::steady_clock::now();
+  }
 
   if (!retryable) {
     Status status = FailedPreconditionError(what);

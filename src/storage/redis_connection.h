@@ -25,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,11 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Connects (retrying as promised above); done runs once, on the io thread.
   void Start(std::function<void(Status)> done);
   void SetFatalHandler(std::function<void(Status)> handler) { fatal_handler_ = std::move(handler); }
+  // Hears of each connection made again after a ready one was lost: the error that ended it, and how long
+  // the server was out of reach (ms). On the io thread.
+  void SetReconnectHandler(std::function<void(const std::string& error, int64_t outage_ms)> handler) {
+    reconnect_handler_ = std::move(handler);
+  }
   // Queues a command. An error reply from the server arrives as an error Status with its text.
   void Send(std::vector<std::string> args, ReplyCallback done);
   // Fails every queued command and closes the socket; no callbacks after the ones this triggers.
@@ -124,6 +130,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::chrono::steady_clock::time_point start_time_;
   std::function<void(Status)> start_done_;
   std::function<void(Status)> fatal_handler_;
+  std::function<void(const std::string&, int64_t)> reconnect_handler_;
+  std::optional<std::chrono::steady_clock::time_point> lost_at_;  // a ready connection was lost then
   std::atomic<int64_t> reconnects_{0};
 };
 

@@ -44,6 +44,9 @@ class RedisStore : public StoreClient {
   Status Fence(int64_t epoch) override;
   void Shutdown() override { connection_->Close(); }
   int64_t Reconnects() const override { return connection_->reconnects(); }
+  void SetReconnectHandler(std::function<void(const std::string& error, int64_t outage_ms)> handler) override {
+    connection_->SetReconnectHandler(std::move(handler));
+  }
   std::string Kind() const override;
   std::string Location() const override;
 

@@ -70,6 +70,11 @@ class StoreClient {
   // Finishes or fails every operation still pending, now, and refuses new ones (for a stopping owner whose
   // callers wait on them). Default: nothing pending outlives a short wait, so nothing to do.
   virtual void Shutdown() {}
+  // Hears, on the store's executor, of each connection to a storage server made again after one was lost: the
+  // error that ended it and how long the server was out of reach. Never called for in-process kinds.
+  virtual void SetReconnectHandler(std::function<void(const std::string& error, int64_t outage_ms)> handler) {
+    (void)handler;
+  }
   // Connections to a storage server made again after one was lost, so far (any thread; 0 for in-process kinds).
   virtual int64_t Reconnects() const { return 0; }
   // "embedded", "memory", "redis" or "rediss".

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include "integration/driver_cluster.h"
 #include "integration/driver_helpers.h"
 #include "rpc/gcs_client.h"
+#include "serve/http_load.h"
 #include "support/test_env.h"
 
 namespace {
@@ -51,8 +53,9 @@ class ObjectsTest : public ::testing::Test {
  protected:
   void SetUp() override { cluster_.Start(); }
 
-  halo::testing::DriverCluster cluster_{{"--num-cpus", "0", "--object-store-memory-bytes", "1500000"}, 2,
-                                        {"--num-cpus", "2"}};
+  halo::testing::DriverCluster cluster_{
+      {"--num-cpus", "0", "--object-store-memory-bytes", "1500000", "--gcs-metrics-port", "-1"}, 2,
+      {"--num-cpus", "2"}};
   Head& head_ = cluster_.head();
 };
 
@@ -123,6 +126,26 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   EXPECT_LT(listed->events_size(), halo::Stats().objects_rebuilt + 1);
   EXPECT_NE(listed->events(0).message().find("lost object(s) from their lineage"), std::string::npos)
       << listed->events(0).message();
+  // The driver's counters reach the GCS's metrics (reported every runtime_counters_report_interval_ms).
+  const int port = std::atoi(halo::ReadTrimmedFile(head_.session_dir() + "/gcs.metrics_port").c_str());
+  ASSERT_GT(port, 0);
+  const halo::RuntimeStats stats = halo::Stats();
+  auto sample = [&](const std::string& name) -> double {
+    auto page = halo::testing::HttpGet(halo::testing::HttpEndpoint{"127.0.0.1", port}, "/metrics", 5);
+    std::istringstream lines(page.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+    }
+    return -1;
+  };
+  EXPECT_TRUE(halo::testing::WaitUntil(
+      [&] {
+        return sample("halo_objects_rebuilt_total") >= static_cast<double>(stats.objects_rebuilt) &&
+               sample("halo_tasks_submitted_total") >= static_cast<double>(stats.tasks_submitted);
+      },
+      std::chrono::seconds(30)))
+      << "rebuilt " << sample("halo_objects_rebuilt_total") << " of " << stats.objects_rebuilt << ", submitted "
+      << sample("halo_tasks_submitted_total") << " of " << stats.tasks_submitted;
 }
 
 TEST_F(ObjectsTest, LostObjectWhoseTaskFitsNoLiveNodeWaitsForOneToJoin) {

@@ -38,6 +38,15 @@ TEST(RedisFaultsTest, RedisRestartedInPlaceUnderARunningGcs) {
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(client->KvPut("ns", "after" + std::to_string(i), "v").ok());
   EXPECT_EQ(redis.Cli({"HGET", "HALOdefault@KV", "2:nsduring"}), "queued");
   EXPECT_EQ(redis.Cli({"HLEN", "HALOdefault@KV"}), "101");
+  // The outage the GCS rode through is in the event log, with its length (at least the 500 ms waited above).
+  auto events = RunHalo({"events", "--kind", "storage", "--json", "--address", head.address()});
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  EXPECT_NE(events.output.find("\"kind\":\"storage_unreachable\""), std::string::npos) << events.output;
+  const size_t back = events.output.find("\"kind\":\"storage_back\"");
+  ASSERT_NE(back, std::string::npos) << events.output;
+  const size_t duration = events.output.rfind("\"duration_ms\":", back);
+  ASSERT_NE(duration, std::string::npos);
+  EXPECT_GE(std::stoll(events.output.substr(duration + 14)), 500) << events.output;
 }
 
 TEST(RedisFaultsTest, IdleConnectionClosedByRedisIsReopened) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "integration/head_fixture.h"
 #include "integration/node_fixture.h"
@@ -27,7 +28,7 @@ class ServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // A short downscale delay so the autoscaling test sees a deployment scale down within its bound.
-    head_ = new Head({"--num-cpus", "4", "--serve-downscale-delay-ms", "3000"});
+    head_ = new Head({"--num-cpus", "4", "--serve-downscale-delay-ms", "3000", "--node-metrics-port", "-1"});
     head_->UseDefaultSupervision();
     auto started = head_->Start();
     ASSERT_EQ(started.exit_code, 0) << started.output;
@@ -162,6 +163,20 @@ TEST_F(ServiceTest, A_DeployReturnsWhenHealthyAndEveryIngressAnswers) {
   ASSERT_EQ(answer.body.size(), big);
   EXPECT_EQ(answer.body.substr(0, 12), "012345678901");
   EXPECT_EQ(answer.body.back(), static_cast<char>('0' + (big - 1) % 10));
+  // The head node's ingress counted what it answered, by deployment and status, and timed it.
+  const int metrics_port = std::atoi(ReadTrimmedFile(head_->session_dir() + "/node.metrics_port").c_str());
+  ASSERT_GT(metrics_port, 0);
+  HttpAnswer page = HttpGet(HttpEndpoint{"127.0.0.1", metrics_port}, "/metrics");
+  ASSERT_EQ(page.status, 200);
+  double answered_ok = 0;
+  std::istringstream lines(page.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("halo_serve_requests_total{code=\"200\",deployment=\"Greeter\"}", 0) == 0) {
+      answered_ok = std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  EXPECT_GE(answered_ok, 1.0) << page.body.substr(0, 4000);
+  EXPECT_NE(page.body.find("halo_serve_request_duration_seconds_count{deployment=\"Greeter\"}"), std::string::npos);
 }
 
 TEST_F(ServiceTest, B_ConfigErrorsAreRefusedWithOneLineAndChangeNothing) {

@@ -95,6 +95,10 @@ class FakeClients : public CoreRpcClients {
     Directory("RecordEvent", address, timeout_ms, std::move(done));
   }
   std::vector<rpc::ClusterEvent> recorded_events;
+  void ReportRuntimeCounters(const std::string& address, const rpc::ReportRuntimeCountersRequest&, int64_t timeout_ms,
+                             std::function<void(StatusOr<rpc::ReportRuntimeCountersReply>)> done) override {
+    Directory("ReportRuntimeCounters", address, timeout_ms, std::move(done));
+  }
 
   template <typename Reply>
   void Directory(const std::string& method, const std::string& address, int64_t timeout_ms,

@@ -63,6 +63,7 @@ struct RuntimeCounters {
   int64_t task_failures = 0;    // runs lost to a dead worker or node (each then retried or failed)
   int64_t tasks_retried = 0;    // reruns after such failures or retried exceptions
   int64_t objects_rebuilt = 0;  // lost objects rerun from their lineage
+  int64_t objects_lost = 0;     // lost objects that could not be rebuilt (not rebuildable, or out of retries)
 };
 
 class Runtime {
