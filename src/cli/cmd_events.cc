@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "rpc/gcs_client.h"
 #include "rpc/session.h"
+#include "rpc/event_json.h"
 #include "rpc/state_names.h"
 
 namespace halo::cli {
@@ -69,16 +70,9 @@ std::string EventText(const rpc::ClusterEvent& event) {
   return line.str();
 }
 
-nlohmann::json EventJson(const rpc::ClusterEvent& event) {
-  return {{"sequence", event.sequence()},     {"time_ms", event.time_ms()},       {"kind", EventKindName(event.kind())},
-          {"severity", event.severity()},     {"message", event.message()},       {"node_id", event.node_id()},
-          {"actor_id", event.actor_id()},     {"job_id", event.job_id()},         {"service", event.service()},
-          {"duration_ms", event.duration_ms()}, {"epoch", event.epoch()},         {"reporter", event.reporter()}};
-}
-
 void Print(const rpc::ClusterEvent& event, bool json) {
   if (json) {
-    std::cout << EventJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << ClusterEventJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << EventText(event) << "\n";
   }

@@ -467,7 +467,8 @@ void CoreWorker::ReportCounters() {
   const internal::RuntimeCounters now = Counters();
   const bool changed = now.tasks_submitted != reported_.tasks_submitted || now.task_failures != reported_.task_failures ||
                        now.tasks_retried != reported_.tasks_retried || now.objects_rebuilt != reported_.objects_rebuilt ||
-                       now.objects_lost != reported_.objects_lost;
+                       now.objects_lost != reported_.objects_lost ||
+                       now.rebuilds_completed != reported_.rebuilds_completed;
   if (changed && !reporting_counters_) {
     rpc::ReportRuntimeCountersRequest request;
     request.set_reporter(id_prefix_);
@@ -478,6 +479,8 @@ void CoreWorker::ReportCounters() {
     counters.set_tasks_retried(now.tasks_retried);
     counters.set_objects_rebuilt(now.objects_rebuilt);
     counters.set_objects_lost(now.objects_lost);
+    counters.set_rebuilds_completed(now.rebuilds_completed);
+    counters.set_rebuild_ms_total(now.rebuild_ms_total);
     reporting_counters_ = true;  // one report at a time: a GCS that does not answer is not sent a queue of them
     gcs_actors_->ReportRuntimeCounters(request, [this, now](Status status) {
       reporting_counters_ = false;
@@ -526,6 +529,8 @@ internal::RuntimeCounters CoreWorker::Counters() const {
   counters.tasks_retried = submitter_->retries();
   counters.objects_rebuilt = submitter_->rebuilds();
   counters.objects_lost = submitter_->objects_lost();
+  counters.rebuilds_completed = submitter_->rebuilds_completed();
+  counters.rebuild_ms_total = submitter_->rebuild_ms_total();
   return counters;
 }
 

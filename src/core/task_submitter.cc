@@ -146,6 +146,7 @@ void TaskSubmitter::Rerun(const std::string& object_id, rpc::TaskSpec spec, cons
   SPDLOG_INFO("rebuilding object {} from its lineage ({}): rerunning {}", object_id, why, spec.function_name());
   spec.set_attempt(spec.attempt() + 1);
   rebuilds_ += 1;
+  rebuilding_since_ms_.emplace(spec.task_id(), clock_.MonotonicMs());  // the first rerun's start counts
   if (on_rebuild_) on_rebuild_(object_id, spec, why);
   Resolve(std::move(spec));
 }
@@ -363,6 +364,13 @@ void TaskSubmitter::RetryOrFail(Shape& shape, rpc::TaskSpec spec, rpc::ErrorKind
 
 void TaskSubmitter::Finish(const rpc::TaskSpec& spec, const rpc::TaskResult& result) {
   charged_node_loss_.erase(spec.task_id());
+  if (auto rebuilding = rebuilding_since_ms_.find(spec.task_id()); rebuilding != rebuilding_since_ms_.end()) {
+    if (!result.failed()) {
+      rebuilds_completed_ += 1;
+      rebuild_ms_total_ += clock_.MonotonicMs() - rebuilding->second;
+    }
+    rebuilding_since_ms_.erase(rebuilding);
+  }
   if (!result.failed() && result.stored()) {
     if (objects_.CompleteStored(spec.task_id(), result.location(), spec)) {
       // The lineage holds the references of arguments it still passes by reference (the free listener

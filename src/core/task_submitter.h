@@ -77,6 +77,8 @@ class TaskSubmitter {
   int64_t retries() const { return retries_.load(); }
   int64_t rebuilds() const { return rebuilds_.load(); }
   int64_t objects_lost() const { return objects_lost_.load(); }
+  int64_t rebuilds_completed() const { return rebuilds_completed_.load(); }
+  int64_t rebuild_ms_total() const { return rebuild_ms_total_.load(); }
   int64_t failures() const { return failures_.load(); }
 
  private:
@@ -151,6 +153,9 @@ class TaskSubmitter {
   std::atomic<int64_t> retries_ = 0;
   std::atomic<int64_t> rebuilds_ = 0;
   std::atomic<int64_t> objects_lost_ = 0;
+  std::atomic<int64_t> rebuilds_completed_ = 0;
+  std::atomic<int64_t> rebuild_ms_total_ = 0;
+  std::map<std::string, int64_t> rebuilding_since_ms_;  // by task id: reruns under way that rebuild an object
   RebuildListener on_rebuild_;
   std::atomic<int64_t> failures_ = 0;
 };

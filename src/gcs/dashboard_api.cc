@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "rpc/event_json.h"
 #include "rpc/state_names.h"
 
 namespace halo::gcs {
@@ -92,13 +93,6 @@ json ServicesJson(const ServiceManager& services) {
   return out;
 }
 
-json EventJson(const rpc::ClusterEvent& event) {
-  return {{"sequence", event.sequence()}, {"time_ms", event.time_ms()},         {"kind", EventKindName(event.kind())},
-          {"severity", event.severity()}, {"message", event.message()},         {"node_id", event.node_id()},
-          {"actor_id", event.actor_id()}, {"job_id", event.job_id()},           {"service", event.service()},
-          {"duration_ms", event.duration_ms()}, {"epoch", event.epoch()},       {"reporter", event.reporter()}};
-}
-
 dashboard::HttpReply EventsReply(EventLog& events, const std::string& query) {
   rpc::ListEventsRequest request;
   int64_t after = 0, limit = 0;
@@ -118,7 +112,7 @@ dashboard::HttpReply EventsReply(EventLog& events, const std::string& query) {
     }
     json out = {{"last_sequence", listed->last_sequence()}, {"first_sequence", listed->first_sequence()}};
     out["events"] = json::array();
-    for (const auto& event : listed->events()) out["events"].push_back(EventJson(event));
+    for (const auto& event : listed->events()) out["events"].push_back(ClusterEventJson(event));
     reply = Json(200, out);
   });
   return reply;

@@ -86,6 +86,15 @@ class GcsMetrics::SnapshotCollector : public prometheus::Collectable {
       out.push_back(One("halo_objects_lost_total",
                         "Lost objects that could not be rebuilt (not rebuildable, or out of retries), as reported.",
                         MetricType::Counter, static_cast<double>(runtime.objects_lost())));
+      MetricFamily rebuild{"halo_object_rebuild_seconds",
+                           "Rebuilds completed and their time, from the rerun's start to the object stored again "
+                           "(sum and count: rate(_sum) / rate(_count) is the mean), as reported.",
+                           MetricType::Summary, {}};
+      prometheus::ClientMetric summary;
+      summary.summary.sample_count = static_cast<std::uint64_t>(runtime.rebuilds_completed());
+      summary.summary.sample_sum = static_cast<double>(runtime.rebuild_ms_total()) / 1000.0;
+      rebuild.metric.push_back(std::move(summary));
+      out.push_back(std::move(rebuild));
     }
     out.push_back(One("halo_gcs_lease_renewals_total",
                       "Leader lease renewals storage confirmed to this GCS process (head_mode ha).",

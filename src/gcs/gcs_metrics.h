@@ -6,7 +6,8 @@
 //   halo_gcs_lease_renewals_total, halo_gcs_lease_renewal_failures_total, halo_gcs_failovers_total;
 //   halo_cluster_events_total{kind}, halo_actor_restart_seconds (EventRecorded);
 //   halo_tasks_submitted_total, halo_task_failures_total, halo_tasks_retried_total, halo_objects_rebuilt_total,
-//   halo_objects_lost_total (what drivers and workers report: gcs/runtime_counters_table.h).
+//   halo_objects_lost_total, halo_object_rebuild_seconds (a summary: sum and count) (what drivers and workers
+//   report: gcs/runtime_counters_table.h).
 // Counters of events (deaths seen, probes, elections) count what this process saw since it started; gauges and
 // the table-derived counters are read from the managers at each scrape (posted to the GCS executor and waited
 // for at most metrics_snapshot_timeout_ms: a GCS whose executor is stuck still serves its process metrics).

@@ -11,12 +11,15 @@ void Add(rpc::RuntimeCounters& sum, const rpc::RuntimeCounters& more) {
   sum.set_tasks_retried(sum.tasks_retried() + more.tasks_retried());
   sum.set_objects_rebuilt(sum.objects_rebuilt() + more.objects_rebuilt());
   sum.set_objects_lost(sum.objects_lost() + more.objects_lost());
+  sum.set_rebuilds_completed(sum.rebuilds_completed() + more.rebuilds_completed());
+  sum.set_rebuild_ms_total(sum.rebuild_ms_total() + more.rebuild_ms_total());
 }
 
 bool AnyLower(const rpc::RuntimeCounters& now, const rpc::RuntimeCounters& before) {
   return now.tasks_submitted() < before.tasks_submitted() || now.task_failures() < before.task_failures() ||
          now.tasks_retried() < before.tasks_retried() || now.objects_rebuilt() < before.objects_rebuilt() ||
-         now.objects_lost() < before.objects_lost();
+         now.objects_lost() < before.objects_lost() || now.rebuilds_completed() < before.rebuilds_completed() ||
+         now.rebuild_ms_total() < before.rebuild_ms_total();
 }
 
 }  // namespace

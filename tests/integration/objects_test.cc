@@ -111,6 +111,8 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   // The rebuilds reached the cluster event log, reported by this driver (one event per interval, not one per
   // object).
   ASSERT_GT(halo::Stats().objects_rebuilt, 0);
+  EXPECT_GT(halo::Stats().rebuilds_completed, 0) << "every rebuilt object was read back";
+  EXPECT_GT(halo::Stats().rebuild_ms_total, 0);
   halo::GcsClient gcs(head_.address(), 5000);
   halo::rpc::ListEventsRequest request;
   request.add_kinds(halo::rpc::EVENT_OBJECTS_REBUILT);
@@ -141,7 +143,8 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
   EXPECT_TRUE(halo::testing::WaitUntil(
       [&] {
         return sample("halo_objects_rebuilt_total") >= static_cast<double>(stats.objects_rebuilt) &&
-               sample("halo_tasks_submitted_total") >= static_cast<double>(stats.tasks_submitted);
+               sample("halo_tasks_submitted_total") >= static_cast<double>(stats.tasks_submitted) &&
+               sample("halo_object_rebuild_seconds_count") >= static_cast<double>(stats.rebuilds_completed);
       },
       std::chrono::seconds(30)))
       << "rebuilt " << sample("halo_objects_rebuilt_total") << " of " << stats.objects_rebuilt << ", submitted "

@@ -64,6 +64,8 @@ struct RuntimeCounters {
   int64_t tasks_retried = 0;    // reruns after such failures or retried exceptions
   int64_t objects_rebuilt = 0;  // lost objects rerun from their lineage
   int64_t objects_lost = 0;     // lost objects that could not be rebuilt (not rebuildable, or out of retries)
+  int64_t rebuilds_completed = 0;  // rebuilds whose rerun produced the object again
+  int64_t rebuild_ms_total = 0;    // their time summed, from the rerun's start to the object produced again
 };
 
 class Runtime {
