@@ -470,17 +470,7 @@ void CoreWorker::ReportCounters() {
                        now.objects_lost != reported_.objects_lost ||
                        now.rebuilds_completed != reported_.rebuilds_completed;
   if (changed && !reporting_counters_) {
-    rpc::ReportRuntimeCountersRequest request;
-    request.set_reporter(id_prefix_);
-    request.set_job_id(options_.job_id);
-    rpc::RuntimeCounters& counters = *request.mutable_counters();
-    counters.set_tasks_submitted(now.tasks_submitted);
-    counters.set_task_failures(now.task_failures);
-    counters.set_tasks_retried(now.tasks_retried);
-    counters.set_objects_rebuilt(now.objects_rebuilt);
-    counters.set_objects_lost(now.objects_lost);
-    counters.set_rebuilds_completed(now.rebuilds_completed);
-    counters.set_rebuild_ms_total(now.rebuild_ms_total);
+    rpc::ReportRuntimeCountersRequest request = CountersRequest(now);
     reporting_counters_ = true;  // one report at a time: a GCS that does not answer is not sent a queue of them
     gcs_actors_->ReportRuntimeCounters(request, [this, now](Status status) {
       reporting_counters_ = false;
@@ -501,22 +491,43 @@ void CoreWorker::OnObjectRebuilt(const std::string& object_id, const rpc::TaskSp
   if (report.flush_armed) return;
   report.flush_armed = true;
   executor_.RunAfter(options_.settings.objects_rebuilt_event_interval_ms, [this] {
-    RebuildReport done = std::move(rebuild_report_);
-    rebuild_report_ = RebuildReport{};
-    rpc::ClusterEvent event;
-    event.set_kind(rpc::EVENT_OBJECTS_REBUILT);
-    event.set_message(absl::StrCat("the process at ", address_, " (job ", options_.job_id, ") is rebuilding ",
-                                   done.count, " lost object(s) from their lineage, the first ", done.first_object,
-                                   " by rerunning ", done.first_function, " (", done.first_why, ")"));
-    event.set_job_id(options_.job_id);
-    event.set_reporter(address_);
-    gcs_actors_->RecordEvent(event, [count = done.count](Status status) {
+    std::optional<rpc::ClusterEvent> event = TakeRebuildEvent();
+    if (!event) return;  // taken by Shutdown
+    gcs_actors_->RecordEvent(*event, [](Status status) {
       if (!status.ok()) {
-        SPDLOG_WARN("could not record {} rebuilt object(s) in the cluster event log: {}", count,
-                    std::string(status.message()));
+        SPDLOG_WARN("could not record rebuilt objects in the cluster event log: {}", std::string(status.message()));
       }
     });
   });
+}
+
+std::optional<rpc::ClusterEvent> CoreWorker::TakeRebuildEvent() {
+  RebuildReport done = std::move(rebuild_report_);
+  rebuild_report_ = RebuildReport{};
+  if (done.count == 0) return std::nullopt;
+  rpc::ClusterEvent event;
+  event.set_kind(rpc::EVENT_OBJECTS_REBUILT);
+  event.set_message(absl::StrCat("the process at ", address_, " (job ", options_.job_id, ") is rebuilding ",
+                                 done.count, " lost object(s) from their lineage, the first ", done.first_object,
+                                 " by rerunning ", done.first_function, " (", done.first_why, ")"));
+  event.set_job_id(options_.job_id);
+  event.set_reporter(address_);
+  return event;
+}
+
+rpc::ReportRuntimeCountersRequest CoreWorker::CountersRequest(const internal::RuntimeCounters& now) const {
+  rpc::ReportRuntimeCountersRequest request;
+  request.set_reporter(id_prefix_);
+  request.set_job_id(options_.job_id);
+  rpc::RuntimeCounters& counters = *request.mutable_counters();
+  counters.set_tasks_submitted(now.tasks_submitted);
+  counters.set_task_failures(now.task_failures);
+  counters.set_tasks_retried(now.tasks_retried);
+  counters.set_objects_rebuilt(now.objects_rebuilt);
+  counters.set_objects_lost(now.objects_lost);
+  counters.set_rebuilds_completed(now.rebuilds_completed);
+  counters.set_rebuild_ms_total(now.rebuild_ms_total);
+  return request;
 }
 
 void CoreWorker::AddLocalReference(const std::string& object_id) { objects_.AddReference(object_id); }
@@ -574,14 +585,23 @@ void CoreWorker::WatchDriver() {
 void CoreWorker::Shutdown() {
   if (shut_down_.exchange(true)) return;
   std::promise<void> drained;
-  executor_.Post([this, &drained] {
+  std::optional<rpc::ClusterEvent> rebuilt;  // not reported yet
+  executor_.Post([this, &drained, &rebuilt] {
     submitter_->FailAll("halo::Shutdown was called");
     actor_submitter_->FailAll("halo::Shutdown was called");
+    rebuilt = TakeRebuildEvent();
     drained.set_value();
   });
   drained.get_future().wait();
   if (options_.is_driver) {
     GcsClient gcs(options_.gcs_address, options_.settings.rpc_timeout_ms);
+    // What the periodic reports have not said yet: the last interval's counters and rebuilt objects.
+    if (rebuilt) {
+      Status recorded = gcs.RecordEvent(*rebuilt);
+      if (!recorded.ok()) HALO_LOG_WARN("could not record rebuilt objects: {}", std::string(recorded.message()));
+    }
+    Status reported = gcs.ReportRuntimeCounters(CountersRequest(Counters()));
+    if (!reported.ok()) HALO_LOG_WARN("could not report the task counters: {}", std::string(reported.message()));
     Status finished = gcs.MarkJobFinished(options_.job_id);
     if (!finished.ok()) HALO_LOG_WARN("could not mark job {} finished: {}", options_.job_id, std::string(finished.message()));
   }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -170,6 +171,9 @@ class CoreWorker : public internal::Runtime {
   internal::RuntimeCounters reported_;
   bool reporting_counters_ = false;
   void ReportCounters();
+  rpc::ReportRuntimeCountersRequest CountersRequest(const internal::RuntimeCounters& now) const;
+  // The rebuilt objects not reported yet, as one event (nullopt: none); executor thread.
+  std::optional<rpc::ClusterEvent> TakeRebuildEvent();
   void OnObjectRebuilt(const std::string& object_id, const rpc::TaskSpec& spec, const std::string& why);
   std::unique_ptr<health::GrpcHealthProber> driver_prober_;
   std::unique_ptr<DriverGone> driver_gone_;

@@ -21,9 +21,10 @@ using tcp = asio::ip::tcp;
 struct HttpApiServer::State {
   HttpApiSettings settings;
   Handler handler;
+  std::atomic<int64_t> open{0};  // before io: sessions destroyed with io still count themselves out
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  std::atomic<int64_t> open{0};
+  asio::steady_timer retry{io};  // accepting again after a failed accept (out of descriptors)
   std::thread thread;
 };
 
@@ -92,13 +93,19 @@ class Session : public std::enable_shared_from_this<Session> {
 void Accept(HttpApiServer::State* state) {
   state->acceptor.async_accept([state](beast::error_code error, tcp::socket socket) {
     if (error == asio::error::operation_aborted) return;
-    if (!error) {
-      if (state->open.load() >= state->settings.connections_max) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::make_shared<Session>(std::move(socket), state->handler, state->settings, state->open)->Read();
-      }
+    if (error) {
+      // Out of descriptors, say: try again shortly rather than spin.
+      state->retry.expires_after(std::chrono::milliseconds(100));
+      state->retry.async_wait([state](beast::error_code waited) {
+        if (!waited) Accept(state);
+      });
+      return;
+    }
+    if (state->open.load() >= state->settings.connections_max) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), state->handler, state->settings, state->open)->Read();
     }
     Accept(state);
   });

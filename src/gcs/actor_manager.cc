@@ -448,7 +448,7 @@ void ActorManager::ReclaimHalfMade(const std::string& actor_id, uint64_t attempt
   Actor* actor = Find(actor_id);
   if (actor == nullptr || actor->attempt != attempt || !Live(actor->info)) return;
   const rpc::ActorInfo& info = actor->info;
-  if (tries == 0) peers_.KillWorker(info.node_address(), info.lease_id());
+  peers_.KillWorker(info.node_address(), info.lease_id());  // again each round: a kill may have been lost
   peers_.GetWorkerExit(
       info.node_address(), info.worker_id(), [this, actor_id, attempt, tries](StatusOr<rpc::GetWorkerExitReply> exit) {
         Actor* actor = Find(actor_id);
@@ -468,8 +468,11 @@ void ActorManager::ReclaimHalfMade(const std::string& actor_id, uint64_t attempt
         }
         // Asked again while its node cannot answer: bounded by the node's lease, whose lapse makes the node DEAD,
         // and its death restarts the actor (OnNodeChanged; this attempt is then abandoned).
+        // Only the node's answers count against unreachable_kill_checks_max.
         executor_.RunAfter(exit.ok() ? settings_.retry_initial_ms : settings_.retry_max_ms,
-                           [this, actor_id, attempt, tries] { ReclaimHalfMade(actor_id, attempt, tries + 1); });
+                           [this, actor_id, attempt, next = exit.ok() ? tries + 1 : tries] {
+                             ReclaimHalfMade(actor_id, attempt, next);
+                           });
       });
 }
 

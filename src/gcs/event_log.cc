@@ -53,10 +53,14 @@ EventLog::~EventLog() { *alive_ = false; }
 Status EventLog::Initialize(const KeyValueMap& rows) {
   std::vector<rpc::ClusterEvent> loaded;
   loaded.reserve(rows.size());
+  std::vector<std::string> dropped;
   for (const auto& [key, bytes] : rows) {
     rpc::ClusterEvent event;
     if (!event.ParseFromString(bytes) || EventKey(event.sequence()) != key) {
-      return FailedPreconditionError(absl::StrCat("corrupt cluster event row ", key));
+      // A diagnostic record must not keep the cluster from recovering: it is dropped, and said so.
+      HALO_LOG_WARN("dropping corrupt cluster event row {}", key);
+      dropped.push_back(key);
+      continue;
     }
     loaded.push_back(std::move(event));
   }
@@ -64,7 +68,6 @@ Status EventLog::Initialize(const KeyValueMap& rows) {
             [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
   if (!loaded.empty()) next_sequence_ = loaded.back().sequence() + 1;
   const size_t keep = std::min(loaded.size(), static_cast<size_t>(settings_.events_max));
-  std::vector<std::string> dropped;
   for (size_t i = 0; i + keep < loaded.size(); ++i) dropped.push_back(EventKey(loaded[i].sequence()));
   events_.assign(std::make_move_iterator(loaded.end() - static_cast<std::ptrdiff_t>(keep)),
                  std::make_move_iterator(loaded.end()));
@@ -79,6 +82,10 @@ Status EventLog::Initialize(const KeyValueMap& rows) {
 }
 
 int64_t EventLog::Record(rpc::ClusterEvent event) {
+  if (event.message().size() > kEventMessageMaxBytes) {
+    event.mutable_message()->resize(kEventMessageMaxBytes);
+    event.mutable_message()->append("...");
+  }
   event.set_sequence(next_sequence_++);
   event.set_time_ms(clock_.WallMs());
   if (event.severity().empty()) event.set_severity(EventSeverity(event.kind()));

@@ -27,6 +27,9 @@
 
 namespace halo::gcs {
 
+// Longer messages are cut (a reported event is one line for people, not a payload).
+inline constexpr size_t kEventMessageMaxBytes = 4096;
+
 struct EventLogSettings {
   int64_t events_max = 10000;   // cluster_events_max
   int64_t list_max = 1000;      // cluster_events_list_max
@@ -44,7 +47,7 @@ class EventLog {
   EventLog(StoreClient& store, Executor& executor, Clock& clock, std::string reporter, EventLogSettings settings);
   ~EventLog();
 
-  // Loads the persisted events (rows of the "events" table). Rows that do not parse are an error naming them.
+  // Loads the persisted events (rows of the "events" table). Rows that do not parse are logged and dropped.
   Status Initialize(const KeyValueMap& rows);
   // Stamps sequence, time, severity (if empty) and reporter (if empty), keeps and persists the event, wakes
   // waiting listings. Returns the sequence given.

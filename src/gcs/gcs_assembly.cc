@@ -102,7 +102,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   if (deps_.may_grant_leases) nodes_->SetGrantGuard(deps_.may_grant_leases);
   auto on_storage_failure = deps_.on_storage_failure;
   nodes_->SetStorageFailureHandler([on_storage_failure](Status status) {
-    if (on_storage_failure) on_storage_failure(InternalError(absl::StrCat("cannot store the node table: ", status.message())));
+    if (on_storage_failure) on_storage_failure(Status(status.code(), absl::StrCat("cannot store the node table: ", status.message())));
   });
 
   const health::HealthCheckSettings owner_checks{settings_.health_check_initial_delay_ms, settings_.health_check_period_ms,
@@ -123,7 +123,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   actors_->SetEventLog(events_.get());
   actors_->SetStorageFailureHandler([on_storage_failure](Status status) {
     if (on_storage_failure) {
-      on_storage_failure(InternalError(absl::StrCat("cannot store the actor table: ", status.message())));
+      on_storage_failure(Status(status.code(), absl::StrCat("cannot store the actor table: ", status.message())));
     }
   });
   HALO_RETURN_IF_ERROR(actors_->Initialize(tables[kActorTable]));
@@ -143,7 +143,7 @@ Status GcsAssembly::InitializeManagers(std::map<std::string, KeyValueMap>& table
   services_->SetEventLog(events_.get());
   services_->SetStorageFailureHandler([on_storage_failure](Status status) {
     if (on_storage_failure) {
-      on_storage_failure(InternalError(absl::StrCat("cannot store the service table: ", status.message())));
+      on_storage_failure(Status(status.code(), absl::StrCat("cannot store the service table: ", status.message())));
     }
   });
   actors_->SetChangeListener([this](const rpc::ActorInfo& actor) { services_->OnActorChanged(actor); });

@@ -47,7 +47,8 @@ struct GcsAssemblyDeps {
   bool node_leases = true;
   // Node leases are granted only while this holds (a head candidate: while it certainly leads).
   std::function<bool()> may_grant_leases;
-  // A table could not be written: the owner must stop serving (a restart reloads what is durable).
+  // A table could not be written: the owner must stop serving (a restart reloads what is durable). The status
+  // keeps the store's code (UNAVAILABLE: storage out of reach).
   std::function<void(Status)> on_storage_failure;
   // Hears of every health-check verdict on a node before the node manager acts on it (the simulator checks
   // that each one is deserved). Optional.

@@ -127,7 +127,11 @@ std::unique_ptr<grpc::Server> GcsServer::BuildServer(const std::vector<grpc::Ser
   builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), grpc::InsecureServerCredentials(),
                            selected_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
-  if (rpc_metrics_) builder.experimental().SetInterceptorCreators(rpc_metrics_->InterceptorCreators());
+  // Not on the standby server: its generic refusal service sees whatever method a caller names, and each name
+  // would become a label.
+  if (rpc_metrics_ && generic == nullptr) {
+    builder.experimental().SetInterceptorCreators(rpc_metrics_->InterceptorCreators());
+  }
   if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
   auto server = builder.BuildAndStart();
   if (!server || *selected_port == 0) return nullptr;

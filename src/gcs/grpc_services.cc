@@ -114,6 +114,11 @@ grpc::ServerUnaryReactor* JobServiceImpl::ReportRuntimeCounters(grpc::CallbackSe
     if (request->reporter().empty()) {
       return reactor->Finish(ToGrpcStatus(InvalidArgumentError("a runtime counters report names its reporter")));
     }
+    const rpc::RuntimeCounters& c = request->counters();
+    if (c.tasks_submitted() < 0 || c.task_failures() < 0 || c.tasks_retried() < 0 || c.objects_rebuilt() < 0 ||
+        c.objects_lost() < 0 || c.rebuilds_completed() < 0 || c.rebuild_ms_total() < 0) {
+      return reactor->Finish(ToGrpcStatus(InvalidArgumentError("runtime counters are never negative")));
+    }
     if (counters_ != nullptr) counters_->Report(request->reporter(), request->counters(), clock_.MonotonicMs());
     reactor->Finish(grpc::Status::OK);
   });

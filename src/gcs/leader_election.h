@@ -78,9 +78,9 @@ class LeaderElection {
   bool leader_ = false;
   int64_t epoch_ = 0;
   uint64_t term_ = 0;              // bumped on every step up or down: stale replies are ignored
-  int64_t valid_until_ms_ = 0;
+  int64_t valid_until_ms_ = 0;     // monotonic: this candidate leads until then unless renewed
   int64_t renewals_ = 0;
-  int64_t renewal_failures_ = 0;     // monotonic: this candidate leads until then unless renewed
+  int64_t renewal_failures_ = 0;
   std::optional<TimerId> watchdog_;
   std::optional<TimerId> next_;    // the next acquire attempt or renewal
   std::optional<LeaderRecord> known_leader_;

@@ -3,7 +3,8 @@
 // - A report replaces its reporter's earlier one, so a repeated report counts once.
 // - Totals never go down while this GCS runs: a report lower than its reporter's last (a new process at the
 //   same address) first folds the last one into a retained sum; past reporters_max reporters, the one heard
-//   from longest ago is folded the same way.
+//   from longest ago is folded the same way. A folded reporter that reports again is taken for a new one (its
+//   earlier counts then count twice): keep reporters_max above the number of processes reporting at once.
 // Runs on the GCS executor (not thread-safe).
 #pragma once
 

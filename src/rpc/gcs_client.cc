@@ -200,6 +200,11 @@ Status GcsClient::RecordEvent(const rpc::ClusterEvent& event) {
   return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.event_log->RecordEvent(c, request, &reply); });
 }
 
+Status GcsClient::ReportRuntimeCounters(const rpc::ReportRuntimeCountersRequest& request) {
+  rpc::ReportRuntimeCountersReply reply;
+  return Invoke([&](grpc::ClientContext* c, Stubs& s) { return s.jobs->ReportRuntimeCounters(c, request, &reply); });
+}
+
 Status GcsClient::RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready) {
   rpc::RegisterActorRequest request;
   *request.mutable_actor() = actor;

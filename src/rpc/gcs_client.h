@@ -43,6 +43,7 @@ class GcsClient {
   // The cluster event log; waits up to request.wait_ms() when nothing newer is there.
   StatusOr<rpc::ListEventsReply> ListEvents(const rpc::ListEventsRequest& request);
   Status RecordEvent(const rpc::ClusterEvent& event);
+  Status ReportRuntimeCounters(const rpc::ReportRuntimeCountersRequest& request);
   Status RegisterActor(const rpc::ActorInfo& actor, bool dependencies_ready);
   Status ResolveActor(const std::string& actor_id, const rpc::TaskSpec& creation);
   StatusOr<rpc::ActorInfo> GetNamedActor(const std::string& name, const std::string& name_space);

@@ -217,7 +217,6 @@ void RedisConnection::BecomeReady() {
   unavailable_timer_armed_ = false;
   backoff_.Reset();
   if (!last_error_.empty()) {
-    reconnects_.fetch_add(1);
     HALO_LOG_INFO("reconnected to Redis at {} after: {}", options_.uri.Endpoint(), last_error_);
   }
   if (lost_at_) {
@@ -225,6 +224,7 @@ void RedisConnection::BecomeReady() {
                                   std::chrono::steady_clock::now() - *lost_at_)
                                   .count();
     lost_at_.reset();
+    reconnects_.fetch_add(1);
     if (reconnect_handler_) reconnect_handler_(last_error_, outage_ms);
   }
   if (start_done_) {

@@ -71,7 +71,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void Close();
 
   const RedisOptions& options() const { return options_; }
-  // Connections it made again after losing one (any thread).
+  // Connections it made again after losing a ready one (any thread).
   int64_t reconnects() const { return reconnects_.load(); }
 
  private:

@@ -125,7 +125,10 @@ TEST_F(ObjectsTest, ObjectsLostWithTheirNodeAreRebuiltFromLineage) {
       },
       std::chrono::seconds(20)));
   ASSERT_TRUE(listed.has_value());
-  EXPECT_LT(listed->events_size(), halo::Stats().objects_rebuilt + 1);
+  // Rebuilds within one objects_rebuilt_event_interval_ms share an event (this test rebuilds dozens at once).
+  if (halo::Stats().objects_rebuilt >= 10) {
+    EXPECT_LT(listed->events_size(), halo::Stats().objects_rebuilt);
+  }
   EXPECT_NE(listed->events(0).message().find("lost object(s) from their lineage"), std::string::npos)
       << listed->events(0).message();
   // The driver's counters reach the GCS's metrics (reported every runtime_counters_report_interval_ms).

@@ -153,11 +153,22 @@ TEST_F(EventLogTest, WaitersAreBoundedAndReleasedWhenTheGcsStops) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(EventLogTest, ACorruptRowIsNamed) {
+TEST_F(EventLogTest, ACorruptRowIsDroppedNotFatal) {
+  auto first = NewLog(100);
+  first->Record(MakeEvent(rpc::EVENT_NODE_ADDED, "kept"));
+  executor_.RunUntilIdle();
+  store_.AsyncPut(kEventTable, EventKey(4), "not a proto \xff", true, [](StatusOr<bool>) {});
+  executor_.RunUntilIdle();
   EventLog log(store_, executor_, executor_, "", EventLogSettings{});
-  Status status = log.Initialize({{EventKey(4), "not a proto \xff"}});
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(status.message().find(EventKey(4)), std::string::npos) << status;
+  ASSERT_TRUE(log.Initialize(Table()).ok());
+  executor_.RunUntilIdle();
+  ASSERT_EQ(log.events().size(), 1u);
+  EXPECT_EQ(log.events().front().message(), "kept");
+  EXPECT_EQ(Table().count(EventKey(4)), 0u) << "the corrupt row was left in storage";
+  // And an overlong message is cut.
+  const int64_t sequence = log.Record(MakeEvent(rpc::EVENT_OBJECTS_REBUILT, std::string(10000, 'x')));
+  EXPECT_EQ(log.events().back().sequence(), sequence);
+  EXPECT_EQ(log.events().back().message().size(), kEventMessageMaxBytes + 3);
 }
 
 }  // namespace
