@@ -92,10 +92,12 @@ int RunEvents(const EventsOptions& options, const SettingsInputs& inputs) {
   // The newest `last` events of the wanted kinds: page through what the log holds (it is bounded).
   std::deque<rpc::ClusterEvent> newest;
   int64_t after = 0;
+  std::string incarnation;  // of the log last listed
   for (;;) {
     request.set_after_sequence(after);
     auto reply = (*client)->ListEvents(request);
     if (!reply.ok()) return Fail(std::string(reply.status().message()));
+    incarnation = reply->incarnation();
     for (const auto& event : reply->events()) {
       newest.push_back(event);
       if (static_cast<int64_t>(newest.size()) > options.last) newest.pop_front();
@@ -120,8 +122,14 @@ int RunEvents(const EventsOptions& options, const SettingsInputs& inputs) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kReconnectPauseMs));
       continue;
     }
-    // A GCS that took over holds only what was persisted: its log may end before what was seen.
-    if (reply->last_sequence() < after) after = reply->last_sequence();
+    // A GCS that took over (or restarted) holds only what was persisted: numbers past what it loaded are its
+    // own new events, whatever a follower saw under those numbers before. List them again from there.
+    if (!incarnation.empty() && reply->incarnation() != incarnation && after > reply->loaded_sequence()) {
+      incarnation = reply->incarnation();
+      after = reply->loaded_sequence();
+      continue;
+    }
+    incarnation = reply->incarnation();
     for (const auto& event : reply->events()) {
       Print(event, options.json);
       after = event.sequence();

@@ -110,7 +110,10 @@ dashboard::HttpReply EventsReply(EventLog& events, const std::string& query) {
       reply = Json(400, {{"error", std::string(listed.status().message())}});
       return;
     }
-    json out = {{"last_sequence", listed->last_sequence()}, {"first_sequence", listed->first_sequence()}};
+    json out = {{"last_sequence", listed->last_sequence()},
+                {"first_sequence", listed->first_sequence()},
+                {"incarnation", listed->incarnation()},
+                {"loaded_sequence", listed->loaded_sequence()}};
     out["events"] = json::array();
     for (const auto& event : listed->events()) out["events"].push_back(ClusterEventJson(event));
     reply = Json(200, out);

@@ -43,8 +43,13 @@ std::string EventKey(int64_t sequence) {
 }
 
 EventLog::EventLog(StoreClient& store, Executor& executor, Clock& clock, std::string reporter,
-                   EventLogSettings settings)
-    : store_(store), executor_(executor), clock_(clock), reporter_(std::move(reporter)), settings_(settings) {
+                   EventLogSettings settings, std::string incarnation)
+    : store_(store),
+      executor_(executor),
+      clock_(clock),
+      reporter_(std::move(reporter)),
+      settings_(settings),
+      incarnation_(std::move(incarnation)) {
   HALO_CHECK(settings_.events_max >= 1 && settings_.list_max >= 1) << "the event log keeps and lists at least one";
 }
 
@@ -67,6 +72,7 @@ Status EventLog::Initialize(const KeyValueMap& rows) {
   std::sort(loaded.begin(), loaded.end(),
             [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
   if (!loaded.empty()) next_sequence_ = loaded.back().sequence() + 1;
+  loaded_sequence_ = next_sequence_ - 1;
   const size_t keep = std::min(loaded.size(), static_cast<size_t>(settings_.events_max));
   for (size_t i = 0; i + keep < loaded.size(); ++i) dropped.push_back(EventKey(loaded[i].sequence()));
   events_.assign(std::make_move_iterator(loaded.end() - static_cast<std::ptrdiff_t>(keep)),
@@ -113,6 +119,8 @@ rpc::ListEventsReply EventLog::Select(const rpc::ListEventsRequest& request) con
   rpc::ListEventsReply reply;
   reply.set_last_sequence(last_sequence());
   reply.set_first_sequence(events_.empty() ? next_sequence_ : events_.front().sequence());
+  reply.set_incarnation(incarnation_);
+  reply.set_loaded_sequence(loaded_sequence_);
   const int64_t limit = request.limit() > 0 ? std::min<int64_t>(request.limit(), settings_.list_max) : settings_.list_max;
   // Events are in sequence order: start at the first one after after_sequence.
   auto it = std::upper_bound(events_.begin(), events_.end(), request.after_sequence(),

@@ -44,7 +44,9 @@ rpc::ClusterEvent MakeEvent(rpc::ClusterEventKind kind, std::string message);
 
 class EventLog {
  public:
-  EventLog(StoreClient& store, Executor& executor, Clock& clock, std::string reporter, EventLogSettings settings);
+  // incarnation: a random id of this log (one per GCS recovery), told to every listing.
+  EventLog(StoreClient& store, Executor& executor, Clock& clock, std::string reporter, EventLogSettings settings,
+           std::string incarnation = "");
   ~EventLog();
 
   // Loads the persisted events (rows of the "events" table). Rows that do not parse are logged and dropped.
@@ -80,6 +82,8 @@ class EventLog {
   Clock& clock_;
   std::string reporter_;
   const EventLogSettings settings_;
+  const std::string incarnation_;
+  int64_t loaded_sequence_ = 0;  // the newest sequence Initialize loaded
   std::deque<rpc::ClusterEvent> events_;  // oldest first; at most settings_.events_max
   int64_t next_sequence_ = 1;
   int64_t epoch_ = 0;

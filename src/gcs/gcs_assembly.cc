@@ -41,7 +41,8 @@ void GcsAssembly::Recover(std::function<void(Status)> done) {
   events_ = std::make_unique<EventLog>(
       store, *deps_.executor, *deps_.clock, "",
       EventLogSettings{settings_.cluster_events_max, settings_.cluster_events_list_max,
-                       settings_.pubsub_subscribers_max, settings_.pubsub_poll_wait_ms});
+                       settings_.pubsub_subscribers_max, settings_.pubsub_poll_wait_ms},
+      deps_.random->HexId(8));
   events_->SetObserver(deps_.on_event);
 
   struct Loading {

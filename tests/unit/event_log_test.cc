@@ -20,7 +20,8 @@ class EventLogTest : public ::testing::Test {
   }
   std::unique_ptr<EventLog> NewLog(int64_t events_max) {
     auto log = std::make_unique<EventLog>(store_, executor_, executor_, "gcs-a:1",
-                                          EventLogSettings{events_max, 3, 2, 1000});
+                                          EventLogSettings{events_max, 3, 2, 1000},
+                                          "incarnation-" + std::to_string(++incarnations_));
     EXPECT_TRUE(log->Initialize(Table()).ok());
     return log;
   }
@@ -40,6 +41,7 @@ class EventLogTest : public ::testing::Test {
   }
   testing::FakeExecutor executor_;
   MemoryStore store_{executor_};
+  int incarnations_ = 0;
 };
 
 TEST_F(EventLogTest, KindNamesRoundTripAndUnknownNamesAreRefused) {
@@ -70,9 +72,15 @@ TEST_F(EventLogTest, EventsAreStampedInOrderAndSurviveARestart) {
   EXPECT_EQ(reply.events(1).reporter(), "gcs-a:1");
   EXPECT_EQ(reply.last_sequence(), 2);
 
-  // Another GCS loads them and numbers on from the newest.
+  EXPECT_EQ(reply.incarnation(), "incarnation-1");
+  EXPECT_EQ(reply.loaded_sequence(), 0);
+
+  // Another GCS loads them and numbers on from the newest; it says which numbers it loaded, so a follower
+  // that saw more under the first incarnation (events never written) lists again from there.
   auto restarted = NewLog(100);
   EXPECT_EQ(List(*restarted, 0).events_size(), 2);
+  EXPECT_EQ(List(*restarted, 0).incarnation(), "incarnation-2");
+  EXPECT_EQ(List(*restarted, 0).loaded_sequence(), 2);
   EXPECT_EQ(restarted->Record(MakeEvent(rpc::EVENT_GCS_RECOVERED, "recovered")), 3);
   EXPECT_EQ(List(*restarted, 2).events(0).kind(), rpc::EVENT_GCS_RECOVERED);
 }
