@@ -52,6 +52,17 @@ Status CheckPortFree(const std::string& host, int64_t port) {
   return OkStatus();
 }
 
+// Runs ask on the executor (the managers' thread) and waits at most timeout_ms for its answer; nullopt when the
+// executor did not get to it in time (busy, or stopped). For readers on other threads: scrapes, the dashboard.
+template <typename T>
+std::optional<T> AskExecutor(Executor& executor, int64_t timeout_ms, std::function<T()> ask) {
+  auto answered = std::make_shared<std::promise<T>>();
+  auto future = answered->get_future();
+  executor.Post([answered, ask = std::move(ask)] { answered->set_value(ask()); });
+  if (future.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
 // A failure to reach storage (as opposed to a mistake in the settings): the code says so, not the words.
 bool IsStorageOutage(const Status& status) {
   return status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kDeadlineExceeded;
@@ -295,18 +306,15 @@ Status GcsServer::StartDashboard() {
 
 dashboard::HttpReply GcsServer::DashboardReply(const std::string& path, const std::string& query) {
   if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", dashboard::DashboardPage()};
-  auto answered = std::make_shared<std::promise<dashboard::HttpReply>>();
-  auto future = answered->get_future();
-  executor_.Post([this, answered, path, query] {
-    const bool serving = recovered_.load() && managers_ != nullptr;
-    rpc::GetClusterInfoReply info = serving ? ServingInfo() : StandbyInfo();
-    info.set_uptime_ms(clock_.WallMs() - info.start_time_ms());
-    answered->set_value(DashboardApiReply(path, query, info, serving ? managers_.get() : nullptr));
-  });
-  if (future.wait_for(std::chrono::milliseconds(settings_.metrics_snapshot_timeout_ms)) != std::future_status::ready) {
-    return {503, "application/json", R"({"error":"the GCS did not answer in time"})"};
-  }
-  return future.get();
+  std::optional<dashboard::HttpReply> reply = AskExecutor<dashboard::HttpReply>(
+      executor_, settings_.metrics_snapshot_timeout_ms, [this, path, query] {
+        const bool serving = recovered_.load() && managers_ != nullptr;
+        rpc::GetClusterInfoReply info = serving ? ServingInfo() : StandbyInfo();
+        info.set_uptime_ms(clock_.WallMs() - info.start_time_ms());
+        return DashboardApiReply(path, query, info, serving ? managers_.get() : nullptr);
+      });
+  if (!reply) return {503, "application/json", R"({"error":"the GCS did not answer in time"})"};
+  return *reply;
 }
 
 Status GcsServer::Recover() {
@@ -483,9 +491,7 @@ Status GcsServer::StartMetrics() {
 }
 
 std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
-  auto taken = std::make_shared<std::promise<GcsMetrics::Snapshot>>();
-  auto future = taken->get_future();
-  executor_.Post([this, taken] {
+  return AskExecutor<GcsMetrics::Snapshot>(executor_, settings_.metrics_snapshot_timeout_ms, [this] {
     GcsMetrics::Snapshot snapshot;
     snapshot.leader = election_ == nullptr ? recovered_.load() : election_->leader();
     snapshot.epoch = election_ == nullptr ? 0 : election_->epoch();
@@ -509,12 +515,8 @@ std::optional<GcsMetrics::Snapshot> GcsServer::MetricsSnapshot() {
         for (const auto& job : jobs) (job.is_finished() ? snapshot.jobs_finished : snapshot.jobs_running) += 1;
       });
     }
-    taken->set_value(std::move(snapshot));
+    return snapshot;
   });
-  if (future.wait_for(std::chrono::milliseconds(settings_.metrics_snapshot_timeout_ms)) != std::future_status::ready) {
-    return std::nullopt;
-  }
-  return future.get();
 }
 
 void GcsServer::Shutdown() {
