@@ -245,8 +245,10 @@ TEST_F(TasksTest, KilledWorkerWithoutRetriesIsWorkerCrashed) {
 }
 
 TEST_F(TasksTest, WaitAndTimeouts) {
-  auto slow = halo::Task(SleepMs).Remote(1500);
+  // fast is submitted first: were both pushed to one leased worker (a second lease can be slow to come on a
+  // loaded machine), fast must not queue behind slow.
   auto fast = halo::Task(SleepMs).Remote(1);
+  auto slow = halo::Task(SleepMs).Remote(1500);
   auto [ready, pending] = halo::Wait(std::vector<halo::ObjectRef<int>>{slow, fast}, 1, std::chrono::seconds(30));
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0], fast);
