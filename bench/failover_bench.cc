@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/process.h"
 #include "rpc/gcs_client.h"
+#include "rpc/cluster_security.h"
 
 namespace {
 
@@ -83,6 +84,8 @@ double Percentile(std::vector<double> values, double p) {
 
 int main(int argc, char** argv) {
   CLI::App app{"failover_bench: head failover time with two candidates on Redis"};
+  // The cluster this bench starts and this process share one token.
+  setenv(halo::rpc::kTokenEnvironment, halo::rpc::NewClusterToken().c_str(), /*overwrite=*/0);
   std::string redis_uri;
   int trials = 30;
   bool graceful = false;

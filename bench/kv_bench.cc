@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "rpc/gcs_client.h"
+#include "rpc/session.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kv_bench"};
@@ -22,6 +23,11 @@ int main(int argc, char** argv) {
   app.add_option("--clients", clients)->check(CLI::Range(1, 256));
   app.add_option("--value-bytes", value_bytes)->check(CLI::Range(0, 1 << 20));
   CLI11_PARSE(app, argc, argv);
+  // The cluster's token: HALO_AUTH_TOKEN, else the latest session's (a cluster started on this machine).
+  if (halo::Status secured = halo::UseClusterSecurity(halo::Settings{}); !secured.ok()) {
+    std::cerr << "kv_bench: " << secured.message() << std::endl;
+    return 1;
+  }
 
   const std::string value(static_cast<size_t>(value_bytes), 'v');
   const std::string prefix = op == "fill" ? "fill:" : "bench:";

@@ -29,6 +29,8 @@
 #include "health/health_service.h"
 #include "node/node_services.h"
 #include "rpc/gcs_client.h"
+#include "rpc/cluster_channel.h"
+#include "rpc/cluster_security.h"
 
 namespace {
 
@@ -234,7 +236,7 @@ int HealthCpu(int nodes, int seconds) {
   halo::GcsClient client(head.address, 10000);
   halo::SystemRandom random;
   grpc::ChannelArguments args;
-  auto channel = grpc::CreateCustomChannel(head.address, grpc::InsecureChannelCredentials(), args);
+  auto channel = halo::rpc::NewClusterChannel(head.address, args);
   auto stub = halo::rpc::NodeInfoService::NewStub(channel);
   for (int i = 0; i < nodes; ++i) {
     halo::rpc::RegisterNodeRequest request;
@@ -274,6 +276,8 @@ int main(int argc, char** argv) {
   cpu->add_option("--nodes", nodes)->check(CLI::Range(1, 100000));
   cpu->add_option("--seconds", seconds)->check(CLI::Range(1, 600));
   CLI11_PARSE(app, argc, argv);
+  // The heads this bench starts, their node agents and this process share one cluster token.
+  setenv(halo::rpc::kTokenEnvironment, halo::rpc::NewClusterToken().c_str(), /*overwrite=*/0);
   signal(SIGPIPE, SIG_IGN);
   spdlog::set_level(spdlog::level::warn);
   if (detection->parsed()) return Detection(trials);

@@ -16,6 +16,7 @@
 #include "halo/halo.h"
 #include "multihost/beacon.h"
 #include "multihost/multihost_cluster.h"
+#include "rpc/cluster_security.h"
 
 using halo::testing::Beacon;
 using halo::testing::MakeBeacon;
@@ -87,6 +88,8 @@ void ReplaceNodeAgent(MultiHostCluster& cluster, const std::string& host) {
 int main(int argc, char** argv) {
   if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
   CLI::App app{"partition_bench: actor replacement across hosts under partitions and kills"};
+  // The cluster this bench starts and this process share one token.
+  setenv(halo::rpc::kTokenEnvironment, halo::rpc::NewClusterToken().c_str(), /*overwrite=*/0);
   int isolate_trials = 30;
   int kill_trials = 10;
   bool throughput = false;

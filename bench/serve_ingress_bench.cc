@@ -26,6 +26,7 @@
 #include "rpc/gcs_client.h"
 #include "serve/actor_replica_caller.h"
 #include "serve/http_ingress.h"
+#include "rpc/cluster_security.h"
 
 namespace {
 
@@ -155,6 +156,8 @@ void Report(const std::string& mode, const std::vector<Figures>& rounds) {
 int main(int argc, char** argv) {
   if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);  // the replica's worker
   CLI::App app{"serve_ingress_bench: a trivial handler over HTTP, driven by wrk"};
+  // The cluster this bench starts and this process share one token.
+  setenv(halo::rpc::kTokenEnvironment, halo::rpc::NewClusterToken().c_str(), /*overwrite=*/0);
   std::string modes = "plain,ingress-echo,ingress-replica";
   std::string address;
   int rounds = 3, connections = 16, duration_s = 5;

@@ -1,5 +1,9 @@
 # Shell helpers the demo scripts share; sourced, not run.
 
+# The demos run several sessions on one machine (head candidates, node agents), as machines of a real cluster
+# would: they share one cluster token, given in the environment.
+export HALO_AUTH_TOKEN="${HALO_AUTH_TOKEN:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}"
+
 # wait_for_line PATTERN FILE PID: until FILE has a line matching PATTERN (0), or the job PID ended or 30 s
 # passed (1).
 wait_for_line() {

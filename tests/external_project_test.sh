@@ -48,6 +48,8 @@ echo "== a cluster from the installed binaries, and the program on it"
 export HALO_SERVE_HTTP_PORT=0
 "$PREFIX/bin/halo" start --head --session-dir "$WORK/head" --port 0 >/dev/null
 ADDRESS=$(cat "$WORK/head/gcs.address")
+# As on another machine: the joining node agent and the program are given the cluster token.
+export HALO_AUTH_TOKEN=$(cat "$WORK/head/auth_token")
 "$PREFIX/bin/halo" start --address "$ADDRESS" --session-dir "$WORK/node" --num-cpus 2 >/dev/null
 timeout 120 "$WORK/project/build/word_stats" --address "$ADDRESS" >"$WORK/run.out" 2>"$WORK/run.err" || {
   echo "word_stats failed:" >&2

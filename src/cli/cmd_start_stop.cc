@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "rpc/cluster_security.h"
 #include "rpc/session.h"
 #include "common/process.h"
 #include "rpc/gcs_client.h"
@@ -165,6 +166,26 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
                              session, "`"));
   }
 
+  // The cluster token: a head takes the one it is given (or its session's, after a restart) or makes one; a
+  // joining machine must be given it. Either way the session keeps it, for the daemons and local commands.
+  auto security = options.head ? rpc::LoadClusterSecurityMaybeWithoutToken(settings, session)
+                               : rpc::LoadClusterSecurity(settings, session);
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+  if (Status serving = rpc::CheckServingSecurity(settings); !serving.ok()) return Fail(std::string(serving.message()));
+  if (security->check_token && security->token.empty()) {
+    security->token = rpc::NewClusterToken();
+    security->token_origin = "new";
+  }
+  if (Status recorded = rpc::RecordSecurityInSession(session, security->token, settings); !recorded.ok()) {
+    return Fail(std::string(recorded.message()));
+  }
+  const std::string token_line =
+      !security->check_token
+          ? std::string("  auth:         off (auth_mode off: calls are not checked)\n")
+          : absl::StrCat("  auth token:   ", session, "/", rpc::kSessionTokenFile,
+                         security->token_origin == "new" ? " (new)" : "", "\n");
+  rpc::SetProcessSecurity(*std::move(security));
+
   if (!options.head) {
     GcsClient probe(options.address, settings.rpc_timeout_ms);
     auto info = probe.GetClusterInfo();
@@ -174,7 +195,8 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     std::cout << "Node " << ReadTrimmedFile(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"
               << "  node address: " << ReadTrimmedFile(session + "/node.address") << "\n"
               << "  GCS address:  " << options.address << "\n"
-              << "  session:      " << session << "\n";
+              << "  session:      " << session << "\n"
+              << token_line;
     return 0;
   }
 
@@ -243,7 +265,9 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
             << "  head node:    " << ReadTrimmedFile(session + "/node.id") << "\n"
             << "  session:      " << session << "\n"
             << "  GCS pid:      " << info.pid() << "\n"
-            << "Join another machine: halo start --address " << info.address() << "\n";
+            << token_line
+            << "Join another machine: HALO_AUTH_TOKEN=<the token> halo start --address " << info.address()
+            << " (or --auth-token-file FILE)\n";
   return 0;
 }
 

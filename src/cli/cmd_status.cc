@@ -36,6 +36,7 @@ struct Candidate {
   std::string address;
   std::optional<rpc::GetClusterInfoReply> info;
   std::string error;
+  bool refused_credentials = false;  // it answered, refusing this command's token
 };
 
 // Each address alone (no redirects): what it says of itself.
@@ -47,6 +48,7 @@ Candidate Ask(const std::string& address, int64_t timeout_ms) {
     candidate.info = *info;
   } else {
     candidate.error = std::string(info.status().message());
+    candidate.refused_credentials = info.status().code() == absl::StatusCode::kUnauthenticated;
   }
   return candidate;
 }
@@ -168,6 +170,7 @@ int RunStatus(const std::string& address_flag, bool json, const SettingsInputs& 
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   const Settings& settings = loaded->values;
+  if (Status secured = UseClusterSecurity(settings); !secured.ok()) return Fail(std::string(secured.message()));
   auto address = FindGcsAddress(address_flag, settings);
   if (!address.ok()) return Fail(std::string(address.status().message()));
   const bool from_session = address_flag.empty() && std::getenv("HALO_ADDRESS") == nullptr;
@@ -184,7 +187,13 @@ int RunStatus(const std::string& address_flag, bool json, const SettingsInputs& 
     if (asked == nullptr) asked = &candidate;
     if (leader == nullptr && candidate.info->is_leader()) leader = &candidate;
   }
-  if (asked == nullptr) return ExplainSilence(candidates, settings, from_session, json);
+  if (asked == nullptr) {
+    // A GCS that refused the token is up: say that, not why it might be down.
+    for (const auto& candidate : candidates) {
+      if (candidate.refused_credentials) return Fail(absl::StrCat(candidate.address, ": ", candidate.error));
+    }
+    return ExplainSilence(candidates, settings, from_session, json);
+  }
   // A standby names the leader: ask it too (it is one of the candidates, listed or not).
   std::optional<Candidate> named_leader;
   if (leader == nullptr && !asked->info->leader_address().empty()) {

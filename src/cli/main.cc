@@ -2,6 +2,8 @@
 // storage cleanup, serve validate, microbenchmark.
 #include <CLI/CLI.hpp>
 
+#include <grpc/support/log.h>
+
 #include <cstdlib>
 
 #include "cli/commands.h"
@@ -11,6 +13,9 @@
 int main(int argc, char** argv) {
   // `halo microbenchmark` runs its tasks in workers started from this executable: they never get past here.
   if (std::getenv("HALO_WORKER_MODE") != nullptr) halo::Init(argc, argv);
+  // A command prints one line per error, its own: gRPC's log lines (a failed TLS handshake, say) would be a
+  // second, unless asked for with GRPC_VERBOSITY.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   using namespace halo::cli;
   CLI::App app{"halo: run and inspect a Halo cluster"};
   app.require_subcommand(1);

@@ -1,9 +1,12 @@
 #include "common/daemon.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "common/logging.h"
 #include "common/process.h"
@@ -72,6 +75,15 @@ void ExitDaemon(int code) {
   std::cerr.flush();
   spdlog::shutdown();
   _exit(code);
+}
+
+void StartMemoryTrimmer(int64_t interval_ms) {
+  std::thread([interval_ms] {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+      malloc_trim(0);
+    }
+  }).detach();
 }
 
 }  // namespace halo

@@ -33,6 +33,11 @@ Status PrepareDaemonSession(const Settings& settings, const std::string& name, b
 // start), logs it, and returns 1.
 int DaemonError(const char* program, const std::string& message);
 
+// Starts a thread that gives memory freed inside the process back to the system every interval_ms
+// (malloc_trim): a burst (junk connections, a large listing) must not leave the daemon's resident memory at its
+// peak for good. Once per process.
+void StartMemoryTrimmer(int64_t interval_ms);
+
 // Flushes output and logs, then ends the process without running destructors: signal and gRPC threads may
 // still refer to objects of main's frame.
 [[noreturn]] void ExitDaemon(int code);

@@ -150,6 +150,32 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return OkStatus();
 }
 
+Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return InternalError(absl::StrCat("cannot write ", tmp, ": ", strerror(errno)));
+  // The umask may have taken bits away; never more than mode.
+  bool ok = fchmod(fd, mode) == 0;
+  size_t written = 0;
+  while (ok && written < content.size()) {
+    const ssize_t n = write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) written += static_cast<size_t>(n);
+  }
+  const int saved_errno = errno;
+  close(fd);
+  if (!ok) {
+    unlink(tmp.c_str());
+    return InternalError(absl::StrCat("cannot write ", tmp, ": ", strerror(saved_errno)));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return InternalError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", strerror(errno)));
+  }
+  return OkStatus();
+}
+
 std::string DescribeExit(int wait_status) {
   if (WIFEXITED(wait_status)) return absl::StrCat("exit code ", WEXITSTATUS(wait_status));
   if (WIFSIGNALED(wait_status)) {

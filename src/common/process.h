@@ -43,5 +43,7 @@ StatusOr<std::string> ReadFileToString(const std::string& path);
 std::string ReadTrimmedFile(const std::string& path);
 // Writes to path.tmp then renames, so readers see the old or the new content, never a torn one.
 Status WriteFileAtomically(const std::string& path, const std::string& content);
+// The same with the file's permission bits set to mode from its creation on (0600 for a secret).
+Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode);
 
 }  // namespace halo

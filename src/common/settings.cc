@@ -92,6 +92,13 @@ Status ValidateSettings(const Settings& s) {
     return InvalidArgumentError(
         absl::StrCat("setting 'log_level' must be one of trace, debug, info, warn, error; got '", s.log_level, "'"));
   }
+  if (s.auth_mode != "token" && s.auth_mode != "off") {
+    return InvalidArgumentError(absl::StrCat("setting 'auth_mode' must be token or off; got '", s.auth_mode, "'"));
+  }
+  const int tls_given = !s.tls_cert.empty() + !s.tls_key.empty() + !s.tls_ca.empty();
+  if (tls_given != 0 && tls_given != 3) {
+    return InvalidArgumentError("settings 'tls_cert', 'tls_key' and 'tls_ca' go together: give all three or none");
+  }
   HALO_RETURN_IF_ERROR(RequireAtLeast("storage_retry_max_ms", s.storage_retry_max_ms, "storage_retry_initial_ms",
                                       s.storage_retry_initial_ms));
   HALO_RETURN_IF_ERROR(

@@ -37,6 +37,36 @@ HALO_INT_SETTING(gcs_restarts_max, 0, -1, kNoMaximum,
 HALO_INT_SETTING(gcs_restart_delay_max_ms, 5000, 1, kNoMaximum,
              "largest pause before a supervised GCS is restarted (the first is 100 ms; each quick death doubles it)")
 
+// --- security and connections (every gRPC server and client of the cluster) ---
+HALO_STRING_SETTING(auth_mode, "token",
+             "token: every gRPC call between the cluster's processes must carry the cluster token (the head "
+             "makes one, or takes HALO_AUTH_TOKEN or auth_token_file); off: none is checked, allowed only when "
+             "host is a loopback address")
+HALO_STRING_SETTING(auth_token_file, "",
+             "file holding the cluster token (readable by its owner only); default: HALO_AUTH_TOKEN, else "
+             "<session_dir>/auth_token")
+HALO_STRING_SETTING(tls_cert, "",
+             "certificate (PEM) this process presents to its peers; with tls_key and tls_ca it turns on mutual "
+             "TLS for every gRPC connection")
+HALO_STRING_SETTING(tls_key, "", "private key (PEM) of tls_cert")
+HALO_STRING_SETTING(tls_ca, "", "CA certificate (PEM) that every peer's certificate must be signed by")
+HALO_STRING_SETTING(tls_server_name, "",
+             "name a peer's certificate must carry (default: the host dialed, IP address or name)")
+HALO_INT_SETTING(rpc_handshake_timeout_ms, 5000, 1, kNoMaximum,
+             "a gRPC connection that has not finished its TLS handshake (or sent its HTTP/2 preface) this long "
+             "after it opened is closed")
+HALO_INT_SETTING(rpc_connection_idle_max_ms, 300000, 1, kNoMaximum,
+             "a gRPC server closes a connection that has had no call for this long (clients reconnect when they "
+             "next call)")
+HALO_INT_SETTING(rpc_streams_per_connection_max, 4096, 1, kNoMaximum,
+             "calls one connection may have open at once on a gRPC server; more wait at the client")
+HALO_INT_SETTING(memory_trim_interval_ms, 10000, 100, kNoMaximum,
+             "the GCS and node agents give memory they freed back to the system this often (after a burst of "
+             "connections or a large listing)")
+HALO_INT_SETTING(rpc_server_memory_max_bytes, 512LL * 1024 * 1024, 1024 * 1024, kNoMaximum,
+             "memory the GCS's gRPC server spends on connections and buffers; past it new connections and calls "
+             "are refused until memory is given back")
+
 // --- storage ---
 HALO_STRING_SETTING(storage, "embedded",
              "where the GCS keeps its state: embedded (RocksDB), memory, redis://[user:password@]host:port, "

@@ -18,6 +18,7 @@
 #include "common/sha256.h"
 #include "core/core_worker.h"
 #include "halo/halo.h"
+#include "rpc/cluster_security.h"
 #include "rpc/session.h"
 
 namespace halo {
@@ -58,6 +59,13 @@ Settings WithHosts(LoadedSettings loaded, const std::string& gcs_address, const 
     std::cerr << "halo worker: " << error.what() << std::endl;
     _exit(1);
   }
+  // The node agent hands its workers the token (HALO_AUTH_TOKEN) and its TLS settings.
+  auto security = rpc::LoadClusterSecurity(options.settings, "");
+  if (!security.ok()) {
+    std::cerr << "halo worker: " << security.status().message() << std::endl;
+    _exit(1);
+  }
+  rpc::SetProcessSecurity(*std::move(security));
   options.node_address = Env("HALO_NODE_ADDRESS");
   options.node_id = Env("HALO_NODE_ID");
   options.worker_id = Env("HALO_WORKER_ID");
@@ -103,6 +111,9 @@ void Init(int argc, char** argv) {
   core::CoreWorkerOptions options;
   options.is_driver = true;
   LoadedSettings loaded = LoadOrThrow();
+  if (Status secured = UseClusterSecurity(loaded.values); !secured.ok()) {
+    throw RuntimeError(absl::StrCat("halo::Init: ", secured.message()));
+  }
   auto address = FindGcsAddress(AddressFlag(argc, argv), loaded.values);
   if (!address.ok()) throw RuntimeError(absl::StrCat("halo::Init: ", address.status().message()));
   options.gcs_address = *address;

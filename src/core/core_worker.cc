@@ -14,6 +14,7 @@
 #include "proto/health.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/gcs_client.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo::core {
 
@@ -131,10 +132,10 @@ Status CoreWorker::Serve() {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  rpc::ApplyServerBounds(builder, options_.settings, /*bound_memory=*/false);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
-  builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), rpc::ClusterServerCredentials(), &port);
   service_ = std::make_unique<CoreWorkerServiceImpl>(objects_, executor_, task_executor_.get(), actor_host_.get(),
                                                      options_.is_driver ? options_.executable_path : "",
                                                      options_.executable_sha256);
@@ -187,7 +188,7 @@ Status CoreWorker::RegisterDriver() {
 
 Status CoreWorker::RegisterWorker() {
   node_stub_ = rpc::NodeAgentService::NewStub(
-      grpc::CreateChannel(options_.node_address, grpc::InsecureChannelCredentials()));
+      rpc::NewClusterChannel(options_.node_address));
   grpc::ClientContext context;
   rpc_util::SetDeadline(context, options_.settings.rpc_timeout_ms);
   rpc::RegisterWorkerRequest request;

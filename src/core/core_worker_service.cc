@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/task_submitter.h"
+#include "rpc/cluster_security.h"
 
 namespace halo::core {
 namespace {
@@ -57,6 +58,7 @@ class ExecutableWriter final : public grpc::ServerWriteReactor<rpc::ExecutableCh
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTasks(grpc::CallbackServerContext* context,
                                                            const rpc::PushTasksRequest* request,
                                                            rpc::PushTasksReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   if (tasks_ == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver does not run tasks"));
@@ -69,6 +71,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushTasks(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerContext* context,
                                                            const rpc::GetObjectRequest* request,
                                                            rpc::GetObjectReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   auto answered = std::make_shared<bool>(false);  // executor thread only
   auto answer = [this, reactor, reply, answered](std::optional<ObjectLookup> lookup) {
@@ -109,16 +112,17 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::GetObject(grpc::CallbackServerC
 }
 
 grpc::ServerWriteReactor<rpc::ExecutableChunk>* CoreWorkerServiceImpl::FetchExecutable(
-    grpc::CallbackServerContext*, const rpc::FetchExecutableRequest* request) {
+    grpc::CallbackServerContext* context, const rpc::FetchExecutableRequest* request) {
+  class Refusal final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
+   public:
+    explicit Refusal(grpc::Status status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+  grpc::Status authenticated = rpc::CheckCallToken(*context);
+  if (!authenticated.ok()) return new Refusal(authenticated);
   if (executable_path_.empty() || request->sha256() != executable_sha256_) {
-    class Refusal final : public grpc::ServerWriteReactor<rpc::ExecutableChunk> {
-     public:
-      explicit Refusal(const std::string& sha) {
-        Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this process does not serve executable " + sha));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(request->sha256());
+    return new Refusal(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, "this process does not serve executable " + request->sha256()));
   }
   return new ExecutableWriter(executable_path_);
 }
@@ -152,6 +156,7 @@ class WatchReactor final : public grpc::ServerUnaryReactor {
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServerContext* context,
                                                              const rpc::CreateActorRequest* request,
                                                              rpc::CreateActorReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   if (actor_ == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a driver hosts no actor"));
@@ -167,6 +172,7 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::CreateActor(grpc::CallbackServe
 grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushActorTasks(grpc::CallbackServerContext* context,
                                                                 const rpc::PushActorTasksRequest* request,
                                                                 rpc::PushActorTasksReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   if (actor_ == nullptr) {
     reply->set_refused("a driver hosts no actor");
@@ -177,9 +183,10 @@ grpc::ServerUnaryReactor* CoreWorkerServiceImpl::PushActorTasks(grpc::CallbackSe
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CoreWorkerServiceImpl::WatchActor(grpc::CallbackServerContext*,
+grpc::ServerUnaryReactor* CoreWorkerServiceImpl::WatchActor(grpc::CallbackServerContext* context,
                                                             const rpc::WatchActorRequest* request,
                                                             rpc::WatchActorReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   if (actor_ == nullptr) {
     class Refusal final : public grpc::ServerUnaryReactor {
      public:

@@ -24,6 +24,7 @@
 #include "gcs/serve_grpc_service.h"
 #include "common/leader_redirect.h"
 #include "storage/store_factory.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo::gcs {
 namespace {
@@ -135,7 +136,8 @@ std::unique_ptr<grpc::Server> GcsServer::BuildServer(const std::vector<grpc::Ser
       std::max(settings_.kv_value_max_bytes, settings_.executable_chunk_bytes) + (1 << 20), INT32_MAX));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
-  builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), grpc::InsecureServerCredentials(),
+  rpc::ApplyServerBounds(builder, settings_, /*bound_memory=*/true);
+  builder.AddListeningPort(absl::StrCat(settings_.host, ":", listen_port_), rpc::ClusterServerCredentials(),
                            selected_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   // Not on the standby server: its generic refusal service sees whatever method a caller names, and each name

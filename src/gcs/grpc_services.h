@@ -12,15 +12,17 @@
 #include "gcs/kv_manager.h"
 #include "gcs/runtime_counters_table.h"
 #include "proto/gcs.grpc.pb.h"
+#include "rpc/cluster_security.h"
 
 namespace halo::gcs {
 
 grpc::Status ToGrpcStatus(const Status& status);
 
-// The shape of every GCS handler: take the call's reactor, run fn(reactor) on the GCS executor, return the
-// reactor. fn must Finish the reactor exactly once.
+// The shape of every GCS handler: refuse a call without the cluster token, else take the call's reactor, run
+// fn(reactor) on the GCS executor, return the reactor. fn must Finish the reactor exactly once.
 template <typename Fn>
 grpc::ServerUnaryReactor* OnExecutor(grpc::CallbackServerContext* context, Executor& executor, Fn fn) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor.Post([reactor, fn = std::move(fn)]() mutable { fn(reactor); });
   return reactor;

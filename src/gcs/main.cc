@@ -17,6 +17,7 @@
 #include "common/process.h"
 #include "gcs/gcs_server.h"
 #include "gcs/supervisor.h"
+#include "rpc/cluster_security.h"
 
 namespace {
 
@@ -61,6 +62,12 @@ int main(int argc, char** argv) {
   // The supervisor owns gcs.pid; the GCS it runs does not write it.
   halo::Status prepared = halo::PrepareDaemonSession(settings, "gcs", /*write_pid=*/!supervised_child);
   if (!prepared.ok()) return Fail(std::string(prepared.message()));
+  halo::Status serving_security = halo::rpc::CheckServingSecurity(settings);
+  if (!serving_security.ok()) return Fail(std::string(serving_security.message()));
+  auto security = halo::rpc::LoadClusterSecurity(settings, settings.session_dir);
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+  halo::rpc::SetProcessSecurity(*std::move(security));
+  halo::StartMemoryTrimmer(settings.memory_trim_interval_ms);
   if (supervisor) {
     halo::ExitDaemon(halo::gcs::SuperviseGcs(settings, std::vector<std::string>(argv, argv + argc), stop_signals));
   }

@@ -80,9 +80,10 @@ class PollReactor final : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* NodeEventServiceImpl::PollNodeEvents(grpc::CallbackServerContext*,
+grpc::ServerUnaryReactor* NodeEventServiceImpl::PollNodeEvents(grpc::CallbackServerContext* context,
                                                                const rpc::PollNodeEventsRequest* request,
                                                                rpc::PollNodeEventsReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = new PollReactor(executor_, publisher_, nodes_, health_, request->subscriber_id());
   executor_.Post([this, reactor, request, reply] {
     publisher_.HandlePoll(*request, [reactor, reply](StatusOr<rpc::PollNodeEventsReply> result) {

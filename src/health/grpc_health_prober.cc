@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "proto/health.grpc.pb.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo::health {
 
@@ -52,7 +53,7 @@ void GrpcHealthProber::Probe(const std::string& node_id, const std::string& addr
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(timeout_ms));
     connection = std::make_shared<Connection>();
     connection->address = address;
-    connection->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    connection->channel = rpc::NewClusterChannel(address, args);
     connection->stub = grpc::health::v1::Health::NewStub(connection->channel);
   }
   auto* call = new ProbeCall;

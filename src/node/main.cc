@@ -12,6 +12,7 @@
 #include "common/daemon.h"
 #include "common/logging.h"
 #include "node/node_server.h"
+#include "rpc/cluster_security.h"
 
 namespace {
 
@@ -40,6 +41,12 @@ int main(int argc, char** argv) {
   // The pid file is written once the node serves (`halo start` then knows it can wait for registration).
   halo::Status prepared = halo::PrepareDaemonSession(loaded->values, "node", /*write_pid=*/false);
   if (!prepared.ok()) return Fail(std::string(prepared.message()));
+  halo::Status serving_security = halo::rpc::CheckServingSecurity(loaded->values);
+  if (!serving_security.ok()) return Fail(std::string(serving_security.message()));
+  auto security = halo::rpc::LoadClusterSecurity(loaded->values, loaded->values.session_dir);
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+  halo::rpc::SetProcessSecurity(*std::move(security));
+  halo::StartMemoryTrimmer(loaded->values.memory_trim_interval_ms);
 
   auto server = halo::node::NodeServer::Start(halo::node::NodeServerOptions{loaded->values, gcs_address, is_head});
   if (!server.ok()) return Fail(std::string(server.status().message()));

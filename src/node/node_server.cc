@@ -12,6 +12,8 @@
 #include "common/process.h"
 #include "common/settings_loader.h"
 #include "node/grpc_vouch_peers.h"
+#include "rpc/cluster_channel.h"
+#include "rpc/cluster_security.h"
 
 namespace halo::node {
 NodeServer::NodeServer(NodeServerOptions options)
@@ -59,6 +61,14 @@ Status NodeServer::Build() {
   for (const SettingInfo& info : AllSettings()) {
     if (info.name == "session_dir") continue;  // workers keep no session of their own
     lease_settings.worker_env[EnvName(info.name)] = info.format(settings_);
+  }
+  // The cluster's credentials, wherever this agent found them (an environment variable, a file, its session).
+  const std::shared_ptr<const rpc::ClusterSecurity> security = rpc::ProcessSecurity();
+  if (!security->token.empty()) lease_settings.worker_env[rpc::kTokenEnvironment] = security->token;
+  if (security->tls()) {
+    lease_settings.worker_env[EnvName("tls_cert")] = security->tls_cert_path;
+    lease_settings.worker_env[EnvName("tls_key")] = security->tls_key_path;
+    lease_settings.worker_env[EnvName("tls_ca")] = security->tls_ca_path;
   }
   lease_settings.resources = std::map<std::string, double>(self_.resources().begin(), self_.resources().end());
   lease_settings.num_prestart_workers = settings_.num_prestart_workers >= 0 ? settings_.num_prestart_workers : cpus;
@@ -150,13 +160,12 @@ Status NodeServer::Build() {
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(absl::StrCat(settings_.host, ":", settings_.node_port), grpc::InsecureServerCredentials(),
+  rpc::ApplyServerBounds(builder, settings_, /*bound_memory=*/false);
+  builder.AddListeningPort(absl::StrCat(settings_.host, ":", settings_.node_port), rpc::ClusterServerCredentials(),
                            &selected_port);
   builder.RegisterService(&health_);
   builder.RegisterService(status_service_.get());
   builder.RegisterService(object_service_.get());
-  // Owners ping held lease calls every 10 s (keepalive); allow it.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   if (settings_.node_metrics_port != 0) {

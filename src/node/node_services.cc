@@ -6,12 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "rpc/cluster_security.h"
 
 namespace halo::node {
 
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetNodeStatus(grpc::CallbackServerContext* context,
                                                               const rpc::GetNodeStatusRequest*,
                                                               rpc::GetNodeStatusReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor_.Post([this, reactor, reply] {
     *reply->mutable_node() = agent_.self();
@@ -70,6 +72,7 @@ class LeaseReactor final : public grpc::ServerUnaryReactor {
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::RequestWorkerLease(grpc::CallbackServerContext* context,
                                                                    const rpc::RequestWorkerLeaseRequest* request,
                                                                    rpc::RequestWorkerLeaseReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = new LeaseReactor(context, executor_, leases_);
   executor_.Post([reactor, request, reply] { reactor->Start(*request, reply); });
   return reactor;
@@ -78,6 +81,7 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::RequestWorkerLease(grpc::Callbac
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::ReturnWorker(grpc::CallbackServerContext* context,
                                                              const rpc::ReturnWorkerRequest* request,
                                                              rpc::ReturnWorkerReply*) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor_.Post([this, reactor, request] {
     leases_.ReturnWorker(request->lease_id(), request->worker_failed());
@@ -89,6 +93,7 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::ReturnWorker(grpc::CallbackServe
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::RegisterWorker(grpc::CallbackServerContext* context,
                                                                const rpc::RegisterWorkerRequest* request,
                                                                rpc::RegisterWorkerReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor_.Post([this, reactor, request, reply] {
     if (!leases_.RegisterWorker(request->worker_id(), request->address(), request->pid())) {
@@ -104,6 +109,7 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::RegisterWorker(grpc::CallbackSer
 
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::Vouch(grpc::CallbackServerContext* context,
                                                       const rpc::VouchRequest* request, rpc::VouchReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor_.Post([this, reactor, request, reply] {
     if (!vouch_) {
@@ -119,6 +125,7 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::Vouch(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetWorkerExit(grpc::CallbackServerContext* context,
                                                               const rpc::GetWorkerExitRequest* request,
                                                               rpc::GetWorkerExitReply* reply) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   constexpr int64_t kExitWaitMs = 1000;
   executor_.Post([this, reactor, request, reply] {
@@ -140,6 +147,7 @@ grpc::ServerUnaryReactor* NodeAgentServiceImpl::GetWorkerExit(grpc::CallbackServ
 grpc::ServerUnaryReactor* NodeAgentServiceImpl::NotifyWorkerBlocked(grpc::CallbackServerContext* context,
                                                                     const rpc::NotifyWorkerBlockedRequest* request,
                                                                     rpc::NotifyWorkerBlockedReply*) {
+  if (auto* refused = rpc::RefuseUnauthenticated(context)) return refused;
   auto* reactor = context->DefaultReactor();
   executor_.Post([this, reactor, request] {
     leases_.SetWorkerBlocked(request->worker_id(), request->blocked());

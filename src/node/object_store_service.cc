@@ -2,11 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/object_transfer.h"
+#include "rpc/cluster_security.h"
 
 namespace halo::node {
 
-grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::ServerReader<rpc::ObjectChunk>* reader,
+grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext* context, grpc::ServerReader<rpc::ObjectChunk>* reader,
                                                rpc::PutObjectReply* reply) {
+  if (grpc::Status authenticated = rpc::CheckCallToken(*context); !authenticated.ok()) return authenticated;
   rpc::ObjectChunk chunk;
   if (!reader->Read(&chunk) || chunk.object_id().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first chunk must name the object");
@@ -29,8 +31,9 @@ grpc::Status ObjectStoreServiceImpl::PutObject(grpc::ServerContext*, grpc::Serve
   return grpc::Status::OK;
 }
 
-grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext*, const rpc::GetObjectChunksRequest* request,
+grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext* context, const rpc::GetObjectChunksRequest* request,
                                                      grpc::ServerWriter<rpc::ObjectChunk>* writer) {
+  if (grpc::Status authenticated = rpc::CheckCallToken(*context); !authenticated.ok()) return authenticated;
   auto data = store_.Get(request->object_id());
   std::string pull_errors;
   for (int i = 0; !data.ok() && i < request->sources_size(); ++i) {
@@ -55,14 +58,16 @@ grpc::Status ObjectStoreServiceImpl::GetObjectChunks(grpc::ServerContext*, const
   return grpc::Status::OK;
 }
 
-grpc::Status ObjectStoreServiceImpl::FreeObjects(grpc::ServerContext*, const rpc::FreeObjectsRequest* request,
+grpc::Status ObjectStoreServiceImpl::FreeObjects(grpc::ServerContext* context, const rpc::FreeObjectsRequest* request,
                                                  rpc::FreeObjectsReply*) {
+  if (grpc::Status authenticated = rpc::CheckCallToken(*context); !authenticated.ok()) return authenticated;
   for (const auto& id : request->object_ids()) store_.Free(id);
   return grpc::Status::OK;
 }
 
-grpc::Status ObjectStoreServiceImpl::GetStoreStats(grpc::ServerContext*, const rpc::GetStoreStatsRequest*,
+grpc::Status ObjectStoreServiceImpl::GetStoreStats(grpc::ServerContext* context, const rpc::GetStoreStatsRequest*,
                                                    rpc::GetStoreStatsReply* reply) {
+  if (grpc::Status authenticated = rpc::CheckCallToken(*context); !authenticated.ok()) return authenticated;
   ObjectStoreStats stats = store_.stats();
   reply->set_objects(stats.objects);
   reply->set_memory_bytes(stats.memory_bytes);

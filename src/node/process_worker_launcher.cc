@@ -20,6 +20,7 @@
 #include "proto/executable.grpc.pb.h"
 #include "rpc/async_call.h"
 #include "rpc/head_endpoints.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo::node {
 
@@ -73,7 +74,7 @@ bool WriteAll(int fd, const std::string& data) {
 std::shared_ptr<grpc::Channel> FetchChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return rpc::NewClusterChannel(address, args);
 }
 
 // The driver streams its own executable.

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "rpc/cluster_channel.h"
 #include "common/executor.h"
 #include "common/leader_redirect.h"
 #include "common/status.h"
@@ -139,7 +140,7 @@ inline std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address
   args.SetMaxSendMessageSize(-1);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return rpc::NewClusterChannel(address, args);
 }
 
 }  // namespace halo::rpc_util

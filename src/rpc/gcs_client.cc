@@ -7,7 +7,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "rpc/async_call.h"
+#include "rpc/cluster_security.h"
+#include "rpc/tls_probe.h"
 #include "absl/strings/str_split.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo {
 
@@ -17,7 +20,7 @@ std::shared_ptr<grpc::Channel> GcsChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return rpc::NewClusterChannel(address, args);
 }
 
 }  // namespace
@@ -67,7 +70,13 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   auto code = static_cast<absl::StatusCode>(status.error_code());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return Status(code, absl::StrCat("cannot reach the GCS at ", address_, ": ", status.error_message()));
+    // A TLS server closes a plaintext client's connection at once; say so rather than leave gRPC's "Socket closed".
+    std::string hint;
+    if (!rpc::ProcessSecurity()->tls() && status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        rpc::ClosesPlaintextConnections(endpoints_.At(endpoints_.current()).second->address, 500)) {
+      hint = "; it closes plaintext connections: the cluster may use TLS: give --tls-cert, --tls-key and --tls-ca";
+    }
+    return Status(code, absl::StrCat("cannot reach the GCS at ", address_, ": ", status.error_message(), hint));
   }
   return Status(code, status.error_message());
 }

@@ -5,6 +5,7 @@
 #include "rpc/async_call.h"
 #include "rpc/head_call.h"
 #include "rpc/head_endpoints.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo {
 namespace {
@@ -77,7 +78,7 @@ class GrpcGcsNodeClient : public GcsNodeClient {
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
     auto endpoint = std::make_shared<Endpoint>();
     endpoint->address = address;
-    endpoint->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    endpoint->channel = rpc::NewClusterChannel(address, args);
     endpoint->nodes = rpc::NodeInfoService::NewStub(endpoint->channel);
     endpoint->events = rpc::NodeEventService::NewStub(endpoint->channel);
     return endpoint;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/async_call.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo {
 
@@ -46,7 +47,7 @@ rpc::ObjectStoreService::Stub& ObjectStoreStub(const std::string& address) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     stub = rpc::ObjectStoreService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+        rpc::NewClusterChannel(address, args));
   }
   return *stub;
 }

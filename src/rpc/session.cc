@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/process.h"
+#include "rpc/cluster_security.h"
 
 namespace halo {
 
@@ -52,9 +53,17 @@ StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Sett
       "no running cluster found: pass --address, set HALO_ADDRESS, or start one with `halo start --head`");
 }
 
+Status UseClusterSecurity(const Settings& settings) {
+  auto security = rpc::LoadClusterSecurity(settings, ExistingSessionDir(settings));
+  if (!security.ok()) return security.status();
+  rpc::SetProcessSecurity(*std::move(security));
+  return OkStatus();
+}
+
 StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs) {
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) return loaded.status();
+  HALO_RETURN_IF_ERROR(UseClusterSecurity(loaded->values));
   auto address = FindGcsAddress(address_flag, loaded->values);
   if (!address.ok()) return address.status();
   return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);

@@ -18,6 +18,10 @@ void MarkLatestSession(const Settings& settings, const std::string& dir);
 std::string ExistingSessionDir(const Settings& settings);
 // The GCS address: --address, else HALO_ADDRESS, else the gcs.address file of ExistingSessionDir.
 StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Settings& settings);
+// Loads the cluster token and TLS material a command or driver of this machine uses (HALO_AUTH_TOKEN,
+// auth_token_file, else the session ExistingSessionDir names) and makes them this process's
+// (rpc/cluster_security.h).
+Status UseClusterSecurity(const Settings& settings);
 // Loads the settings and makes a client of the GCS FindGcsAddress names, with rpc_timeout_ms per call.
 StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs);
 

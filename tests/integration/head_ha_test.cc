@@ -20,6 +20,7 @@
 #include "rpc/gcs_client.h"
 #include "serve/http_load.h"
 #include "support/test_env.h"
+#include "rpc/cluster_channel.h"
 
 namespace halo::testing {
 namespace {
@@ -163,7 +164,7 @@ TEST(HeadHaTest, StandbyAnswersWhoLeadsAndSendsCallersThere) {
   EXPECT_NE(status.output.find("\"is_leader\": false"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("\"leader_address\": \"" + a.address() + "\""), std::string::npos) << status.output;
   // A raw call to the standby is refused, unapplied, naming the leader.
-  auto channel = grpc::CreateChannel(b.address(), grpc::InsecureChannelCredentials());
+  auto channel = rpc::NewClusterChannel(b.address());
   auto stub = rpc::KvService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

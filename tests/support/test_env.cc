@@ -21,6 +21,14 @@
 namespace halo::testing {
 namespace {
 
+// Every cluster a test starts, and every client in the test process, share this token unless a test says
+// otherwise (children inherit it): the whole suite runs with authentication on. Tests of the token itself
+// give their children another one, or none.
+const bool kClusterTokenSet = [] {
+  setenv("HALO_AUTH_TOKEN", "halo-test-suite-token-0123456789abcdef", /*overwrite=*/0);
+  return true;
+}();
+
 // Tests run several node agents on one host: unless a test says otherwise, each one's HTTP ingress takes a
 // free port (the default, 8000, fits one agent per host). Children inherit the environment.
 const bool kIngressOnFreePorts = [] {

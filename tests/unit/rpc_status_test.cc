@@ -9,13 +9,14 @@
 #include "proto/gcs.grpc.pb.h"
 #include "proto/health.grpc.pb.h"
 #include "rpc/async_call.h"
+#include "rpc/cluster_channel.h"
 #include "support/test_env.h"
 
 namespace halo {
 namespace {
 
 grpc::Status CheckHealth(const std::string& address, const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(rpc::NewClusterChannel(address));
   grpc::ClientContext context;
   rpc_util::SetDeadline(context, 5000);
   grpc::health::v1::HealthCheckRequest request;
