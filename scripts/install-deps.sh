@@ -11,7 +11,7 @@ PACKAGES=(
   librocksdb-dev libhiredis-dev libboost-dev libboost-system-dev libssl-dev openssl
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools procps
+  redis-server redis-sentinel redis-tools procps
   iproute2 iptables
   dpkg-dev
   wrk

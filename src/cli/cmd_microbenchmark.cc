@@ -182,6 +182,8 @@ int RunMicrobenchmark(const MicrobenchmarkOptions& options) {
     std::cout.rdbuf(out);
     if (started != 0) return Fail("could not start a local cluster");
     address = ReadTrimmedFile(local_root + "/session/gcs.address");
+    // The driver below finds the local cluster's token (and any TLS files) in its session, not the latest one.
+    setenv("HALO_SESSION_DIR", (local_root + "/session").c_str(), /*overwrite=*/1);
   }
   auto stop_local = [&] {
     if (local_root.empty()) return;

@@ -172,12 +172,21 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
                                : rpc::LoadClusterSecurity(settings, session);
   if (!security.ok()) return Fail(std::string(security.status().message()));
   if (Status serving = rpc::CheckServingSecurity(settings); !serving.ok()) return Fail(std::string(serving.message()));
+  if (security->check_token && security->token.empty() && settings.head_mode == "ha") {
+    // A candidate with a token of its own would, once it leads, refuse every process that holds the others'.
+    return Fail("head candidates (--ha) must share one cluster token: give every candidate the same one with "
+                "HALO_AUTH_TOKEN or --auth-token-file (make one with `openssl rand -hex 32`)");
+  }
   if (security->check_token && security->token.empty()) {
     security->token = rpc::NewClusterToken();
     security->token_origin = "new";
   }
-  if (Status recorded = rpc::RecordSecurityInSession(session, security->token, settings); !recorded.ok()) {
-    return Fail(std::string(recorded.message()));
+  // A joining machine keeps the token once the cluster has taken it (below); a head now, for its daemons.
+  const std::string token = security->token;
+  if (options.head) {
+    if (Status recorded = rpc::RecordSecurityInSession(session, token, settings); !recorded.ok()) {
+      return Fail(std::string(recorded.message()));
+    }
   }
   const std::string token_line =
       !security->check_token
@@ -190,6 +199,12 @@ int RunStart(const StartOptions& options, const SettingsInputs& inputs) {
     GcsClient probe(options.address, settings.rpc_timeout_ms);
     auto info = probe.GetClusterInfo();
     if (!info.ok()) return Fail(std::string(info.status().message()));
+    if (Status recorded = rpc::RecordSecurityInSession(session, token, settings); !recorded.ok()) {
+      return Fail(std::string(recorded.message()));
+    }
+    if (Status joined = WriteFileAtomically(session + "/" + kJoinedAddressFile, options.address + "\n"); !joined.ok()) {
+      return Fail(std::string(joined.message()));
+    }
     if (auto error = StartNode(session, options.address, false, options.passthrough, settings)) return Fail(*error);
     MarkLatestSession(settings, session);
     std::cout << "Node " << ReadTrimmedFile(session + "/node.id") << " joined cluster " << info->cluster_id() << ".\n"

@@ -170,7 +170,9 @@ int RunStatus(const std::string& address_flag, bool json, const SettingsInputs& 
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
   const Settings& settings = loaded->values;
-  if (Status secured = UseClusterSecurity(settings); !secured.ok()) return Fail(std::string(secured.message()));
+  if (Status secured = UseClusterSecurity(settings, address_flag); !secured.ok()) {
+    return Fail(std::string(secured.message()));
+  }
   auto address = FindGcsAddress(address_flag, settings);
   if (!address.ok()) return Fail(std::string(address.status().message()));
   const bool from_session = address_flag.empty() && std::getenv("HALO_ADDRESS") == nullptr;

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "common/settings_flags.h"
 #include "halo/halo.h"
+#include "rpc/tls_probe.h"
 
 int main(int argc, char** argv) {
   // `halo microbenchmark` runs its tasks in workers started from this executable: they never get past here.
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   // A command prints one line per error, its own: gRPC's log lines (a failed TLS handshake, say) would be a
   // second, unless asked for with GRPC_VERBOSITY.
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
+  halo::rpc::SetExplainTlsRefusals(true);
   using namespace halo::cli;
   CLI::App app{"halo: run and inspect a Halo cluster"};
   app.require_subcommand(1);

@@ -151,7 +151,9 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
-  const std::string tmp = path + ".tmp";
+  // A name of its own (two writers never share one) and synced before the rename: after a crash the file holds
+  // the old content or the new, never nothing.
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid(), ".", std::hash<std::thread::id>{}(std::this_thread::get_id()));
   unlink(tmp.c_str());
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return InternalError(absl::StrCat("cannot write ", tmp, ": ", strerror(errno)));
@@ -164,6 +166,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
     ok = n > 0;
     if (ok) written += static_cast<size_t>(n);
   }
+  ok = ok && fsync(fd) == 0;
   const int saved_errno = errno;
   close(fd);
   if (!ok) {

@@ -60,6 +60,9 @@ HALO_INT_SETTING(rpc_connection_idle_max_ms, 300000, 1, kNoMaximum,
              "next call)")
 HALO_INT_SETTING(rpc_streams_per_connection_max, 4096, 1, kNoMaximum,
              "calls one connection may have open at once on a gRPC server; more wait at the client")
+HALO_INT_SETTING(rpc_receive_message_max_bytes, 256LL * 1024 * 1024, 1024 * 1024, 2147483647,
+             "largest gRPC message a node agent, worker or driver takes (objects move in object_chunk_bytes "
+             "chunks); a larger one is refused before it is read whole")
 HALO_INT_SETTING(memory_trim_interval_ms, 10000, 100, kNoMaximum,
              "the GCS and node agents give memory they freed back to the system this often (after a burst of "
              "connections or a large listing)")
@@ -88,6 +91,11 @@ HALO_INT_SETTING(storage_retry_initial_ms, 50, 1, kNoMaximum, "first reconnect d
 HALO_INT_SETTING(storage_retry_max_ms, 1000, 1, kNoMaximum, "largest reconnect delay")
 HALO_INT_SETTING(storage_pending_ops_max, 100000, 1, kNoMaximum,
              "storage operations that may wait for a connection before new ones fail at once")
+HALO_INT_SETTING(storage_replicas_ack, 0, 0, 100,
+             "Redis storage: a write (and every epoch and leader-lease operation) is acknowledged only once Redis's "
+             "WAIT confirms this many replicas have it; 0: once the primary has it")
+HALO_INT_SETTING(storage_replicas_ack_timeout_ms, 1000, 1, kNoMaximum,
+             "how long one WAIT may take; a write its replicas did not confirm within it is reported failed")
 HALO_INT_SETTING(rocksdb_write_batch_max, 1024, 1, kNoMaximum, "writes grouped into one synced RocksDB batch at most")
 
 // --- membership and failure detection ---

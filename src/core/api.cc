@@ -111,13 +111,17 @@ void Init(int argc, char** argv) {
   core::CoreWorkerOptions options;
   options.is_driver = true;
   LoadedSettings loaded = LoadOrThrow();
-  if (Status secured = UseClusterSecurity(loaded.values); !secured.ok()) {
+  if (Status secured = UseClusterSecurity(loaded.values, AddressFlag(argc, argv)); !secured.ok()) {
     throw RuntimeError(absl::StrCat("halo::Init: ", secured.message()));
   }
   auto address = FindGcsAddress(AddressFlag(argc, argv), loaded.values);
   if (!address.ok()) throw RuntimeError(absl::StrCat("halo::Init: ", address.status().message()));
   options.gcs_address = *address;
   options.settings = WithHosts(std::move(loaded), options.gcs_address, "the driver");
+  // A driver serves too (its objects and executable): the same rule as for daemons.
+  if (Status serving = rpc::CheckServingSecurity(options.settings); !serving.ok()) {
+    throw RuntimeError(absl::StrCat("halo::Init: ", serving.message()));
+  }
   options.node_address = Env("HALO_NODE_ADDRESS");
   std::vector<std::string> words(argv, argv + argc);
   options.entrypoint = absl::StrJoin(words, " ");

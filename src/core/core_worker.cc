@@ -133,7 +133,7 @@ Status CoreWorker::Serve() {
   int port = 0;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   rpc::ApplyServerBounds(builder, options_.settings, /*bound_memory=*/false);
-  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.settings.rpc_receive_message_max_bytes));
   builder.SetMaxSendMessageSize(-1);
   builder.AddListeningPort(absl::StrCat(options_.settings.host, ":0"), rpc::ClusterServerCredentials(), &port);
   service_ = std::make_unique<CoreWorkerServiceImpl>(objects_, executor_, task_executor_.get(), actor_host_.get(),

@@ -166,7 +166,7 @@ Status NodeServer::Build() {
   builder.RegisterService(&health_);
   builder.RegisterService(status_service_.get());
   builder.RegisterService(object_service_.get());
-  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(settings_.rpc_receive_message_max_bytes));
   builder.SetMaxSendMessageSize(-1);
   if (settings_.node_metrics_port != 0) {
     rpc_metrics_ = std::make_unique<metrics::GrpcServerMetrics>();

@@ -2,7 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -25,18 +30,50 @@ namespace {
 
 constexpr char kBearer[] = "Bearer ";
 
-StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0) return NotFoundError(absl::StrCat("cannot read token file ", path));
-  if ((info.st_mode & 077) != 0) {
-    return PermissionDeniedError(absl::StrCat("token file ", path, " is readable by others (mode ",
-                                              absl::StrFormat("%03o", info.st_mode & 0777),
-                                              "); make it readable by its owner only: chmod 600 ", path));
+// A token goes into an HTTP/2 header: printable ASCII only; and it must be long enough not to be guessed.
+Status ValidateToken(const std::string& token, const std::string& origin) {
+  constexpr size_t kMinLength = 16;
+  if (token.size() < kMinLength) {
+    return InvalidArgumentError(absl::StrCat("the cluster token from ", origin, " is ", token.size(),
+                                             " characters; it needs at least ", kMinLength,
+                                             " (make one with `openssl rand -hex 32`)"));
   }
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  std::string token(absl::StripAsciiWhitespace(*text));
+  for (char c : token) {
+    if (c < 0x21 || c > 0x7e) {
+      return InvalidArgumentError(absl::StrCat("the cluster token from ", origin,
+                                               " holds a character other than printable ASCII"));
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  // Opened once, not followed through a link, checked on the descriptor it is read from.
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return NotFoundError(absl::StrCat("cannot read token file ", path, ": ", strerror(errno)));
+  struct stat info {};
+  std::string text;
+  Status problem;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    problem = InvalidArgumentError(absl::StrCat("token file ", path, " is not a regular file"));
+  } else if (info.st_uid != geteuid()) {
+    problem = PermissionDeniedError(absl::StrCat("token file ", path, " belongs to another user (uid ",
+                                                 info.st_uid, ")"));
+  } else if ((info.st_mode & 077) != 0) {
+    problem = PermissionDeniedError(absl::StrCat("token file ", path, " is open to others (mode ",
+                                                 absl::StrFormat("%03o", info.st_mode & 0777),
+                                                 "); make it readable by its owner only: chmod 600 ", path));
+  } else {
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0 && text.size() < 65536) text.append(buffer, n);
+    if (n < 0) problem = InternalError(absl::StrCat("cannot read token file ", path, ": ", strerror(errno)));
+  }
+  close(fd);
+  if (!problem.ok()) return problem;
+  std::string token(absl::StripAsciiWhitespace(text));
   if (token.empty()) return InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
+  HALO_RETURN_IF_ERROR(ValidateToken(token, path));
   return token;
 }
 
@@ -85,6 +122,7 @@ StatusOr<ClusterSecurity> Load(const Settings& settings, const std::string& sess
   if (const char* env = std::getenv(kTokenEnvironment); env != nullptr && *env != '\0') {
     security.token = std::string(absl::StripAsciiWhitespace(env));
     security.token_origin = kTokenEnvironment;
+    HALO_RETURN_IF_ERROR(ValidateToken(security.token, kTokenEnvironment));
   } else if (!settings.auth_token_file.empty()) {
     auto token = ReadTokenFile(settings.auth_token_file);
     if (!token.ok()) return Status(token.status().code(), absl::StrCat("setting 'auth_token_file': ", token.status().message()));
@@ -116,9 +154,10 @@ std::shared_ptr<const ClusterSecurity> FromEnvironment() {
 }
 
 std::mutex g_security_mutex;
+// Never destroyed: gRPC threads of a driver that returned from main without Shutdown may still check calls.
 std::shared_ptr<const ClusterSecurity>& Current() {
-  static std::shared_ptr<const ClusterSecurity> current = FromEnvironment();
-  return current;
+  static auto* current = new std::shared_ptr<const ClusterSecurity>(FromEnvironment());
+  return *current;
 }
 
 // Refused calls are logged at most once per 10 s per process: junk traffic must not flood the log.

@@ -57,11 +57,13 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
   grpc::Status status;
   const size_t attempts_max = 2 * endpoints_.size() + 2;
   size_t unreachable = 0;
+  std::string last_address;
   for (size_t attempt = 0; attempt < attempts_max; ++attempt) {
     auto [at, stubs] = endpoints_.At(endpoints_.current());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_ + extra_ms));
     status = call(&context, *stubs);
+    last_address = stubs->address;
     const Outcome outcome = endpoints_.Report(at, stubs, rpc_util::FromGrpc(status));
     if (outcome == Outcome::kAnswered || outcome == Outcome::kTimedOut) break;
     if (outcome == Outcome::kUnreachable && ++unreachable >= endpoints_.size()) break;  // none serves now
@@ -72,8 +74,8 @@ Status GcsClient::Invoke(Call&& call, int64_t extra_ms) {
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     // A TLS server closes a plaintext client's connection at once; say so rather than leave gRPC's "Socket closed".
     std::string hint;
-    if (!rpc::ProcessSecurity()->tls() && status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        rpc::ClosesPlaintextConnections(endpoints_.At(endpoints_.current()).second->address, 500)) {
+    if (rpc::ExplainTlsRefusals() && !rpc::ProcessSecurity()->tls() &&
+        status.error_code() == grpc::StatusCode::UNAVAILABLE && rpc::ClosesPlaintextConnections(last_address, 500)) {
       hint = "; it closes plaintext connections: the cluster may use TLS: give --tls-cert, --tls-key and --tls-ca";
     }
     return Status(code, absl::StrCat("cannot reach the GCS at ", address_, ": ", status.error_message(), hint));

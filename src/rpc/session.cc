@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/process.h"
 #include "rpc/cluster_security.h"
 
@@ -53,8 +54,28 @@ StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Sett
       "no running cluster found: pass --address, set HALO_ADDRESS, or start one with `halo start --head`");
 }
 
-Status UseClusterSecurity(const Settings& settings) {
-  auto security = rpc::LoadClusterSecurity(settings, ExistingSessionDir(settings));
+namespace {
+
+bool SessionServes(const std::string& session, const std::string& addresses) {
+  for (const char* file : {"gcs.address", kJoinedAddressFile}) {
+    const std::string known = ReadTrimmedFile(session + "/" + file);
+    for (const auto& a : absl::StrSplit(addresses, ',', absl::SkipEmpty())) {
+      for (const auto& k : absl::StrSplit(known, ',', absl::SkipEmpty())) {
+        if (a == k) return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status UseClusterSecurity(const Settings& settings, const std::string& address_flag) {
+  std::string session = ExistingSessionDir(settings);
+  std::string given = address_flag;
+  if (const char* env = std::getenv("HALO_ADDRESS"); given.empty() && env != nullptr) given = env;
+  if (!session.empty() && !given.empty() && !SessionServes(session, given)) session.clear();
+  auto security = rpc::LoadClusterSecurityMaybeWithoutToken(settings, session);
   if (!security.ok()) return security.status();
   rpc::SetProcessSecurity(*std::move(security));
   return OkStatus();
@@ -63,7 +84,7 @@ Status UseClusterSecurity(const Settings& settings) {
 StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs) {
   auto loaded = LoadSettings(inputs);
   if (!loaded.ok()) return loaded.status();
-  HALO_RETURN_IF_ERROR(UseClusterSecurity(loaded->values));
+  HALO_RETURN_IF_ERROR(UseClusterSecurity(loaded->values, address_flag));
   auto address = FindGcsAddress(address_flag, loaded->values);
   if (!address.ok()) return address.status();
   return std::make_unique<GcsClient>(*address, loaded->values.rpc_timeout_ms);

@@ -20,8 +20,13 @@ std::string ExistingSessionDir(const Settings& settings);
 StatusOr<std::string> FindGcsAddress(const std::string& address_flag, const Settings& settings);
 // Loads the cluster token and TLS material a command or driver of this machine uses (HALO_AUTH_TOKEN,
 // auth_token_file, else the session ExistingSessionDir names) and makes them this process's
-// (rpc/cluster_security.h).
-Status UseClusterSecurity(const Settings& settings);
+// (rpc/cluster_security.h). The session's are used only for that session's cluster: when the address is given
+// (address_flag or HALO_ADDRESS), only if the session's GCS (gcs.address) or the cluster it joined
+// (joined.address) is among it. Without a token, calls go out without one (a cluster with auth_mode off takes
+// them; others refuse them, saying so).
+Status UseClusterSecurity(const Settings& settings, const std::string& address_flag = "");
+// The session file naming the GCS address a node of this machine joined.
+inline constexpr char kJoinedAddressFile[] = "joined.address";
 // Loads the settings and makes a client of the GCS FindGcsAddress names, with rpc_timeout_ms per call.
 StatusOr<std::unique_ptr<GcsClient>> ConnectToGcs(const std::string& address_flag, const SettingsInputs& inputs);
 

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 
 namespace halo::rpc {
@@ -23,6 +25,13 @@ class Fd {
 };
 
 }  // namespace
+
+namespace {
+std::atomic<bool> g_explain{false};
+}  // namespace
+
+void SetExplainTlsRefusals(bool explain) { g_explain.store(explain); }
+bool ExplainTlsRefusals() { return g_explain.load(); }
 
 bool ClosesPlaintextConnections(const std::string& address, int64_t timeout_ms) {
   const size_t colon = address.rfind(':');

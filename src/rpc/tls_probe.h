@@ -11,4 +11,9 @@ namespace halo::rpc {
 // within timeout_ms. False if it answers, cannot be reached, or stays silent and open.
 bool ClosesPlaintextConnections(const std::string& address, int64_t timeout_ms);
 
+// Whether clients of this process probe a GCS they cannot reach to say when it wants TLS (the command line
+// does; daemons and drivers retry instead, and a probe would only slow them).
+void SetExplainTlsRefusals(bool explain);
+bool ExplainTlsRefusals();
+
 }  // namespace halo::rpc

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "storage/sentinel_query.h"
 
 namespace halo {
 
@@ -30,8 +31,10 @@ RedisConnection::RedisConnection(asio::io_context& io, RedisOptions options)
       unavailable_timer_(io),
       reply_timer_(io),
       backoff_(options_.retry_initial_ms, options_.retry_max_ms),
-      read_buffer_(kReadChunkBytes) {
-  if (options_.server_name.empty()) options_.server_name = options_.uri.host;
+      read_buffer_(kReadChunkBytes) {}
+
+const std::string& RedisConnection::ServerName() const {
+  return options_.server_name.empty() ? options_.uri.host : options_.server_name;
 }
 
 RedisConnection::~RedisConnection() = default;
@@ -103,6 +106,47 @@ void RedisConnection::Connect() {
   } else {
     tcp_ = std::make_unique<asio::ip::tcp::socket>(io_);
   }
+  if (options_.uri.sentinel()) return AskSentinels(gen, 0, false, "");
+  ResolveAndConnect(gen);
+}
+
+void RedisConnection::AskSentinels(uint64_t gen, size_t index, bool some_know_none, std::string errors) {
+  const auto& sentinels = options_.uri.sentinels;
+  if (index == sentinels.size()) {
+    // A master name no sentinel knows cannot be fixed by retrying at start; later it can (sentinels restarting).
+    if (some_know_none) {
+      return OnConnectionError(absl::StrCat("the sentinels at ", options_.uri.SentinelList(),
+                                            " monitor no master named '", options_.uri.master_name, "'", errors),
+                               /*retryable=*/!start_done_);
+    }
+    return OnConnectionError(absl::StrCat("no sentinel answered (", options_.uri.SentinelList(), ")", errors), true);
+  }
+  auto self = shared_from_this();
+  AskSentinelForPrimary(
+      io_, tls_context_.get(), sentinels[index], options_.uri.master_name, options_.connect_timeout_ms,
+      [self, gen, index, some_know_none, errors](StatusOr<std::optional<StorageUri::HostPort>> answer) mutable {
+        if (gen != self->generation_ || self->state_ != State::kConnecting) return;
+        const auto& asked = self->options_.uri.sentinels[index];
+        if (answer.ok() && answer->has_value()) {
+          const StorageUri::HostPort& primary = **answer;
+          if (primary.host != self->options_.uri.host || primary.port != self->options_.uri.port) {
+            HALO_LOG_INFO("Sentinel {}:{} names {}:{} the primary of '{}'", asked.host, asked.port, primary.host,
+                          primary.port, self->options_.uri.master_name);
+          }
+          self->options_.uri.host = primary.host;
+          self->options_.uri.port = primary.port;
+          return self->ResolveAndConnect(gen);
+        }
+        if (answer.ok()) {
+          some_know_none = true;
+        } else {
+          absl::StrAppend(&errors, "; ", asked.host, ":", asked.port, ": ", answer.status().message());
+        }
+        self->AskSentinels(gen, index + 1, some_know_none, std::move(errors));
+      });
+}
+
+void RedisConnection::ResolveAndConnect(uint64_t gen) {
   auto self = shared_from_this();
   connect_timer_.expires_after(std::chrono::milliseconds(options_.connect_timeout_ms));
   connect_timer_.async_wait([self, gen](const boost::system::error_code& ec) {
@@ -131,8 +175,8 @@ void RedisConnection::OnTcpConnected() {
   boost::system::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (!tls_) return BeginHandshake();
-  SSL_set_tlsext_host_name(tls_->native_handle(), options_.server_name.c_str());
-  tls_->set_verify_callback(asio::ssl::host_name_verification(options_.server_name));
+  SSL_set_tlsext_host_name(tls_->native_handle(), ServerName().c_str());
+  tls_->set_verify_callback(asio::ssl::host_name_verification(ServerName()));
   auto self = shared_from_this();
   const uint64_t gen = generation_;
   tls_->async_handshake(asio::ssl::stream_base::client, [self, gen](const boost::system::error_code& ec) {
@@ -143,7 +187,7 @@ void RedisConnection::OnTcpConnected() {
       if (verify_failed) {
         return self->OnConnectionError(
             absl::StrCat("TLS verification of Redis at ", self->options_.uri.Endpoint(), " (server name '",
-                         self->options_.server_name, "') failed: ", message),
+                         self->ServerName(), "') failed: ", message),
             false);
       }
       return self->OnConnectionError("TLS handshake failed: " + message, true);
@@ -169,6 +213,23 @@ void RedisConnection::BeginHandshake() {
       self->OnConnectionError(absl::StrCat("Redis at ", self->options_.uri.Endpoint(),
                                            " refused the credentials: ", reply.status().message()),
                               false);
+    });
+  }
+  if (options_.uri.sentinel()) {
+    // The sentinels may still name a primary that was demoted: only the primary takes our commands.
+    SendHandshake({"ROLE"}, [self, gen](StatusOr<RedisReply> reply) {
+      if (gen != self->generation_ || self->state_ != State::kHandshaking) return;
+      const bool primary = reply.ok() && reply->type == RedisReply::Type::kArray && !reply->elements.empty() &&
+                           reply->elements[0].str == "master";
+      if (!primary) {
+        self->OnConnectionError(
+            absl::StrCat(self->options_.uri.Endpoint(), " is not the primary of '", self->options_.uri.master_name,
+                         "' (ROLE: ",
+                         reply.ok() && !reply->elements.empty() ? reply->elements[0].str
+                                                                : std::string(reply.status().message()),
+                         "); asking the sentinels again"),
+            true);
+      }
     });
   }
   SendHandshake({"INFO", "cluster"}, [self, gen](StatusOr<RedisReply> reply) {
@@ -363,6 +424,56 @@ void RedisConnection::Send(std::vector<std::string> args, ReplyCallback done) {
   if (state_ == State::kReady) Pump();
 }
 
+void RedisConnection::SendReplicated(std::vector<std::string> args, ReplyCallback done) {
+  if (options_.replicas_ack <= 0) return Send(std::move(args), std::move(done));
+  auto self = shared_from_this();
+  Send(std::move(args), [self, done = std::move(done)](StatusOr<RedisReply> reply) mutable {
+    if (!reply.ok()) return done(std::move(reply));
+    // Runs as the reply is read: generation_ is the connection the write was applied on.
+    self->ConfirmReplication(self->generation_, *std::move(reply), std::move(done));
+  });
+}
+
+void RedisConnection::ConfirmReplication(uint64_t gen, RedisReply reply, ReplyCallback done) {
+  if (open_wait_ && open_wait_->generation == gen) {
+    open_wait_->writes.emplace_back(std::move(reply), std::move(done));
+    return;
+  }
+  auto batch = std::make_shared<WaitBatch>();
+  batch->generation = gen;
+  batch->writes.emplace_back(std::move(reply), std::move(done));
+  open_wait_ = batch;
+  const int64_t needed = options_.replicas_ack;
+  const int64_t timeout_ms = options_.replicas_ack_timeout_ms;
+  Request wait{FormatRedisCommand({"WAIT", std::to_string(needed), std::to_string(timeout_ms)}),
+               [batch, needed, timeout_ms](StatusOr<RedisReply> acks) {
+                 Status failed;
+                 if (!acks.ok()) {
+                   failed = Status(acks.status().code(),
+                                   absl::StrCat("replication not confirmed: ", acks.status().message()));
+                 } else if (acks->integer < needed) {
+                   failed = UnavailableError(absl::StrCat("the write reached ", acks->integer, " of the ", needed,
+                                                          " replicas storage_replicas_ack asks for within ",
+                                                          timeout_ms, " ms; it is not acknowledged"));
+                 }
+                 for (auto& [write_reply, write_done] : batch->writes) {
+                   if (failed.ok()) {
+                     write_done(std::move(write_reply));
+                   } else {
+                     write_done(failed);
+                   }
+                 }
+               },
+               false, gen};
+  if (state_ == State::kClosed) {
+    wait.done(UnavailableError("Redis connection is closed"));
+    return;
+  }
+  // Ahead of commands not yet written: it confirms only what was written before it anyway.
+  pending_.push_front(std::move(wait));
+  if (state_ == State::kReady) Pump();
+}
+
 void RedisConnection::Pump() {
   if (writing_ || !SocketOpen()) return;
   if (state_ != State::kHandshaking && state_ != State::kReady) return;
@@ -375,6 +486,14 @@ void RedisConnection::Pump() {
     ++count;
   }
   while (state_ == State::kReady && !pending_.empty() && count < kMaxRequestsPerWrite) {
+    if (pending_.front().wait_generation != 0 && pending_.front().wait_generation != generation_) {
+      // A WAIT counts the replicas of its own connection's writes: on another, it would confirm nothing.
+      Request stale = std::move(pending_.front());
+      pending_.pop_front();
+      stale.done(UnavailableError("the Redis connection was lost before replication of the write was confirmed"));
+      continue;
+    }
+    if (open_wait_ && pending_.front().wait_generation != 0) open_wait_.reset();  // on the wire now
     write_buffer_ += pending_.front().bytes;
     inflight_.push_back(std::move(pending_.front()));
     pending_.pop_front();
@@ -454,6 +573,11 @@ void RedisConnection::CheckReplyProgress() {
 
 void RedisConnection::OnReply(RedisReply reply) {
   if (inflight_.empty()) return OnConnectionError("Redis sent a reply nobody asked for", true);
+  if (reply.IsError() && options_.uri.sentinel() && reply.str.rfind("READONLY", 0) == 0 &&
+      !inflight_.front().handshake) {
+    // Demoted since we connected (a failover): this command and every one after it go to the new primary.
+    return OnConnectionError(absl::StrCat(options_.uri.Endpoint(), " is a replica now (", reply.str, ")"), true);
+  }
   Request request = std::move(inflight_.front());
   inflight_.pop_front();
   if (reply.IsError()) {

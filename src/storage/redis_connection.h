@@ -13,6 +13,13 @@
 // - A connection with commands outstanding that reads nothing for reply_timeout_ms (a hung or paused
 //   server) is treated as dropped: reopened, and the commands re-sent.
 // - At most pending_max commands wait; beyond that Send fails at once with ResourceExhausted.
+// - With Redis Sentinel (uri.sentinel()), every connection starts by asking the sentinels, in turn, which server
+//   is the primary, and checks that the server it reached says it is the primary (ROLE). A server that refuses a
+//   write as a replica (READONLY) is left as a dropped connection would be: the sentinels are asked again and
+//   the unanswered commands re-sent to the primary they name.
+// - SendReplicated acknowledges a write only once Redis's WAIT confirms that replicas_ack replicas have it (on
+//   the same connection), within replicas_ack_timeout_ms; otherwise the write is reported failed, never
+//   acknowledged.
 // Thread-safety: all methods must be called on the io_context's thread.
 #pragma once
 
@@ -48,6 +55,8 @@ struct RedisOptions {
   int64_t retry_initial_ms = 50;
   int64_t retry_max_ms = 1000;
   int64_t pending_max = 100000;
+  int64_t replicas_ack = 0;               // SendReplicated: replicas that must have a write before it is acknowledged
+  int64_t replicas_ack_timeout_ms = 1000;  // how long WAIT may wait for them
 };
 
 class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
@@ -67,6 +76,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   }
   // Queues a command. An error reply from the server arrives as an error Status with its text.
   void Send(std::vector<std::string> args, ReplyCallback done);
+  // Queues a write, acknowledged (done with its reply) only once replicas_ack replicas have it; with
+  // replicas_ack 0, Send.
+  void SendReplicated(std::vector<std::string> args, ReplyCallback done);
   // Fails every queued command and closes the socket; no callbacks after the ones this triggers.
   void Close();
 
@@ -79,12 +91,22 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     std::string bytes;
     ReplyCallback done;
     bool handshake = false;  // part of connection set-up; dropped, not re-sent, on disconnect
+    uint64_t wait_generation = 0;  // a WAIT: meaningful only on this connection generation, failed on any other
+  };
+  // Writes whose replies arrived on one connection, waiting for one WAIT's count.
+  struct WaitBatch {
+    uint64_t generation = 0;
+    std::vector<std::pair<RedisReply, ReplyCallback>> writes;
   };
   enum class State { kIdle, kConnecting, kHandshaking, kReady, kClosed };
 
   RedisConnection(boost::asio::io_context& io, RedisOptions options);
   Status BuildTlsContext();
   void Connect();
+  void AskSentinels(uint64_t gen, size_t index, bool some_know_none, std::string errors);
+  void ResolveAndConnect(uint64_t gen);
+  const std::string& ServerName() const;
+  void ConfirmReplication(uint64_t gen, RedisReply reply, ReplyCallback done);
   void OnTcpConnected();
   void BeginHandshake();
   void CheckClusterShape(const RedisReply& info);
@@ -133,6 +155,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::function<void(const std::string&, int64_t)> reconnect_handler_;
   std::optional<std::chrono::steady_clock::time_point> lost_at_;  // a ready connection was lost then
   std::atomic<int64_t> reconnects_{0};
+  std::shared_ptr<WaitBatch> open_wait_;  // the WAIT not yet written that new replicated writes join
 };
 
 }  // namespace halo

@@ -48,7 +48,7 @@ RedisLeaderLease::RedisLeaderLease(std::shared_ptr<RedisConnection> connection, 
 
 void RedisLeaderLease::TryAcquire(const std::string& holder, const std::string& address, int64_t lease_ms,
                                   std::function<void(StatusOr<std::optional<int64_t>>)> done) {
-  connection_->Send({"EVAL", kAcquire, "2", leader_key_, epoch_key_, holder, address, std::to_string(lease_ms)},
+  connection_->SendReplicated({"EVAL", kAcquire, "2", leader_key_, epoch_key_, holder, address, std::to_string(lease_ms)},
                     [done = std::move(done)](StatusOr<RedisReply> reply) {
                       if (!reply.ok()) return done(reply.status());
                       if (reply->type == RedisReply::Type::kNil) return done(std::optional<int64_t>());
@@ -60,7 +60,7 @@ void RedisLeaderLease::TryAcquire(const std::string& holder, const std::string& 
 }
 
 void RedisLeaderLease::Renew(const std::string& holder, int64_t lease_ms, std::function<void(StatusOr<bool>)> done) {
-  connection_->Send({"EVAL", kRenew, "1", leader_key_, holder, std::to_string(lease_ms)},
+  connection_->SendReplicated({"EVAL", kRenew, "1", leader_key_, holder, std::to_string(lease_ms)},
                     [done = std::move(done)](StatusOr<RedisReply> reply) {
                       if (!reply.ok()) return done(reply.status());
                       done(reply->type == RedisReply::Type::kInteger && reply->integer == 1);
@@ -68,7 +68,7 @@ void RedisLeaderLease::Renew(const std::string& holder, int64_t lease_ms, std::f
 }
 
 void RedisLeaderLease::Release(const std::string& holder, std::function<void(Status)> done) {
-  connection_->Send({"EVAL", kRelease, "1", leader_key_, holder},
+  connection_->SendReplicated({"EVAL", kRelease, "1", leader_key_, holder},
                     [done = std::move(done)](StatusOr<RedisReply> reply) { done(reply.status()); });
 }
 

@@ -62,10 +62,10 @@ Status RedisStore::Fence(int64_t epoch) {
 }
 
 void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyCallback done) {
-  if (fence_key_.empty()) return connection_->Send(std::move(command), std::move(done));
+  if (fence_key_.empty()) return connection_->SendReplicated(std::move(command), std::move(done));
   std::vector<std::string> fenced = {"EVAL", kFencedWrite, "2", fence_key_, command[1], fence_epoch_, command[0]};
   fenced.insert(fenced.end(), std::make_move_iterator(command.begin() + 2), std::make_move_iterator(command.end()));
-  connection_->Send(std::move(fenced), [done = std::move(done)](StatusOr<RedisReply> reply) {
+  connection_->SendReplicated(std::move(fenced), [done = std::move(done)](StatusOr<RedisReply> reply) {
     if (!reply.ok() && RedisErrorCode(reply.status()) == "HALO_FENCED") {
       return done(FencedError(std::string(reply.status().message())));
     }
@@ -75,7 +75,12 @@ void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyC
 
 std::string RedisStore::Kind() const { return connection_->options().uri.tls ? "rediss" : "redis"; }
 
-std::string RedisStore::Location() const { return connection_->options().uri.Endpoint(); }
+std::string RedisStore::Location() const {
+  const StorageUri& uri = connection_->options().uri;
+  if (!uri.sentinel()) return uri.Endpoint();
+  return absl::StrCat("master ", uri.master_name, " at ", uri.host.empty() ? "(not found yet)" : uri.Endpoint(),
+                      " (sentinels ", uri.SentinelList(), ")");
+}
 
 void RedisStore::AsyncPut(const std::string& table, const std::string& key, std::string value, bool overwrite,
                           std::function<void(StatusOr<bool>)> done) {

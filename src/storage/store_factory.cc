@@ -25,6 +25,8 @@ RedisOptions RedisOptionsFromSettings(const Settings& settings, const StorageUri
   options.retry_initial_ms = settings.storage_retry_initial_ms;
   options.retry_max_ms = settings.storage_retry_max_ms;
   options.pending_max = settings.storage_pending_ops_max;
+  options.replicas_ack = settings.storage_replicas_ack;
+  options.replicas_ack_timeout_ms = settings.storage_replicas_ack_timeout_ms;
   return options;
 }
 

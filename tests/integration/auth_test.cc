@@ -75,7 +75,10 @@ std::set<std::string> RefusingServices(const std::string& address) {
   for (const auto* service : AllServices()) {
     for (int i = 0; i < service->method_count(); ++i) {
       const std::string method = "/" + service->full_name() + "/" + service->method(i)->name();
-      for (const std::string& wrong : {std::string(), std::string("not-the-token")}) {
+      // No token, and one of the right length with its last character changed (the constant-time comparison).
+      std::string near = std::getenv("HALO_AUTH_TOKEN");
+      near.back() = near.back() == 'x' ? 'y' : 'x';
+      for (const std::string& wrong : {std::string(), near}) {
         grpc::Status status = CallWithout(channel, method, wrong);
         EXPECT_TRUE(status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
                     status.error_code() == grpc::StatusCode::UNIMPLEMENTED)
@@ -201,11 +204,28 @@ TEST(AuthTest, HeadMakesATokenOnlyItsOwnerReadsAndCommandsFindIt) {
   // A command of this machine finds the token in the session.
   auto put = RunHalo({"kv", "put", "--session-dir", session, "k", "v"}, std::chrono::seconds(30), no_token);
   EXPECT_EQ(put.exit_code, 0) << put.output;
-  // A wrong token: one line that says so, for kv and for status.
+  // A driver of this machine runs a task: it, the node agent (token from the session) and the worker the agent
+  // started (token handed down) all hold the head's token.
+  SpawnOptions spawn;
+  spawn.argv = {BinDir() + "/../tests/test_driver", "--shutdown"};
+  spawn.output_path = dir.path() + "/driver.out";
+  spawn.env = {{"HALO_AUTH_TOKEN", ""}, {"HALO_SESSION_DIR", session}};
+  auto driver = Spawn(spawn);
+  ASSERT_TRUE(driver.ok());
+  EXPECT_TRUE(WaitForProcessExit(*driver, 60000));
+  EXPECT_TRUE(Contains(ReadTrimmedFile(spawn.output_path), "ready 42")) << ReadTrimmedFile(spawn.output_path);
+  // A token too short to be safe is refused where it is given.
+  auto short_token = RunHalo({"kv", "get", "--address", address, "k"}, std::chrono::seconds(30),
+                             {{"HALO_AUTH_TOKEN", "short"}});
+  EXPECT_EQ(short_token.exit_code, 1) << short_token.output;
+  EXPECT_TRUE(Contains(short_token.output, "needs at least 16")) << short_token.output;
+  // A wrong token of the right length: one line that says so, for kv and for status.
   for (const std::vector<std::string>& command :
        {std::vector<std::string>{"kv", "get", "--address", address, "k"},
         std::vector<std::string>{"status", "--address", address}}) {
-    auto refused = RunHalo(command, std::chrono::seconds(30), {{"HALO_AUTH_TOKEN", "wrong"}});
+    std::string wrong = token;
+    wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+    auto refused = RunHalo(command, std::chrono::seconds(30), {{"HALO_AUTH_TOKEN", wrong}});
     EXPECT_EQ(refused.exit_code, 1) << refused.output;
     EXPECT_TRUE(Contains(refused.output, "cluster token is wrong")) << refused.output;
     EXPECT_EQ(std::count(refused.output.begin(), refused.output.end(), '\n'), 1) << refused.output;
@@ -217,14 +237,14 @@ TEST(AuthTest, HeadMakesATokenOnlyItsOwnerReadsAndCommandsFindIt) {
                         elsewhere);
   EXPECT_EQ(joined.exit_code, 1) << joined.output;
   EXPECT_TRUE(Contains(joined.output, "no cluster token")) << joined.output;
-  EXPECT_TRUE(ReadTrimmedFile(node_dir.path() + "/node.pid").empty());
+  EXPECT_FALSE(std::filesystem::exists(node_dir.path() + "/logs/node.out")) << "a node agent was started";
   // A token file others can read is refused; made private, it is taken.
   const std::string token_file = dir.path() + "/token";
   ASSERT_TRUE(WriteFileAtomically(token_file, token + "\n", 0644).ok());
   joined = RunHalo({"start", "--address", address, "--session-dir", node_dir.path(), "--auth-token-file", token_file},
                    std::chrono::seconds(30), elsewhere);
   EXPECT_EQ(joined.exit_code, 1) << joined.output;
-  EXPECT_TRUE(Contains(joined.output, "readable by others")) << joined.output;
+  EXPECT_TRUE(Contains(joined.output, "is open to others")) << joined.output;
   ASSERT_EQ(chmod(token_file.c_str(), 0600), 0);
   joined = RunHalo({"start", "--address", address, "--session-dir", node_dir.path(), "--auth-token-file", token_file},
                    std::chrono::seconds(60), elsewhere);
@@ -258,6 +278,20 @@ TEST(AuthTest, AuthOffOnlyOnLoopback) {
   put.set_value("x");
   rpc::KvPutReply reply;
   EXPECT_TRUE(plain->Put(&context, put, &reply).ok());
+  // Commands with no token at all work against it.
+  auto cli = RunHalo({"kv", "put", "--address", head.address(), "k", "v"}, std::chrono::seconds(30),
+                     {{"HALO_AUTH_TOKEN", ""}});
+  EXPECT_EQ(cli.exit_code, 0) << cli.output;
+}
+
+TEST(AuthTest, HeadCandidatesMustBeGivenTheirToken) {
+  TempDir dir;
+  auto refused = RunHalo({"start", "--head", "--ha", "--session-dir", dir.path() + "/a", "--port", "0", "--storage",
+                          "redis://127.0.0.1:" + std::to_string(FreePort())},
+                         std::chrono::seconds(30), {{"HALO_AUTH_TOKEN", ""}});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_TRUE(Contains(refused.output, "head candidates (--ha) must share one cluster token")) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a/logs/gcs.out"));
 }
 
 }  // namespace
