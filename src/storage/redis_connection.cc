@@ -79,7 +79,22 @@ void RedisConnection::Start(std::function<void(Status)> done) {
     return;
   }
   start_done_ = std::move(done);
+  if (options_.uri.sentinel()) {
+    std::weak_ptr<RedisConnection> weak = shared_from_this();
+    watcher_ = SentinelWatcher::Start(io_, tls_context_.get(), options_.uri, options_.connect_timeout_ms,
+                                      options_.retry_max_ms, [weak](const StorageUri::HostPort& primary) {
+                                        if (auto self = weak.lock()) self->OnPrimarySwitched(primary);
+                                      });
+  }
   Connect();
+}
+
+void RedisConnection::OnPrimarySwitched(const StorageUri::HostPort& primary) {
+  if (state_ == State::kIdle || state_ == State::kClosed) return;  // the next connection asks the sentinels anyway
+  if (primary.host == options_.uri.host && primary.port == options_.uri.port) return;
+  OnConnectionError(absl::StrCat("the sentinels switched the primary of '", options_.uri.master_name, "' from ",
+                                 options_.uri.Endpoint(), " to ", primary.host, ":", primary.port),
+                    true);
 }
 
 bool RedisConnection::SocketOpen() const {
@@ -215,6 +230,8 @@ void RedisConnection::BeginHandshake() {
                               false);
     });
   }
+  // Named, so an operator (and a test) can tell Halo's connections apart in CLIENT LIST. Refused names are fine.
+  SendHandshake({"CLIENT", "SETNAME", "halo"}, [](StatusOr<RedisReply>) {});
   if (options_.uri.sentinel()) {
     // The sentinels may still name a primary that was demoted: only the primary takes our commands.
     SendHandshake({"ROLE"}, [self, gen](StatusOr<RedisReply> reply) {
@@ -380,6 +397,7 @@ void RedisConnection::FailAll(const Status& status) {
 
 void RedisConnection::Fatal(const Status& status) {
   if (state_ == State::kClosed) return;
+  if (watcher_) watcher_->Stop();
   HALO_LOG_ERROR("Redis storage failed: {}", std::string(status.message()));
   state_ = State::kClosed;
   connect_timer_.cancel();
@@ -396,6 +414,7 @@ void RedisConnection::Fatal(const Status& status) {
 }
 
 void RedisConnection::Close() {
+  if (watcher_) watcher_->Stop();
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   start_done_ = nullptr;

@@ -16,7 +16,8 @@
 // - With Redis Sentinel (uri.sentinel()), every connection starts by asking the sentinels, in turn, which server
 //   is the primary, and checks that the server it reached says it is the primary (ROLE). A server that refuses a
 //   write as a replica (READONLY) is left as a dropped connection would be: the sentinels are asked again and
-//   the unanswered commands re-sent to the primary they name.
+//   the unanswered commands re-sent to the primary they name. The sentinels' +switch-master notice does the same
+//   at once, also while the old primary still answers (cut off from the sentinels only).
 // - SendReplicated acknowledges a write only once Redis's WAIT confirms that replicas_ack replicas have it (on
 //   the same connection), within replicas_ack_timeout_ms; otherwise the write is reported failed, never
 //   acknowledged.
@@ -39,6 +40,7 @@
 
 #include "common/backoff.h"
 #include "storage/redis_reply.h"
+#include "storage/sentinel_watcher.h"
 #include "storage/storage_uri.h"
 
 namespace halo {
@@ -107,6 +109,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void ResolveAndConnect(uint64_t gen);
   const std::string& ServerName() const;
   void ConfirmReplication(uint64_t gen, RedisReply reply, ReplyCallback done);
+  void OnPrimarySwitched(const StorageUri::HostPort& primary);
   void OnTcpConnected();
   void BeginHandshake();
   void CheckClusterShape(const RedisReply& info);
@@ -156,6 +159,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::optional<std::chrono::steady_clock::time_point> lost_at_;  // a ready connection was lost then
   std::atomic<int64_t> reconnects_{0};
   std::shared_ptr<WaitBatch> open_wait_;  // the WAIT not yet written that new replicated writes join
+  std::shared_ptr<SentinelWatcher> watcher_;  // with Sentinel: follows +switch-master
 };
 
 }  // namespace halo

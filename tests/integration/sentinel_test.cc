@@ -145,6 +145,26 @@ TEST(SentinelTest, AWriteNoReplicaConfirmsIsReportedFailedNotAcknowledged) {
       << head.GcsOutput();
 }
 
+TEST(SentinelTest, AnIdleGcsMovesAsSoonAsTheSentinelsAnnounceANewPrimary) {
+  RedisSentinelGroup redis;
+  Head head({"--storage", redis.Uri()});
+  ASSERT_EQ(head.Start().exit_code, 0);
+  auto client = head.Client();
+  ASSERT_TRUE(client->KvPut("switch", "before", "1", true).ok());
+  const int old_primary = redis.PrimaryPort();
+  ASSERT_TRUE(Contains(redis.Cli(old_primary, {"CLIENT", "LIST"}), "name=halo"));
+  // A failover while the old primary stays up (demoted to a replica): no write of ours tells the GCS; the
+  // sentinels' +switch-master notice does.
+  EXPECT_EQ(redis.Cli(redis.sentinel_ports()[0], {"SENTINEL", "FAILOVER", redis.master_name()}), "OK");
+  ASSERT_TRUE(redis.WaitForFailover(old_primary, std::chrono::seconds(30)));
+  const int new_primary = redis.PrimaryPort();
+  EXPECT_TRUE(WaitUntil([&] { return Contains(redis.Cli(new_primary, {"CLIENT", "LIST"}), "name=halo"); },
+                        std::chrono::seconds(10)))
+      << head.GcsOutput();
+  EXPECT_FALSE(Contains(redis.Cli(old_primary, {"CLIENT", "LIST"}), "name=halo"));
+  ASSERT_TRUE(client->KvPut("switch", "after", "1", true).ok());
+}
+
 TEST(SentinelTest, HeadCandidatesElectAndFenceThroughSentinelStorage) {
   RedisSentinelGroup redis;
   const std::vector<std::string> args = {"--storage", redis.Uri(), "--storage-replicas-ack", "1", "--ha"};

@@ -163,6 +163,24 @@ void RedisSentinelGroup::KillSentinel(size_t index) {
   sentinel.pid = -1;
 }
 
+bool RedisSentinelGroup::WaitUntilHealthy(std::chrono::milliseconds timeout) const {
+  int live_replicas = -1;
+  for (const auto& s : servers_) live_replicas += s.pid > 0 ? 1 : 0;
+  return WaitUntil(
+      [&] {
+        const int primary = PrimaryPort();
+        if (primary == 0) return false;
+        const std::string info = Cli(primary, {"INFO", "replication"});
+        if (info.find("role:master") == std::string::npos) return false;
+        int online = 0;
+        for (size_t at = info.find("state=online"); at != std::string::npos; at = info.find("state=online", at + 1)) {
+          ++online;
+        }
+        return online == live_replicas;
+      },
+      timeout);
+}
+
 bool RedisSentinelGroup::WaitForFailover(int old_port, std::chrono::milliseconds timeout) const {
   return WaitUntil(
       [&] {

@@ -33,6 +33,9 @@ class RedisSentinelGroup {
   void RestartServer(int port);
   // SIGKILLs the sentinel at index.
   void KillSentinel(size_t index);
+  // Polls until the primary the sentinels name has every live replica online and every live sentinel knows
+  // them (after a failover and a restarted server's return).
+  bool WaitUntilHealthy(std::chrono::milliseconds timeout) const;
   // Polls until the sentinels name a primary other than old_port and it answers ROLE as master.
   bool WaitForFailover(int old_port, std::chrono::milliseconds timeout) const;
   // redis-cli against the server or sentinel on port; its output, trimmed.
