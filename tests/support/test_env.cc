@@ -162,11 +162,13 @@ void MustRun(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-TlsFiles MakeTlsFiles(const std::string& dir) {
+TlsFiles MakeTlsFiles(const std::string& dir, const std::vector<std::string>& extra_ips) {
   TlsFiles files{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", dir + "/other-ca.pem",
                  dir + "/client.pem", dir + "/client.key"};
   const std::string ext = dir + "/san.ext";
-  auto written = WriteFileAtomically(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  std::string names = "subjectAltName=IP:127.0.0.1,DNS:localhost";
+  for (const auto& ip : extra_ips) names += ",IP:" + ip;
+  auto written = WriteFileAtomically(ext, names + "\n");
   if (!written.ok()) throw std::runtime_error("cannot write " + ext);
   MustRun({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
            "/CN=halo-test-ca", "-keyout", dir + "/ca.key", "-out", files.ca_cert});

@@ -54,7 +54,7 @@ CommandResult RunHalo(const std::vector<std::string>& args,
                       std::chrono::milliseconds timeout = std::chrono::seconds(60),
                       const std::map<std::string, std::string>& env = {});
 
-// CA, server certificate (for 127.0.0.1 and localhost) and a second, unrelated CA, made with openssl.
+// CA, server certificate (for 127.0.0.1, localhost and extra_ips) and a second, unrelated CA, made with openssl.
 struct TlsFiles {
   std::string ca_cert;
   std::string server_cert;
@@ -63,7 +63,7 @@ struct TlsFiles {
   std::string client_cert;    // signed by ca_cert, for mutual TLS
   std::string client_key;
 };
-TlsFiles MakeTlsFiles(const std::string& dir);
+TlsFiles MakeTlsFiles(const std::string& dir, const std::vector<std::string>& extra_ips = {});
 
 struct RedisServerOptions {
   bool tls = false;
