@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/process.h"
 #include "head_fixture.h"
 #include "support/redis_sentinel.h"
 
@@ -86,12 +87,21 @@ TEST(SentinelTest, GcsFollowsAFailoverAndLosesNoAcknowledgedWrite) {
   const int64_t killed_ms = NowMs();
   redis.KillServer(old_primary);
   const int64_t acked_at_kill = writer.acknowledged();
+  // A driver starts while storage fails over: its job is registered and its task runs once it is back.
+  TempDir dir;
+  SpawnOptions spawn;
+  spawn.argv = {BinDir() + "/../tests/test_driver", "--address", head.address(), "--shutdown"};
+  spawn.output_path = dir.path() + "/driver.out";
+  auto driver = Spawn(spawn);
+  ASSERT_TRUE(driver.ok());
   ASSERT_TRUE(redis.WaitForFailover(old_primary, std::chrono::seconds(30))) << "the sentinels did not fail over";
   // The GCS keeps serving: writes are acknowledged again after the failover.
   ASSERT_TRUE(WaitUntil([&] { return writer.acknowledged() >= acked_at_kill + 200; }, std::chrono::seconds(30)))
       << "no writes acknowledged after the failover; GCS log:\n"
       << head.GcsOutput();
   writer.Stop();
+  EXPECT_TRUE(WaitForProcessExit(*driver, 60000));
+  EXPECT_TRUE(Contains(ReadTrimmedFile(spawn.output_path), "ready 42")) << ReadTrimmedFile(spawn.output_path);
   int64_t first_after_ms = 0;
   for (const auto& [key, at] : writer.acks()) {
     if (at > killed_ms) {
