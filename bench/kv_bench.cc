@@ -24,7 +24,12 @@ int main(int argc, char** argv) {
   app.add_option("--value-bytes", value_bytes)->check(CLI::Range(0, 1 << 20));
   CLI11_PARSE(app, argc, argv);
   // The cluster's token: HALO_AUTH_TOKEN, else the latest session's (a cluster started on this machine).
-  if (halo::Status secured = halo::UseClusterSecurity(halo::Settings{}); !secured.ok()) {
+  auto settings = halo::LoadSettings(halo::SettingsInputs{});  // HALO_* environment: session root, TLS files
+  if (!settings.ok()) {
+    std::cerr << "kv_bench: " << settings.status().message() << std::endl;
+    return 1;
+  }
+  if (halo::Status secured = halo::UseClusterSecurity(settings->values, address); !secured.ok()) {
     std::cerr << "kv_bench: " << secured.message() << std::endl;
     return 1;
   }

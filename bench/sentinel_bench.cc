@@ -38,18 +38,25 @@ void KvRound(RedisSentinelGroup& redis, int replicas_ack, int count, int clients
     std::vector<std::vector<double>> latencies(c);
     const auto begin = Clock::now();
     std::vector<std::thread> threads;
+    std::vector<std::string> errors(c);
     for (int t = 0; t < c; ++t) {
       threads.emplace_back([&, t] {
         auto client = head.Client();
         for (int i = 0; i < count / c; ++i) {
           const auto start = Clock::now();
           auto put = client->KvPut("bench", absl::StrCat(t, "-", i), std::string(64, 'v'), true);
-          if (!put.ok()) throw std::runtime_error(std::string(put.status().message()));
+          if (!put.ok()) {
+            errors[t] = std::string(put.status().message());
+            return;
+          }
           latencies[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
         }
       });
     }
     for (auto& thread : threads) thread.join();
+    for (const auto& error : errors) {
+      if (!error.empty()) throw std::runtime_error(error);
+    }
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
     std::vector<double> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());

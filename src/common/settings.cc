@@ -92,6 +92,13 @@ Status ValidateSettings(const Settings& s) {
     return InvalidArgumentError(
         absl::StrCat("setting 'log_level' must be one of trace, debug, info, warn, error; got '", s.log_level, "'"));
   }
+  // A WAIT blocks its connection: it must end well before the watchdog takes the silence for a hung server.
+  if (s.storage_replicas_ack > 0 && s.storage_replicas_ack_timeout_ms * 2 > s.storage_reply_timeout_ms) {
+    return InvalidArgumentError(absl::StrCat("setting 'storage_replicas_ack_timeout_ms' (",
+                                             s.storage_replicas_ack_timeout_ms,
+                                             ") must be at most half of 'storage_reply_timeout_ms' (",
+                                             s.storage_reply_timeout_ms, ")"));
+  }
   if (s.auth_mode != "token" && s.auth_mode != "off") {
     return InvalidArgumentError(absl::StrCat("setting 'auth_mode' must be token or off; got '", s.auth_mode, "'"));
   }

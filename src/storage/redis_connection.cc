@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 #include "common/logging.h"
 #include "storage/sentinel_query.h"
 
@@ -31,7 +32,9 @@ RedisConnection::RedisConnection(asio::io_context& io, RedisOptions options)
       unavailable_timer_(io),
       reply_timer_(io),
       backoff_(options_.retry_initial_ms, options_.retry_max_ms),
-      read_buffer_(kReadChunkBytes) {}
+      read_buffer_(kReadChunkBytes) {
+  endpoint_ = options_.uri.Endpoint();
+}
 
 const std::string& RedisConnection::ServerName() const {
   return options_.server_name.empty() ? options_.uri.host : options_.server_name;
@@ -41,7 +44,7 @@ RedisConnection::~RedisConnection() = default;
 
 Status RedisConnection::BuildTlsContext() {
   if (!options_.uri.tls) return OkStatus();
-  tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  tls_context_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   boost::system::error_code ec;
   if (!options_.ca_cert_path.empty()) {
     tls_context_->load_verify_file(options_.ca_cert_path, ec);
@@ -81,7 +84,7 @@ void RedisConnection::Start(std::function<void(Status)> done) {
   start_done_ = std::move(done);
   if (options_.uri.sentinel()) {
     std::weak_ptr<RedisConnection> weak = shared_from_this();
-    watcher_ = SentinelWatcher::Start(io_, tls_context_.get(), options_.uri, options_.connect_timeout_ms,
+    watcher_ = SentinelWatcher::Start(io_, tls_context_, options_.uri, options_.connect_timeout_ms,
                                       options_.retry_max_ms, [weak](const StorageUri::HostPort& primary) {
                                         if (auto self = weak.lock()) self->OnPrimarySwitched(primary);
                                       });
@@ -90,11 +93,32 @@ void RedisConnection::Start(std::function<void(Status)> done) {
 }
 
 void RedisConnection::OnPrimarySwitched(const StorageUri::HostPort& primary) {
-  if (state_ == State::kIdle || state_ == State::kClosed) return;  // the next connection asks the sentinels anyway
+  if (state_ == State::kClosed || options_.uri.host.empty()) return;  // not found yet: being asked for now
   if (primary.host == options_.uri.host && primary.port == options_.uri.port) return;
+  const std::string from = options_.uri.Endpoint();
+  SetPrimary(primary.host, primary.port);
+  use_announced_primary_ = true;
+  if (state_ == State::kIdle) return;  // the next connection goes there
   OnConnectionError(absl::StrCat("the sentinels switched the primary of '", options_.uri.master_name, "' from ",
-                                 options_.uri.Endpoint(), " to ", primary.host, ":", primary.port),
+                                 from, " to ", primary.host, ":", primary.port),
                     true);
+}
+
+void RedisConnection::SetPrimary(const std::string& host, int port) {
+  options_.uri.host = host;
+  options_.uri.port = port;
+  std::lock_guard<std::mutex> lock(endpoint_mutex_);
+  endpoint_ = options_.uri.Endpoint();
+}
+
+std::string RedisConnection::CurrentEndpoint() const {
+  std::lock_guard<std::mutex> lock(endpoint_mutex_);
+  return endpoint_;
+}
+
+void RedisConnection::StopWatcher() {
+  if (watcher_) watcher_->Stop();
+  watcher_.reset();
 }
 
 bool RedisConnection::SocketOpen() const {
@@ -121,6 +145,11 @@ void RedisConnection::Connect() {
   } else {
     tcp_ = std::make_unique<asio::ip::tcp::socket>(io_);
   }
+  if (options_.uri.sentinel() && use_announced_primary_) {
+    // +switch-master named it: a sentinel asked now might not have heard of the switch yet.
+    use_announced_primary_ = false;
+    return ResolveAndConnect(gen);
+  }
   if (options_.uri.sentinel()) return AskSentinels(gen, 0, false, "");
   ResolveAndConnect(gen);
 }
@@ -138,18 +167,18 @@ void RedisConnection::AskSentinels(uint64_t gen, size_t index, bool some_know_no
   }
   auto self = shared_from_this();
   AskSentinelForPrimary(
-      io_, tls_context_.get(), sentinels[index], options_.uri.master_name, options_.connect_timeout_ms,
+      io_, tls_context_, sentinels[(sentinel_start_ + index) % sentinels.size()], options_.uri.master_name, options_.connect_timeout_ms,
       [self, gen, index, some_know_none, errors](StatusOr<std::optional<StorageUri::HostPort>> answer) mutable {
         if (gen != self->generation_ || self->state_ != State::kConnecting) return;
-        const auto& asked = self->options_.uri.sentinels[index];
+        const auto& sentinels = self->options_.uri.sentinels;
+        const auto& asked = sentinels[(self->sentinel_start_ + index) % sentinels.size()];
         if (answer.ok() && answer->has_value()) {
           const StorageUri::HostPort& primary = **answer;
           if (primary.host != self->options_.uri.host || primary.port != self->options_.uri.port) {
             HALO_LOG_INFO("Sentinel {}:{} names {}:{} the primary of '{}'", asked.host, asked.port, primary.host,
                           primary.port, self->options_.uri.master_name);
           }
-          self->options_.uri.host = primary.host;
-          self->options_.uri.port = primary.port;
+          self->SetPrimary(primary.host, primary.port);
           return self->ResolveAndConnect(gen);
         }
         if (answer.ok()) {
@@ -249,6 +278,17 @@ void RedisConnection::BeginHandshake() {
       }
     });
   }
+  if (options_.replicas_ack > 0) {
+    // WAIT counts replicas up to this client's last write that changed something: on a new connection that is
+    // nothing, and a write re-sent after a reconnect (or one that changes nothing) would be confirmed at once.
+    // This write moves the client's offset past everything the server holds now.
+    SendHandshake({"INCR", "halo:replication-barrier"}, [self, gen](StatusOr<RedisReply> reply) {
+      if (gen != self->generation_ || self->state_ != State::kHandshaking || reply.ok()) return;
+      self->OnConnectionError(absl::StrCat(self->options_.uri.Endpoint(), " refused the replication barrier (",
+                                           reply.status().message(), ")"),
+                              true);
+    });
+  }
   SendHandshake({"INFO", "cluster"}, [self, gen](StatusOr<RedisReply> reply) {
     if (gen != self->generation_ || self->state_ != State::kHandshaking) return;
     if (!reply.ok()) {
@@ -329,6 +369,26 @@ void RedisConnection::OnConnectionError(const std::string& what, bool retryable)
     inflight_.pop_back();
     if (!request.handshake) pending_.push_front(std::move(request));
   }
+  // A WAIT confirms only its own connection's writes: those waiting on this one fail now (after this returns,
+  // so no callback runs inside connection bookkeeping).
+  std::vector<ReplyCallback> stale_waits;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->wait_generation != 0) {
+      stale_waits.push_back(std::move(it->done));
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  open_wait_.reset();
+  if (!stale_waits.empty()) {
+    asio::post(io_, [stale_waits = std::move(stale_waits)]() mutable {
+      for (auto& done : stale_waits) {
+        done(UnavailableError("the Redis connection was lost before replication of the write was confirmed"));
+      }
+    });
+  }
+  if (options_.uri.sentinel()) ++sentinel_start_;  // ask another sentinel first next time
   if (was_ready) {
     HALO_LOG_WARN("lost connection to Redis at {}: {}", options_.uri.Endpoint(), what);
     if (!lost_at_) lost_at_ = std::chrono::steady_clock::now();
@@ -340,6 +400,7 @@ void RedisConnection::OnConnectionError(const std::string& what, bool retryable)
       auto done = std::move(start_done_);
       start_done_ = nullptr;
       state_ = State::kClosed;
+      StopWatcher();
       FailAll(status);
       done(status);
     } else {
@@ -357,6 +418,7 @@ void RedisConnection::OnConnectionError(const std::string& what, bool retryable)
       start_done_ = nullptr;
       state_ = State::kClosed;
       retry_timer_.cancel();
+      StopWatcher();
       FailAll(status);
       done(status);
       return;
@@ -397,7 +459,7 @@ void RedisConnection::FailAll(const Status& status) {
 
 void RedisConnection::Fatal(const Status& status) {
   if (state_ == State::kClosed) return;
-  if (watcher_) watcher_->Stop();
+  StopWatcher();
   HALO_LOG_ERROR("Redis storage failed: {}", std::string(status.message()));
   state_ = State::kClosed;
   connect_timer_.cancel();
@@ -414,7 +476,7 @@ void RedisConnection::Fatal(const Status& status) {
 }
 
 void RedisConnection::Close() {
-  if (watcher_) watcher_->Stop();
+  StopWatcher();
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   start_done_ = nullptr;
@@ -505,13 +567,9 @@ void RedisConnection::Pump() {
     ++count;
   }
   while (state_ == State::kReady && !pending_.empty() && count < kMaxRequestsPerWrite) {
-    if (pending_.front().wait_generation != 0 && pending_.front().wait_generation != generation_) {
-      // A WAIT counts the replicas of its own connection's writes: on another, it would confirm nothing.
-      Request stale = std::move(pending_.front());
-      pending_.pop_front();
-      stale.done(UnavailableError("the Redis connection was lost before replication of the write was confirmed"));
-      continue;
-    }
+    // OnConnectionError removed every WAIT of an older connection.
+    HALO_CHECK(pending_.front().wait_generation == 0 || pending_.front().wait_generation == generation_)
+        << "a WAIT of connection " << pending_.front().wait_generation << " on connection " << generation_;
     if (open_wait_ && pending_.front().wait_generation != 0) open_wait_.reset();  // on the wire now
     write_buffer_ += pending_.front().bytes;
     inflight_.push_back(std::move(pending_.front()));

@@ -33,6 +33,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -84,7 +85,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Fails every queued command and closes the socket; no callbacks after the ones this triggers.
   void Close();
 
+  // On the io thread only (the current primary changes with Sentinel).
   const RedisOptions& options() const { return options_; }
+  // The server it talks to (with Sentinel, the primary last found), from any thread.
+  std::string CurrentEndpoint() const;
   // Connections it made again after losing a ready one (any thread).
   int64_t reconnects() const { return reconnects_.load(); }
 
@@ -117,6 +121,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void OnConnectionError(const std::string& what, bool retryable);
   void ScheduleReconnect();
   void FailAll(const Status& status);
+  void StopWatcher();
+  void SetPrimary(const std::string& host, int port);
   void Fatal(const Status& status);
   void Pump();
   void ReadMore();
@@ -129,7 +135,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   boost::asio::io_context& io_;
   RedisOptions options_;
-  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<boost::asio::ip::tcp::socket> tcp_;
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   boost::asio::ip::tcp::resolver resolver_;
@@ -160,6 +166,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::atomic<int64_t> reconnects_{0};
   std::shared_ptr<WaitBatch> open_wait_;  // the WAIT not yet written that new replicated writes join
   std::shared_ptr<SentinelWatcher> watcher_;  // with Sentinel: follows +switch-master
+  bool use_announced_primary_ = false;        // the next connection goes where +switch-master said
+  size_t sentinel_start_ = 0;                 // the sentinel asked first; moves on after a failed connection
+  mutable std::mutex endpoint_mutex_;
+  std::string endpoint_;                      // options_.uri.Endpoint(), for other threads
 };
 
 }  // namespace halo

@@ -43,7 +43,11 @@ std::string EscapeRedisGlob(const std::string& literal) {
 }
 
 RedisStore::RedisStore(std::shared_ptr<RedisConnection> connection, std::string name_space)
-    : connection_(std::move(connection)), namespace_(std::move(name_space)) {}
+    : connection_(std::move(connection)),
+      namespace_(std::move(name_space)),
+      sentinel_(connection_->options().uri.sentinel()),  // fixed at creation, unlike the primary's address
+      master_name_(connection_->options().uri.master_name),
+      sentinels_(connection_->options().uri.SentinelList()) {}
 
 RedisStore::~RedisStore() { connection_->Close(); }
 
@@ -76,10 +80,10 @@ void RedisStore::Write(std::vector<std::string> command, RedisConnection::ReplyC
 std::string RedisStore::Kind() const { return connection_->options().uri.tls ? "rediss" : "redis"; }
 
 std::string RedisStore::Location() const {
-  const StorageUri& uri = connection_->options().uri;
-  if (!uri.sentinel()) return uri.Endpoint();
-  return absl::StrCat("master ", uri.master_name, " at ", uri.host.empty() ? "(not found yet)" : uri.Endpoint(),
-                      " (sentinels ", uri.SentinelList(), ")");
+  // Any thread: the primary of a Sentinel deployment changes on the connection's thread.
+  const std::string endpoint = connection_->CurrentEndpoint();
+  if (!sentinel_) return endpoint;
+  return absl::StrCat("master ", master_name_, " at ", endpoint, " (sentinels ", sentinels_, ")");
 }
 
 void RedisStore::AsyncPut(const std::string& table, const std::string& key, std::string value, bool overwrite,

@@ -60,6 +60,9 @@ class RedisStore : public StoreClient {
 
   std::shared_ptr<RedisConnection> connection_;
   std::string namespace_;
+  const bool sentinel_;
+  const std::string master_name_;
+  const std::string sentinels_;
   std::string fence_key_;  // empty: writes are not fenced
   std::string fence_epoch_;
 };

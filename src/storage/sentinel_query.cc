@@ -19,9 +19,10 @@ namespace {
 class Query : public std::enable_shared_from_this<Query> {
  public:
   using Done = std::function<void(StatusOr<std::optional<StorageUri::HostPort>>)>;
-  Query(asio::io_context& io, asio::ssl::context* tls, StorageUri::HostPort sentinel, std::string master_name,
+  Query(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, StorageUri::HostPort sentinel, std::string master_name,
         Done done)
-      : sentinel_(std::move(sentinel)),
+      : tls_context_(tls),
+        sentinel_(std::move(sentinel)),
         master_name_(std::move(master_name)),
         done_(std::move(done)),
         resolver_(io),
@@ -130,6 +131,7 @@ class Query : public std::enable_shared_from_this<Query> {
     done(std::move(result));
   }
 
+  std::shared_ptr<asio::ssl::context> tls_context_;  // kept alive while the stream uses it
   StorageUri::HostPort sentinel_;
   std::string master_name_;
   Done done_;
@@ -145,7 +147,7 @@ class Query : public std::enable_shared_from_this<Query> {
 
 }  // namespace
 
-void AskSentinelForPrimary(asio::io_context& io, asio::ssl::context* tls, const StorageUri::HostPort& sentinel,
+void AskSentinelForPrimary(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, const StorageUri::HostPort& sentinel,
                            const std::string& master_name, int64_t timeout_ms,
                            std::function<void(StatusOr<std::optional<StorageUri::HostPort>>)> done) {
   auto query = std::make_shared<Query>(io, tls, sentinel, master_name, std::move(done));

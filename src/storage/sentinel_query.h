@@ -6,6 +6,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -16,7 +17,7 @@ namespace halo {
 
 // done gets the primary's address, nullopt if the sentinel knows no master of that name, or an error if it
 // could not be asked (unreachable, no answer within timeout_ms, TLS failure). tls: nullptr for plain TCP.
-void AskSentinelForPrimary(boost::asio::io_context& io, boost::asio::ssl::context* tls,
+void AskSentinelForPrimary(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls,
                            const StorageUri::HostPort& sentinel, const std::string& master_name, int64_t timeout_ms,
                            std::function<void(StatusOr<std::optional<StorageUri::HostPort>>)> done);
 

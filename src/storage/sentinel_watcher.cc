@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "storage/redis_reply.h"
+#include "storage/sentinel_query.h"
 
 namespace halo {
 namespace asio = boost::asio;
@@ -18,7 +19,7 @@ namespace {
 
 class Watcher final : public SentinelWatcher, public std::enable_shared_from_this<Watcher> {
  public:
-  Watcher(asio::io_context& io, asio::ssl::context* tls, StorageUri uri, int64_t connect_timeout_ms,
+  Watcher(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, StorageUri uri, int64_t connect_timeout_ms,
           int64_t retry_max_ms, OnSwitch on_switch)
       : io_(io),
         tls_context_(tls),
@@ -135,6 +136,15 @@ class Watcher final : public SentinelWatcher, public std::enable_shared_from_thi
       subscribed_ = true;
       retry_ms_ = 0;
       timer_.cancel();
+      // A switch while no subscription was open went unheard: ask for the primary now.
+      std::weak_ptr<Watcher> weak = shared_from_this();
+      AskSentinelForPrimary(io_, tls_context_, uri_.sentinels[index_ % uri_.sentinels.size()], uri_.master_name,
+                            connect_timeout_ms_,
+                            [weak](StatusOr<std::optional<StorageUri::HostPort>> answer) {
+                              auto self = weak.lock();
+                              if (!self || self->stopped_ || !answer.ok() || !answer->has_value()) return;
+                              self->on_switch_(**answer);
+                            });
       return;
     }
     if (reply.elements[0].str != "message") return;
@@ -163,7 +173,7 @@ class Watcher final : public SentinelWatcher, public std::enable_shared_from_thi
   }
 
   asio::io_context& io_;
-  asio::ssl::context* tls_context_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
   StorageUri uri_;
   const int64_t connect_timeout_ms_;
   const int64_t retry_max_ms_;
@@ -184,7 +194,7 @@ class Watcher final : public SentinelWatcher, public std::enable_shared_from_thi
 
 }  // namespace
 
-std::shared_ptr<SentinelWatcher> SentinelWatcher::Start(asio::io_context& io, asio::ssl::context* tls, StorageUri uri,
+std::shared_ptr<SentinelWatcher> SentinelWatcher::Start(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, StorageUri uri,
                                                         int64_t connect_timeout_ms, int64_t retry_max_ms,
                                                         OnSwitch on_switch) {
   auto watcher = std::make_shared<Watcher>(io, tls, std::move(uri), connect_timeout_ms, retry_max_ms,

@@ -18,8 +18,8 @@ namespace halo {
 class SentinelWatcher {
  public:
   using OnSwitch = std::function<void(const StorageUri::HostPort& new_primary)>;
-  // tls: nullptr for plain TCP; must outlive the watcher.
-  static std::shared_ptr<SentinelWatcher> Start(boost::asio::io_context& io, boost::asio::ssl::context* tls,
+  // tls: nullptr for plain TCP.
+  static std::shared_ptr<SentinelWatcher> Start(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> tls,
                                                 StorageUri uri, int64_t connect_timeout_ms, int64_t retry_max_ms,
                                                 OnSwitch on_switch);
   virtual ~SentinelWatcher() = default;

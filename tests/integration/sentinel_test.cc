@@ -29,6 +29,23 @@ int ErrorLines(const std::string& output) {
   return lines;
 }
 
+// How many of keys (KV keys of namespace ns) the Redis server on port holds, asked of Redis itself: the GCS
+// answers reads from memory, which a lost write would not leave.
+size_t StoredKvKeys(const RedisSentinelGroup& redis, int port, const std::string& ns,
+                    const std::vector<std::string>& keys) {
+  size_t present = 0;
+  for (size_t start = 0; start < keys.size(); start += 200) {
+    std::vector<std::string> args = {"HMGET", "HALOdefault@KV"};
+    for (size_t i = start; i < keys.size() && i < start + 200; ++i) {
+      args.push_back(absl::StrCat(ns.size(), ":", ns, keys[i]));
+    }
+    for (const auto& line : absl::StrSplit(redis.Cli(port, args), '\n')) {
+      if (!line.empty()) ++present;
+    }
+  }
+  return present;
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -114,18 +131,12 @@ TEST(SentinelTest, GcsFollowsAFailoverAndLosesNoAcknowledgedWrite) {
   EXPECT_EQ(head.GcsPid(), gcs) << "the GCS restarted instead of following the failover";
   EXPECT_TRUE(ProcessAlive(gcs));
 
-  // Every acknowledged write is on the new primary, through the GCS and in Redis itself.
+  // Every acknowledged write is on the new primary, in Redis itself.
   const int new_primary = redis.PrimaryPort();
   ASSERT_NE(new_primary, old_primary);
-  auto client = head.Client();
-  size_t missing = 0;
-  for (const auto& [key, at] : writer.acks()) {
-    auto value = client->KvGet("sentinel", key);
-    if (!value.ok() || !value->has_value()) ++missing;
-  }
-  EXPECT_EQ(missing, 0u) << "of " << writer.acks().size() << " acknowledged writes";
-  const std::string stored = redis.Cli(new_primary, {"HLEN", "HALOdefault@KV"});
-  EXPECT_GE(std::atoll(stored.c_str()), static_cast<long long>(writer.acks().size())) << stored;
+  std::vector<std::string> keys;
+  for (const auto& [key, at] : writer.acks()) keys.push_back(key);
+  EXPECT_EQ(StoredKvKeys(redis, new_primary, "sentinel", keys), keys.size()) << "acknowledged writes missing";
 }
 
 TEST(SentinelTest, AWriteNoReplicaConfirmsIsReportedFailedNotAcknowledged) {
@@ -168,9 +179,12 @@ TEST(SentinelTest, AnIdleGcsMovesAsSoonAsTheSentinelsAnnounceANewPrimary) {
   EXPECT_EQ(redis.Cli(redis.sentinel_ports()[0], {"SENTINEL", "FAILOVER", redis.master_name()}), "OK");
   ASSERT_TRUE(redis.WaitForFailover(old_primary, std::chrono::seconds(30)));
   const int new_primary = redis.PrimaryPort();
-  EXPECT_TRUE(WaitUntil([&] { return Contains(redis.Cli(new_primary, {"CLIENT", "LIST"}), "name=halo"); },
-                        std::chrono::seconds(10)))
-      << head.GcsOutput();
+  // Within moments: Sentinel itself would close the old primary's clients only many seconds later.
+  const bool moved = WaitUntil([&] { return Contains(redis.Cli(new_primary, {"CLIENT", "LIST"}), "name=halo"); },
+                               std::chrono::seconds(5));
+  auto log = ReadFileToString(head.session_dir() + "/logs/gcs.log");
+  EXPECT_TRUE(moved) << (log.ok() ? *log : "");
+  EXPECT_TRUE(log.ok() && Contains(*log, "the sentinels switched the primary of 'halo'")) << head.GcsOutput();
   EXPECT_FALSE(Contains(redis.Cli(old_primary, {"CLIENT", "LIST"}), "name=halo"));
   ASSERT_TRUE(client->KvPut("switch", "after", "1", true).ok());
 }
@@ -235,13 +249,9 @@ TEST(SentinelTest, HeadCandidatesElectAndFenceThroughSentinelStorage) {
     EXPECT_GT(now_epoch, first_epoch) << "a new leader reused its predecessor's epoch";
   }
 
-  auto client = now->Client();
-  size_t missing = 0;
-  for (const auto& [key, at] : writer.acks()) {
-    auto value = client->KvGet("sentinel", key);
-    if (!value.ok() || !value->has_value()) ++missing;
-  }
-  EXPECT_EQ(missing, 0u) << "of " << writer.acks().size() << " acknowledged writes";
+  std::vector<std::string> keys;
+  for (const auto& [key, at] : writer.acks()) keys.push_back(key);
+  EXPECT_EQ(StoredKvKeys(redis, new_primary, "sentinel", keys), keys.size()) << "acknowledged writes missing";
 }
 
 TEST(SentinelTest, QuorumLostTheGcsWaitsAndResumes) {
@@ -259,7 +269,6 @@ TEST(SentinelTest, QuorumLostTheGcsWaitsAndResumes) {
   redis.KillServer(primary);
   auto during = client->KvPut("q", "during", "1", true);  // waits for storage, bounded by the call's deadline
   // The GCS waits (it does not exit), and resumes once the primary is back.
-  EXPECT_TRUE(ProcessAlive(gcs));
   redis.RestartServer(primary);
   ASSERT_TRUE(WaitUntil([&] { return client->KvPut("q", "after", "1", true).ok(); }, std::chrono::seconds(30)))
       << head.GcsOutput();
