@@ -3,6 +3,9 @@
 # The demos run several sessions on one machine (head candidates, node agents), as machines of a real cluster
 # would: they share one cluster token, given in the environment.
 export HALO_AUTH_TOKEN="${HALO_AUTH_TOKEN:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}"
+# Several node agents on one machine: their HTTP ingresses take free ports (the default, 8000, fits one per
+# machine); each writes its port to <session>/node.http_port.
+export HALO_SERVE_HTTP_PORT="${HALO_SERVE_HTTP_PORT:-0}"
 
 # wait_for_line PATTERN FILE PID: until FILE has a line matching PATTERN (0), or the job PID ended or 30 s
 # passed (1).
