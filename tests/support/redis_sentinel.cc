@@ -191,12 +191,7 @@ bool RedisSentinelGroup::WaitForFailover(int old_port, std::chrono::milliseconds
 }
 
 std::string RedisSentinelGroup::Cli(int port, const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto result = RunCommand(argv, std::chrono::seconds(10));
-  std::string out = result.output;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
+  return RedisCli(port, {}, args);
 }
 
 }  // namespace halo::testing

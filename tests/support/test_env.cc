@@ -266,17 +266,24 @@ void RedisServer::Pause() { kill(pid_, SIGSTOP); }
 
 void RedisServer::Resume() { kill(pid_, SIGCONT); }
 
-std::string RedisServer::Cli(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
-  if (options_.tls) {
-    argv.insert(argv.end(), {"--tls", "--cacert", tls_.ca_cert, "--cert", tls_.client_cert, "--key", tls_.client_key});
-  }
-  if (!options_.password.empty()) argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
+std::string RedisCli(int port, const std::vector<std::string>& options, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port)};
+  argv.insert(argv.end(), options.begin(), options.end());
   argv.insert(argv.end(), args.begin(), args.end());
   auto result = RunCommand(argv, std::chrono::seconds(10));
   std::string out = result.output;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+std::string RedisServer::Cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> options;
+  if (options_.tls) {
+    options.insert(options.end(),
+                   {"--tls", "--cacert", tls_.ca_cert, "--cert", tls_.client_cert, "--key", tls_.client_key});
+  }
+  if (!options_.password.empty()) options.insert(options.end(), {"--no-auth-warning", "-a", options_.password});
+  return RedisCli(port_, options, args);
 }
 
 }  // namespace halo::testing

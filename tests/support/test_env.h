@@ -65,6 +65,9 @@ struct TlsFiles {
 };
 TlsFiles MakeTlsFiles(const std::string& dir, const std::vector<std::string>& extra_ips = {});
 
+// Runs redis-cli against 127.0.0.1:port with options (TLS, password) then args; its output, trimmed at the end.
+std::string RedisCli(int port, const std::vector<std::string>& options, const std::vector<std::string>& args);
+
 struct RedisServerOptions {
   bool tls = false;
   std::string password;  // requirepass
