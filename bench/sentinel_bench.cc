@@ -94,7 +94,14 @@ int Failover(int trials) {
         }
       }
     });
-    while (acked.load() < 50) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto warm_deadline = Clock::now() + std::chrono::seconds(60);
+    while (acked.load() < 50 && Clock::now() < warm_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (acked.load() < 50) {
+      stop = true;
+      writer.join();
+      std::fprintf(stderr, "trial %d: fewer than 50 writes acknowledged within 60 s before the kill\n", trial);
+      return 1;
+    }
     const int old_primary = redis.PrimaryPort();
     const int64_t kill_sent = Clock::now().time_since_epoch().count();
     redis.KillServer(old_primary);  // returns once the process is gone
